@@ -1,0 +1,29 @@
+"""Data adapters: I/O only. Open ocean data sources as lazy xarray datasets on one contract.
+
+This package never imports panel, holoviews, geoviews or bokeh.
+"""
+
+from .base import Adapter, adapter_class, adapter_for_uri, make_adapter, registered_adapters
+from .catalog import Catalog, DatasetEntry, OpenedSource, ScenarioGroup, open_source
+from .contract import bbox, grid_kind, normalize, summarize, validate_dataset
+from .errors import ContractError, SourceError
+
+__all__ = [
+    "Adapter",
+    "Catalog",
+    "ContractError",
+    "DatasetEntry",
+    "OpenedSource",
+    "ScenarioGroup",
+    "SourceError",
+    "adapter_class",
+    "adapter_for_uri",
+    "bbox",
+    "grid_kind",
+    "make_adapter",
+    "normalize",
+    "open_source",
+    "registered_adapters",
+    "summarize",
+    "validate_dataset",
+]

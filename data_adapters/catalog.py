@@ -1,0 +1,397 @@
+"""The dataset catalog: a YAML file of datasets and scenario groups, validated on load.
+
+Format (see README "Catalog format")::
+
+    datasets:
+      - id: demo                     # unique, [a-z0-9_.-]
+        title: Demo digital ocean
+        adapter: demo                # adapter type name (or package.module.Class)
+        description: ...             # optional
+        attribution: ...             # optional, shown under every view
+        license: CC0-1.0             # optional
+        resolution: 0.25             # every other key is a parameter of the adapter
+    scenario_groups:
+      - id: shelf-windfarm
+        title: Wind farm what-if
+        baseline: shelf-baseline     # a dataset id ...
+        scenarios:                   # ... and what-if runs: name -> dataset id on the same grid
+          windfarm: shelf-windfarm-run
+      - id: demo-warming
+        dataset: demo                # or: labels of one dataset's 'scenario' dimension
+        baseline: baseline
+        scenarios: [warming_1p5, warming_3]
+
+Opening a group gives the same shape as a dataset with a ``scenario`` dimension.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pathlib
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import yaml
+
+from .base import Adapter, adapter_for_uri, make_adapter
+from .errors import SourceError, did_you_mean
+from .remote import is_url
+
+#: The catalog used when none is given: the demo ocean, no network needed.
+DEFAULT_CATALOG = pathlib.Path(__file__).resolve().parents[1] / "assets" / "catalog.yaml"
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+DATASET_KEYS = ("id", "title", "adapter", "description", "attribution", "license")
+GROUP_KEYS = ("id", "title", "description", "dataset", "baseline", "scenarios")
+TOP_KEYS = ("datasets", "scenario_groups")
+#: Adapter parameters that name files, resolved relative to the catalog's directory.
+PATH_PARAMS = ("path",)
+
+
+@dataclass
+class DatasetEntry:
+    """One catalog dataset: descriptive fields and the adapter that opens it."""
+
+    id: str
+    title: str
+    adapter: str
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    attribution: str = ""
+    license: str = ""
+    line: int | None = None
+
+    def make_adapter(self) -> Adapter:
+        """The configured adapter (unknown keys are refused by name)."""
+        where = f"dataset '{self.id}'" + (f" (line {self.line})" if self.line else "") + ": "
+        return make_adapter(self.adapter, self.params, where=where)
+
+
+@dataclass
+class ScenarioGroup:
+    """A baseline and what-if runs on one grid, from one dataset or from several."""
+
+    id: str
+    title: str
+    baseline: str
+    scenarios: dict[str, str] | list[str]
+    dataset: str | None = None
+    description: str = ""
+    line: int | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """Scenario names, baseline first."""
+        rest = list(self.scenarios) if isinstance(self.scenarios, dict) else self.scenarios
+        return [self.baseline if self.dataset else "baseline", *rest]
+
+
+@dataclass
+class OpenedSource:
+    """What ``Catalog.open`` returns: the dataset plus how to name and credit it."""
+
+    id: str
+    title: str
+    dataset: xr.Dataset
+    description: str = ""
+    attribution: str = ""
+    license: str = ""
+
+
+def _node_lines(text: str) -> dict[tuple[str, int], int]:
+    """Line numbers (1-based) of each item of the top-level sequences, for messages."""
+    lines: dict[tuple[str, int], int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if isinstance(value, yaml.SequenceNode):
+                for i, item in enumerate(value.value):
+                    lines[(key.value, i)] = item.start_mark.line + 1
+    return lines
+
+
+class Catalog:
+    """Datasets and scenario groups from a YAML catalog file."""
+
+    def __init__(
+        self,
+        datasets: dict[str, DatasetEntry],
+        groups: dict[str, ScenarioGroup] | None = None,
+        path: pathlib.Path | None = None,
+    ) -> None:
+        self.datasets = datasets
+        self.groups = groups or {}
+        self.path = path
+        self._lock = threading.Lock()
+
+    # -- loading ----------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> Catalog:
+        """Load and validate a catalog file (the built-in default when ``path`` is None).
+
+        Raises
+        ------
+        SourceError
+            Naming the file, the dataset (and its line) and the offending key.
+        """
+        path = pathlib.Path(path) if path else DEFAULT_CATALOG
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SourceError(f"catalog {path}: cannot be read ({exc.strerror})") from exc
+        try:
+            doc = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise SourceError(f"catalog {path}: not valid YAML{where}") from exc
+        return cls.from_dict(doc, path=path, lines=_node_lines(text))
+
+    @classmethod
+    def from_dict(
+        cls,
+        doc: dict[str, Any],
+        path: pathlib.Path | None = None,
+        lines: dict[tuple[str, int], int] | None = None,
+    ) -> Catalog:
+        """Build a catalog from its parsed YAML document, validating every entry."""
+        lines = lines or {}
+        name = f"catalog {path}" if path else "catalog"
+        if not isinstance(doc, dict):
+            raise SourceError(f"{name}: expected a mapping with 'datasets'")
+        for key in doc:
+            if key not in TOP_KEYS:
+                raise SourceError(
+                    f"{name}: unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}"
+                )
+        base_dir = path.parent if path else pathlib.Path.cwd()
+        datasets: dict[str, DatasetEntry] = {}
+        for i, item in enumerate(doc.get("datasets") or []):
+            line = lines.get(("datasets", i))
+            entry = _parse_dataset(item, i, line, name, base_dir)
+            if entry.id in datasets:
+                first = datasets[entry.id].line
+                raise SourceError(
+                    f"{name}: duplicate dataset id '{entry.id}' (line {line}, first at line "
+                    f"{first}); ids must be unique"
+                )
+            entry.make_adapter()  # validates the adapter type and its keys now, not at open
+            datasets[entry.id] = entry
+        groups: dict[str, ScenarioGroup] = {}
+        for i, item in enumerate(doc.get("scenario_groups") or []):
+            line = lines.get(("scenario_groups", i))
+            group = _parse_group(item, i, line, name, datasets)
+            if group.id in groups or group.id in datasets:
+                raise SourceError(f"{name}: duplicate id '{group.id}' (line {line})")
+            groups[group.id] = group
+        return cls(datasets, groups, path)
+
+    # -- lookups ----------------------------------------------------------------------------
+    def __contains__(self, source_id: object) -> bool:
+        return source_id in self.datasets or source_id in self.groups
+
+    def add_source(self, uri: str) -> DatasetEntry:
+        """Add a bare path or URL to this catalog (``serve SOURCE``); returns its entry."""
+        adapter = adapter_for_uri(uri)
+        entry_id = _id_from_uri(uri, taken=set(self.datasets) | set(self.groups))
+        params = {k: v for k, v in adapter.param.values().items() if k != "name"}
+        params = {k: v for k, v in params.items() if v != adapter.param[k].default}
+        entry = DatasetEntry(entry_id, title=uri, adapter=adapter.adapter_type or "", params=params)
+        self.datasets[entry_id] = entry
+        return entry
+
+    def open(self, source_id: str) -> OpenedSource:
+        """Open a dataset or scenario group by id (cached: opening twice costs nothing)."""
+        with self._lock:
+            return self._open_cached(source_id)
+
+    @functools.lru_cache(maxsize=32)  # noqa: B019  (one catalog per process; bounded)
+    def _open_cached(self, source_id: str) -> OpenedSource:
+        if source_id in self.datasets:
+            entry = self.datasets[source_id]
+            ds = entry.make_adapter().open()
+            return OpenedSource(
+                entry.id, entry.title, ds, entry.description, entry.attribution, entry.license
+            )
+        if source_id in self.groups:
+            return self._open_group(self.groups[source_id])
+        known = [*self.datasets, *self.groups]
+        raise SourceError(
+            f"unknown dataset id '{source_id}'{did_you_mean(source_id, known)}; "
+            f"known: {', '.join(known) or 'none'}"
+        )
+
+    def _open_group(self, group: ScenarioGroup) -> OpenedSource:
+        if group.dataset:
+            opened = self._open_cached(group.dataset)
+            ds = opened.dataset
+            names = group.names
+            have = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else []
+            for n in names:
+                if n not in have:
+                    raise SourceError(
+                        f"scenario group '{group.id}': dataset '{group.dataset}' has no scenario "
+                        f"'{n}'{did_you_mean(n, have)}; it has: {', '.join(have) or 'none'}"
+                    )
+            ds = ds.sel(scenario=names)
+            return OpenedSource(group.id, group.title, ds, group.description, opened.attribution)
+        assert isinstance(group.scenarios, dict)
+        members = {"baseline": group.baseline, **group.scenarios}
+        opened = {name: self._open_cached(ds_id) for name, ds_id in members.items()}
+        ds = join_scenarios({n: o.dataset for n, o in opened.items()}, label=group.id)
+        base = opened["baseline"]
+        return OpenedSource(group.id, group.title, ds, group.description, base.attribution)
+
+
+def join_scenarios(runs: dict[str, xr.Dataset], label: str) -> xr.Dataset:
+    """Stack runs on one grid along a new ``scenario`` dimension (first = baseline).
+
+    Raises
+    ------
+    SourceError
+        When a run is on another grid or already has scenarios.
+    """
+    names = list(runs)
+    base = runs[names[0]]
+    for name, ds in runs.items():
+        if "scenario" in ds.dims:
+            raise SourceError(f"{label}: run '{name}' already has a scenario dimension")
+        for coord in ("lon", "lat", "depth"):
+            a, b = base.get(coord), ds.get(coord)
+            if (a is None) != (b is None) or (
+                a is not None
+                and (a.shape != b.shape or not np.allclose(a.values, b.values, atol=1e-6))
+            ):
+                raise SourceError(
+                    f"{label}: run '{name}' is on a different grid than '{names[0]}' "
+                    f"({coord} differs); put runs of one group on one grid"
+                )
+    common = [v for v in base.data_vars if all(v in ds.data_vars for ds in runs.values())]
+    if not common:
+        raise SourceError(f"{label}: the runs share no variable")
+    stacked = xr.concat(
+        [ds[common] for ds in runs.values()], dim="scenario", join="inner", combine_attrs="override"
+    )
+    stacked = stacked.assign_coords(scenario=("scenario", np.array(names, dtype=object)))
+    order = [d for d in ("scenario", "member", "time", "depth", "lat", "lon", "y", "x")]
+    return stacked.transpose(*[d for d in order if d in stacked.dims])
+
+
+def _check_keys(item: Any, allowed: tuple[str, ...], where: str, extra_ok: bool) -> dict:
+    if not isinstance(item, dict):
+        raise SourceError(f"{where}: expected a mapping of keys, got {type(item).__name__}")
+    if not extra_ok:
+        for key in item:
+            if key not in allowed:
+                raise SourceError(
+                    f"{where}: unknown key '{key}'{did_you_mean(key, allowed)}; "
+                    f"allowed: {', '.join(allowed)}"
+                )
+    return item
+
+
+def _where(name: str, kind: str, item: Any, i: int, line: int | None) -> str:
+    ident = item.get("id") if isinstance(item, dict) else None
+    label = f"{kind} '{ident}'" if ident else f"{kind} #{i + 1}"
+    return f"{name}: {label}" + (f" (line {line})" if line else "")
+
+
+def _parse_dataset(
+    item: Any, i: int, line: int | None, name: str, base_dir: pathlib.Path
+) -> DatasetEntry:
+    where = _where(name, "dataset", item, i, line)
+    item = dict(_check_keys(item, DATASET_KEYS, where, extra_ok=True))
+    for key in ("id", "adapter"):
+        if not item.get(key):
+            raise SourceError(f"{where}: missing required key '{key}'")
+    entry_id = str(item.pop("id"))
+    if not _ID.match(entry_id):
+        raise SourceError(f"{where}: id '{entry_id}' may use only letters, digits, '_', '.', '-'")
+    adapter = str(item.pop("adapter"))
+    described = {k: str(item.pop(k, "") or "") for k in ("title", "description", "attribution")}
+    licence = str(item.pop("license", "") or "")
+    params = item
+    for key in PATH_PARAMS:
+        value = params.get(key)
+        if isinstance(value, str) and not is_url(value) and not os.path.isabs(value):
+            params[key] = str(base_dir / os.path.expanduser(value))
+    return DatasetEntry(
+        entry_id,
+        described["title"] or entry_id,
+        adapter,
+        params,
+        described["description"],
+        described["attribution"],
+        licence,
+        line,
+    )
+
+
+def _parse_group(
+    item: Any, i: int, line: int | None, name: str, datasets: dict[str, DatasetEntry]
+) -> ScenarioGroup:
+    where = _where(name, "scenario group", item, i, line)
+    item = _check_keys(item, GROUP_KEYS, where, extra_ok=False)
+    for key in ("id", "baseline", "scenarios"):
+        if not item.get(key):
+            raise SourceError(f"{where}: missing required key '{key}'")
+    scenarios = item["scenarios"]
+    dataset = item.get("dataset")
+    refs: list[str] = []
+    if dataset:
+        if not isinstance(scenarios, list):
+            raise SourceError(f"{where}: with 'dataset', 'scenarios' is a list of scenario names")
+        refs = [dataset]
+    else:
+        if not isinstance(scenarios, dict):
+            raise SourceError(f"{where}: 'scenarios' maps each scenario name to a dataset id")
+        refs = [item["baseline"], *scenarios.values()]
+    for ref in refs:
+        if ref not in datasets:
+            raise SourceError(f"{where}: unknown dataset id '{ref}'{did_you_mean(ref, datasets)}")
+    return ScenarioGroup(
+        id=str(item["id"]),
+        title=str(item.get("title") or item["id"]),
+        baseline=str(item["baseline"]),
+        scenarios={str(k): str(v) for k, v in scenarios.items()}
+        if isinstance(scenarios, dict)
+        else [str(s) for s in scenarios],
+        dataset=str(dataset) if dataset else None,
+        description=str(item.get("description") or ""),
+        line=line,
+    )
+
+
+def _id_from_uri(uri: str, taken: set[str]) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", uri.rstrip("/").rsplit("/", 1)[-1]).strip("-.")
+    stem = stem or "source"
+    candidate, n = stem, 2
+    while candidate in taken:
+        candidate, n = f"{stem}-{n}", n + 1
+    return candidate
+
+
+def open_source(source: str, catalog: Catalog | None = None) -> OpenedSource:
+    """Open a catalog id, or any path/URL the adapters recognise.
+
+    Parameters
+    ----------
+    source
+        A dataset or scenario-group id of ``catalog``; else a file, glob, directory, Zarr
+        store, http(s) OPeNDAP/Zarr URL or ``cmems:DATASET_ID``.
+    catalog
+        The catalog to look ids up in (default: the built-in catalog).
+    """
+    catalog = catalog if catalog is not None else Catalog.load()
+    if source in catalog:
+        return catalog.open(source)
+    ds = adapter_for_uri(source).open()
+    return OpenedSource(source, str(ds.attrs.get("title") or source), ds)

@@ -1,0 +1,417 @@
+"""The data contract: one normalised shape for every source (DESIGN.md §2).
+
+``normalize`` turns whatever an adapter opened into the contract; ``validate_dataset``
+checks it. Nothing downstream re-implements these fixes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import cf_xarray  # noqa: F401  (registers the .cf accessor)
+import numpy as np
+import xarray as xr
+
+from .errors import ContractError, SourceError
+
+#: Dimension order of every data variable on a regular grid.
+REGULAR_DIMS = ("scenario", "member", "time", "depth", "lat", "lon")
+#: Dimension order on a curvilinear grid, with 2-D ``lat``/``lon`` coordinates on (y, x).
+CURVILINEAR_DIMS = ("scenario", "member", "time", "depth", "y", "x")
+
+#: Names under which sources store runs of one experiment and ensemble members.
+SCENARIO_NAMES = ("scenario", "experiment", "experiment_id")
+MEMBER_NAMES = ("member", "member_id", "ensemble", "ensemble_member", "realization", "number")
+
+#: Vertical units we convert to metres (factor).
+_LENGTH_UNITS = {
+    "m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0,
+    "cm": 0.01, "centimeters": 0.01, "km": 1000.0, "kilometers": 1000.0,
+    "dbar": 1.0,  # pressure in decibar is within ~1 % of depth in metres in the upper ocean
+}  # fmt: skip
+
+GridKind = Literal["regular", "curvilinear"]
+
+
+def grid_kind(ds: xr.Dataset) -> GridKind:
+    """``"curvilinear"`` when lat/lon are 2-D coordinates on (y, x), else ``"regular"``."""
+    return "curvilinear" if ds["lon"].ndim == 2 else "regular"
+
+
+def _first(names: list[str] | None) -> str | None:
+    return names[0] if names else None
+
+
+def _find_axes(ds: xr.Dataset) -> dict[str, str | None]:
+    """Locate lon/lat/time/vertical by CF attributes first, then by cf_xarray's name guess."""
+    found: dict[str, str | None] = {}
+    for attempt in (ds, None):
+        if attempt is None:
+            # Attributes were not enough: let cf_xarray guess from names such as nav_lon,
+            # time_counter or deptht. The guess only adds attributes to a copy.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                attempt = ds.copy().cf.guess_coord_axis()
+        coords = attempt.cf.coordinates
+        axes = attempt.cf.axes
+        for key, names in (
+            ("lon", coords.get("longitude")),
+            ("lat", coords.get("latitude")),
+            ("time", coords.get("time") or axes.get("T")),
+            ("depth", coords.get("vertical") or axes.get("Z")),
+        ):
+            if found.get(key) is None:
+                found[key] = _first(
+                    [n for n in (names or []) if n in ds.variables and ds[n].ndim <= 2]
+                )
+    return found
+
+
+def _rename_dim_coord(ds: xr.Dataset, name: str, target: str) -> xr.Dataset:
+    """Make the 1-D coordinate ``name`` the index of dimension ``target``."""
+    var = ds[name]
+    if var.ndim != 1:
+        raise SourceError(f"coordinate '{name}' should be 1-D, it has dims {var.dims}")
+    dim = var.dims[0]
+    if name != dim:
+        ds = ds.swap_dims({dim: name})
+    if name != target:
+        if target in ds.variables and target != name:
+            ds = ds.drop_vars(target)
+        ds = ds.rename({name: target})
+    return ds
+
+
+def _is_separable(lon: xr.DataArray, lat: xr.DataArray) -> bool:
+    """True when 2-D lon varies only along x and lat only along y (a regular grid in disguise)."""
+    lon_v, lat_v = np.asarray(lon.values), np.asarray(lat.values)
+    if lon_v.shape != lat_v.shape or lon_v.ndim != 2 or not np.isfinite(lon_v).all():
+        return False
+    return bool(
+        np.allclose(lon_v, lon_v[:1, :], atol=1e-6) and np.allclose(lat_v, lat_v[:, :1], atol=1e-6)
+    )
+
+
+def _horizontal(ds: xr.Dataset, lon: str, lat: str, source: str) -> xr.Dataset:
+    lon_v, lat_v = ds[lon], ds[lat]
+    if lon_v.ndim == 1 and lat_v.ndim == 1:
+        ds = _rename_dim_coord(ds, lon, "lon")
+        return _rename_dim_coord(ds, lat, "lat")
+    if lon_v.ndim != 2 or lat_v.ndim != 2 or set(lon_v.dims) != set(lat_v.dims):
+        raise SourceError(
+            f"{source}: longitude '{lon}' and latitude '{lat}' are neither both 1-D nor 2-D on "
+            "the same dimensions; provide CF coordinates"
+        )
+    # Which of the two dims runs north-south: the one along which latitude changes most.
+    lat_np = np.asarray(lat_v.transpose(*lon_v.dims).values, dtype=float)
+    d0, d1 = lon_v.dims
+    along0 = np.nanmean(np.abs(np.diff(lat_np, axis=0))) if lat_np.shape[0] > 1 else 0.0
+    along1 = np.nanmean(np.abs(np.diff(lat_np, axis=1))) if lat_np.shape[1] > 1 else 0.0
+    ydim, xdim = (d0, d1) if along0 >= along1 else (d1, d0)
+    lon_v, lat_v = lon_v.transpose(ydim, xdim), lat_v.transpose(ydim, xdim)
+    if _is_separable(lon_v, lat_v):
+        ds = ds.drop_vars([lon, lat])
+        ds = ds.assign_coords(
+            {
+                ydim: (ydim, lat_v.values[:, 0], lat_v.attrs),
+                xdim: (xdim, lon_v.values[0, :], lon_v.attrs),
+            }
+        )
+        return ds.rename({ydim: "lat", xdim: "lon"})
+    rename = {ydim: "y", xdim: "x", lon: "lon", lat: "lat"}
+    ds = ds.drop_vars([v for v in ("y", "x") if v in ds.variables and v not in (ydim, xdim)])
+    ds = ds.rename({k: v for k, v in rename.items() if k != v})
+    return ds.set_coords(["lon", "lat"])
+
+
+def _wrap_longitudes(ds: xr.Dataset) -> xr.Dataset:
+    lon = ds["lon"]
+    attrs = dict(lon.attrs)
+    values = np.asarray(lon.values, dtype="float64")
+    wrapped = (values + 180.0) % 360.0 - 180.0
+    if ds["lon"].ndim == 2:
+        if not np.array_equal(wrapped, values, equal_nan=True):
+            ds = ds.assign_coords(lon=(lon.dims, wrapped, attrs))
+        return ds
+    if not np.array_equal(wrapped, values):
+        ds = ds.assign_coords(lon=("lon", wrapped, attrs))
+    if wrapped.size > 1 and not (np.diff(wrapped) > 0).all():
+        ds = ds.sortby("lon")
+        # 0 and 360 both present become -180 twice: keep the first
+        _, keep = np.unique(ds["lon"].values, return_index=True)
+        if keep.size != ds.sizes["lon"]:
+            ds = ds.isel(lon=np.sort(keep))
+    return ds
+
+
+def _vertical(ds: xr.Dataset, source: str) -> xr.Dataset:
+    depth = ds["depth"]
+    units = str(depth.attrs.get("units", "m")).strip().lower()
+    if units not in _LENGTH_UNITS:
+        raise SourceError(
+            f"{source}: vertical axis has units '{units}'; only depth or height in length units "
+            "(m, cm, km) or dbar can be shown"
+        )
+    values = np.asarray(depth.values, dtype="float64") * _LENGTH_UNITS[units]
+    positive = str(depth.attrs.get("positive", "")).lower()
+    if positive == "up" or (positive != "down" and values.size and (values <= 0).all()):
+        values = -values
+    attrs = {
+        "units": "m",
+        "positive": "down",
+        "standard_name": "depth",
+        "long_name": "depth below sea surface",
+        "axis": "Z",
+    }
+    ds = ds.assign_coords(depth=("depth", values, attrs))
+    if values.size > 1 and not (np.diff(values) > 0).all():
+        ds = ds.sortby("depth")
+    return ds
+
+
+def _rename_run_dims(ds: xr.Dataset) -> xr.Dataset:
+    for target, names in (("scenario", SCENARIO_NAMES), ("member", MEMBER_NAMES)):
+        for name in names:
+            if name in ds.dims:
+                if name != target:
+                    ds = ds.rename({name: target})
+                break
+        if target in ds.dims:
+            if target not in ds.coords:
+                ds = ds.assign_coords({target: np.arange(ds.sizes[target])})
+            labels = [str(v) for v in ds[target].values]
+            ds = ds.assign_coords({target: (target, np.array(labels, dtype=object))})
+    return ds
+
+
+def _apply_valid_range(da: xr.DataArray) -> xr.DataArray:
+    """Mask values outside ``valid_range``/``valid_min``/``valid_max`` (xarray does not)."""
+    attrs = dict(da.attrs)
+    lo = hi = None
+    if "valid_range" in attrs:
+        lo, hi = (float(v) for v in np.ravel(attrs.pop("valid_range"))[:2])
+    if "valid_min" in attrs:
+        lo = float(np.ravel(attrs.pop("valid_min"))[0])
+    if "valid_max" in attrs:
+        hi = float(np.ravel(attrs.pop("valid_max"))[0])
+    if lo is None and hi is None:
+        return da
+    # CF: the valid range is given in the packed (stored) units
+    scale = float(da.encoding.get("scale_factor", 1.0))
+    offset = float(da.encoding.get("add_offset", 0.0))
+    keep = xr.ones_like(da, dtype=bool)
+    if lo is not None:
+        keep &= da >= lo * scale + offset
+    if hi is not None:
+        keep &= da <= hi * scale + offset
+    out = da.where(keep)
+    out.attrs = attrs
+    out.encoding = da.encoding
+    return out
+
+
+def _describe_variable(name: str, da: xr.DataArray) -> xr.DataArray:
+    attrs = dict(da.attrs)
+    if not attrs.get("long_name"):
+        std = attrs.get("standard_name")
+        attrs["long_name"] = str(std).replace("_", " ") if std else name
+    if attrs.get("units") is None or str(attrs.get("units")).strip() == "":
+        attrs["units"] = "unknown"
+    da.attrs = attrs
+    return da
+
+
+def normalize(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
+    """Return ``ds`` normalised to the data contract, lazily.
+
+    Parameters
+    ----------
+    ds
+        A dataset as opened (times decoded, fill values masked).
+    source
+        What to call the source in error messages (a path, URL or catalog id).
+
+    Raises
+    ------
+    SourceError
+        When the dataset has no usable horizontal coordinates or an unusable vertical axis.
+    """
+    axes = _find_axes(ds)
+    lon, lat = axes["lon"], axes["lat"]
+    if lon is None or lat is None:
+        raise SourceError(
+            f"{source}: no longitude/latitude coordinates found (looked for CF standard_name, "
+            "units degrees_east/degrees_north, axis X/Y and names such as lon, longitude, "
+            "nav_lon); add CF attributes to the file"
+        )
+    ds = ds.set_coords([v for v in (lon, lat) if v in ds.data_vars])
+    ds = _horizontal(ds, lon, lat, source)
+    if axes["time"] and axes["time"] in ds.variables and ds[axes["time"]].ndim == 1:
+        ds = _rename_dim_coord(ds, axes["time"], "time")
+    if axes["depth"] and axes["depth"] in ds.variables and ds[axes["depth"]].ndim == 1:
+        ds = _rename_dim_coord(ds, axes["depth"], "depth")
+        ds = _vertical(ds, source)
+    ds = _rename_run_dims(ds)
+
+    kind: GridKind = "curvilinear" if ds["lon"].ndim == 2 else "regular"
+    order = CURVILINEAR_DIMS if kind == "curvilinear" else REGULAR_DIMS
+    horizontal = set(order[-2:])
+    keep = {}
+    for name, da in ds.data_vars.items():
+        if not horizontal <= set(da.dims):
+            continue  # bounds, scalars, per-time tables: not a map
+        extra = [d for d in da.dims if d not in order]
+        if any(da.sizes[d] != 1 for d in extra):
+            continue  # e.g. a variable on a staggered or spectral axis
+        da = da.isel({d: 0 for d in extra}, drop=True) if extra else da
+        da = _apply_valid_range(da)
+        keep[str(name)] = _describe_variable(str(name), da).transpose(
+            *[d for d in order if d in da.dims]
+        )
+    if not keep:
+        raise SourceError(
+            f"{source}: no data variable lies on the longitude/latitude grid; "
+            "check that the file holds gridded fields"
+        )
+    coords = {
+        name: c
+        for name, c in ds.coords.items()
+        if set(c.dims) <= set(order) and (c.ndim <= 1 or name in ("lon", "lat"))
+    }
+    out = xr.Dataset(keep, coords=coords, attrs=dict(ds.attrs))
+    out = _wrap_longitudes(out)
+    if kind == "regular" and out.sizes["lat"] > 1 and out["lat"].values[0] > out["lat"].values[-1]:
+        out = out.sortby("lat")
+    if "time" in out.dims and out.sizes["time"] > 1:
+        index = out.indexes["time"]
+        if not index.is_monotonic_increasing:
+            out = out.sortby("time")
+        if out.indexes["time"].has_duplicates:
+            _, first = np.unique(out.indexes["time"], return_index=True)
+            out = out.isel(time=np.sort(first))
+    for name in ("lon", "lat"):
+        out[name].attrs.update(
+            units="degrees_east" if name == "lon" else "degrees_north",
+            standard_name="longitude" if name == "lon" else "latitude",
+            long_name="longitude" if name == "lon" else "latitude",
+        )
+    # Lazy everywhere: sources opened in memory become one dask chunk per variable
+    lazy = {n: v.chunk() for n, v in out.data_vars.items() if v.chunks is None}
+    return out.assign(lazy) if lazy else out
+
+
+def validate_dataset(ds: xr.Dataset) -> xr.Dataset:
+    """Check ``ds`` against the data contract and return it unchanged.
+
+    Raises
+    ------
+    ContractError
+        Listing every broken rule on one line.
+    """
+    problems: list[str] = []
+    if "lon" not in ds.coords or "lat" not in ds.coords:
+        raise ContractError("dataset has no 'lon'/'lat' coordinates")
+    kind = grid_kind(ds)
+    order = CURVILINEAR_DIMS if kind == "curvilinear" else REGULAR_DIMS
+    lon = np.asarray(ds["lon"].values, dtype=float)
+    lat = np.asarray(ds["lat"].values, dtype=float)
+    if kind == "regular":
+        if ds["lon"].dims != ("lon",) or ds["lat"].dims != ("lat",):
+            problems.append("regular grid lon/lat must be dimension coordinates")
+        if lon.size > 1 and not (np.diff(lon) > 0).all():
+            problems.append("lon must be strictly ascending")
+        if lat.size > 1 and not (np.diff(lat) > 0).all():
+            problems.append("lat must be strictly ascending")
+    elif ds["lon"].dims != ("y", "x") or ds["lat"].dims != ("y", "x"):
+        problems.append("curvilinear lon/lat must be 2-D on (y, x)")
+    if np.nanmin(lon) < -180 or np.nanmax(lon) >= 180:
+        problems.append("lon must lie in [-180, 180)")
+    if np.nanmin(lat) < -90 or np.nanmax(lat) > 90:
+        problems.append("lat must lie in [-90, 90]")
+    if "depth" in ds.coords:
+        if ds["depth"].attrs.get("units") != "m" or ds["depth"].attrs.get("positive") != "down":
+            problems.append("depth must be in metres, positive down")
+        if ds["depth"].size and float(ds["depth"].min()) < 0:
+            problems.append("depth must be positive down (found negative values)")
+    if "time" in ds.coords:
+        t = ds["time"]
+        cftime_like = t.dtype == object and t.size and hasattr(t.values.flat[0], "calendar")
+        if not (np.issubdtype(t.dtype, np.datetime64) or cftime_like):
+            problems.append("time must be decoded (datetime64 or cftime)")
+    if not ds.data_vars:
+        problems.append("dataset has no data variables")
+    for name, da in ds.data_vars.items():
+        if any(d not in order for d in da.dims):
+            problems.append(f"'{name}' has dims {da.dims} outside {order}")
+        elif list(da.dims) != [d for d in order if d in da.dims]:
+            problems.append(f"'{name}' dims {da.dims} are not in contract order")
+        for key in ("units", "long_name"):
+            if not da.attrs.get(key):
+                problems.append(f"'{name}' lacks '{key}'")
+        if da.chunks is None:
+            problems.append(f"'{name}' is not lazy (not dask-backed)")
+    if problems:
+        raise ContractError("data contract broken: " + "; ".join(problems))
+    return ds
+
+
+def _iso(value: Any) -> str:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return np.datetime_as_string(np.datetime64(value, "s"), unit="s")
+
+
+def bbox(ds: xr.Dataset) -> list[float]:
+    """[W, S, E, N] in degrees; W > E when the data cross the dateline (not the globe)."""
+    lon = np.asarray(ds["lon"].values, dtype=float)
+    lat = np.asarray(ds["lat"].values, dtype=float)
+    west, east = float(np.nanmin(lon)), float(np.nanmax(lon))
+    if ds["lon"].ndim == 1 and lon.size > 2:
+        # A regional grid across the dateline shows up as the widest gap between columns
+        steps = np.diff(lon)
+        gap = int(np.argmax(steps))
+        typical = float(np.median(steps))
+        wrap_gap = 360.0 - (east - west)
+        if steps[gap] > 5 * typical and steps[gap] > wrap_gap:
+            west, east = float(lon[gap + 1]), float(lon[gap])
+    return [west, float(np.nanmin(lat)), east, float(np.nanmax(lat))]
+
+
+def calendar(ds: xr.Dataset) -> str | None:
+    """The time axis' calendar (``standard``, ``noleap``, ``360_day``…), or None."""
+    if "time" not in ds.coords:
+        return None
+    cal = ds["time"].dt.calendar
+    return "standard" if cal in ("proleptic_gregorian", "gregorian") else cal
+
+
+def summarize(ds: xr.Dataset, id: str, title: str | None = None) -> dict[str, Any]:
+    """The stable, JSON-ready summary that ``ocean-explorer inspect --json`` prints.
+
+    Keys: id, title, grid, dims, bbox, time_range, calendar, depths, scenarios, variables.
+    """
+    times = ds["time"].values if "time" in ds.coords and ds["time"].size else None
+    return {
+        "id": id,
+        "title": title or str(ds.attrs.get("title") or id),
+        "grid": grid_kind(ds),
+        "dims": {str(k): int(v) for k, v in ds.sizes.items()},
+        "bbox": bbox(ds),
+        "time_range": None if times is None else [_iso(times[0]), _iso(times[-1])],
+        "calendar": calendar(ds),
+        "depths": [float(d) for d in ds["depth"].values] if "depth" in ds.coords else None,
+        "scenarios": [str(s) for s in ds["scenario"].values]
+        if "scenario" in ds.dims
+        else ["baseline"],
+        "variables": [
+            {
+                "name": str(name),
+                "long_name": str(da.attrs.get("long_name", name)),
+                "standard_name": da.attrs.get("standard_name"),
+                "units": str(da.attrs.get("units", "")),
+                "dims": [str(d) for d in da.dims],
+            }
+            for name, da in ds.data_vars.items()
+        ],
+    }

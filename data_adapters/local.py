@@ -1,0 +1,228 @@
+"""Local and HTTP file adapters: NetCDF/HDF5 files, globs and directories; Zarr stores."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pathlib
+from typing import ClassVar
+
+import param
+import xarray as xr
+
+from .base import DEFAULT_TIMEOUT, Adapter
+from .errors import SourceError, short_reason
+from .remote import check_reachable, is_url
+
+#: File name endings tried when a directory is given.
+NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5", ".he5")
+_GLOB_CHARS = set("*?[")
+
+
+def _is_zarr_path(uri: str) -> bool:
+    stripped = uri.rstrip("/")
+    if stripped.endswith(".zarr") or ".zarr/" in uri:
+        return True
+    if is_url(uri):
+        return False
+    p = pathlib.Path(uri)
+    return p.is_dir() and any((p / m).exists() for m in ("zarr.json", ".zgroup", ".zmetadata"))
+
+
+class NetCDFAdapter(Adapter):
+    """One NetCDF/HDF5 file, a glob of files, or a directory of files combined along time."""
+
+    adapter_type: ClassVar[str] = "netcdf"
+    priority: ClassVar[int] = 90  # the fallback for any local path
+
+    path = param.String(doc="A file, a glob such as 'runs/*.nc', or a directory of files.")
+    engine = param.Selector(
+        default=None,
+        objects=[None, "netcdf4", "h5netcdf", "scipy"],
+        allow_None=True,
+        doc="xarray engine; None lets xarray choose from the file's signature.",
+    )
+
+    @classmethod
+    def guess_can_open(cls, uri: str) -> bool:
+        return (not is_url(uri) and ":" not in uri.split("/")[0]) or os.path.exists(uri)
+
+    @classmethod
+    def from_uri(cls, uri: str) -> NetCDFAdapter:
+        return cls(path=uri)
+
+    @property
+    def label(self) -> str:
+        return self.path
+
+    def files(self) -> list[str]:
+        """The files this source combines, sorted; raises SourceError when there are none."""
+        path = os.path.expanduser(self.path)
+        if _GLOB_CHARS & set(path):
+            files = sorted(glob.glob(path))
+            if not files:
+                raise SourceError(f"{self.path}: the glob matched no files; check the pattern")
+            return files
+        if os.path.isdir(path):
+            files = sorted(
+                str(p)
+                for p in pathlib.Path(path).iterdir()
+                if p.is_file() and p.suffix.lower() in NETCDF_SUFFIXES
+            )
+            if not files:
+                raise SourceError(
+                    f"{self.path}: the directory holds no NetCDF files "
+                    f"({', '.join(NETCDF_SUFFIXES)})"
+                )
+            return files
+        if not os.path.exists(path):
+            raise SourceError(
+                f"{self.path}: no such file, directory or catalog id; check the path "
+                "(or run 'ocean-explorer datasets' for catalog ids)"
+            )
+        return [path]
+
+    def _open(self) -> xr.Dataset:
+        files = self.files()
+        for f in files:
+            _check_signature(f)
+        try:
+            if len(files) == 1:
+                return xr.open_dataset(files[0], chunks={}, engine=self.engine)
+            return xr.open_mfdataset(
+                files,
+                chunks={},
+                engine=self.engine,
+                combine="by_coords",
+                data_vars="minimal",
+                coords="minimal",
+                compat="override",
+                join="outer",
+            )
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise SourceError(
+                f"{self.path}: cannot be read as NetCDF/HDF5 ({short_reason(exc)}); "
+                "the file may be truncated or of another format"
+            ) from exc
+
+
+#: Leading bytes of the formats we read: netCDF classic/64-bit/CDF5, and HDF5 (netCDF-4).
+_SIGNATURES = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
+
+
+def _check_signature(path: str) -> None:
+    """Refuse non-NetCDF files and truncated ones before the C libraries see them."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not any(head.startswith(sig) for sig in _SIGNATURES):
+        raise SourceError(f"{path}: not a NetCDF or HDF5 file (unrecognised file signature)")
+    size = os.path.getsize(path)
+    if head.startswith(b"CDF"):
+        expected = _classic_netcdf_size(path)
+        if expected is not None and size < expected:
+            raise SourceError(
+                f"{path}: the file is truncated ({size} of {expected} bytes); copy it again"
+            )
+    else:
+        expected = _hdf5_eof(path)
+        if expected is not None and size < expected:
+            raise SourceError(
+                f"{path}: the file is truncated ({size} of {expected} bytes); copy it again"
+            )
+
+
+def _hdf5_eof(path: str) -> int | None:
+    """End-of-file address recorded in an HDF5 superblock (versions 0-3), or None."""
+    with open(path, "rb") as fh:
+        sb = fh.read(64)
+    version = sb[8]
+    if version in (0, 1):
+        size_offsets = sb[13]
+        # v0: fixed fields (24 bytes incl. signature) then base, freespace, eof addresses
+        start = 24 + (4 if version == 1 else 0)
+        pos = start + 2 * size_offsets
+    elif version in (2, 3):
+        size_offsets = sb[9]
+        pos = 12 + 2 * size_offsets
+    else:
+        return None
+    raw = sb[pos : pos + size_offsets]
+    return int.from_bytes(raw, "little") if len(raw) == size_offsets else None
+
+
+def _classic_netcdf_size(path: str) -> int | None:
+    """Minimum size of a classic netCDF file: the end of its last fixed-size variable."""
+    try:
+        import netCDF4
+    except ImportError:  # pragma: no cover - netCDF4 is a dependency
+        return None
+    try:
+        with netCDF4.Dataset(path) as nc:
+            # netCDF-C refuses a truncated header itself; data sections are checked here
+            sizes = {
+                name: (len(d) if not d.isunlimited() else 0) for name, d in nc.dimensions.items()
+            }
+            nrec = max((len(d) for d in nc.dimensions.values() if d.isunlimited()), default=0)
+            fixed = 0
+            record = 0
+            for var in nc.variables.values():
+                n = var.dtype.itemsize
+                for dim in var.dimensions:
+                    n *= sizes[dim] or 1
+                if var.dimensions and nc.dimensions[var.dimensions[0]].isunlimited():
+                    record += n
+                else:
+                    fixed += n
+    except OSError as exc:
+        raise SourceError(
+            f"{path}: not a readable NetCDF file ({short_reason(exc)}); it may be truncated"
+        ) from exc
+    # A lower bound that ignores the header and padding: enough to spot a cut-off copy.
+    return fixed + record * nrec
+
+
+class ZarrAdapter(Adapter):
+    """A Zarr store (v2 or v3), on local disk or over http(s)."""
+
+    adapter_type: ClassVar[str] = "zarr"
+    priority: ClassVar[int] = 20
+
+    path = param.String(doc="A local '.zarr' directory or an http(s) URL of one.")
+    timeout = param.Number(
+        default=DEFAULT_TIMEOUT, bounds=(0.1, None), doc="Seconds to wait for a remote store."
+    )
+
+    @classmethod
+    def guess_can_open(cls, uri: str) -> bool:
+        return _is_zarr_path(uri)
+
+    @classmethod
+    def from_uri(cls, uri: str) -> ZarrAdapter:
+        return cls(path=uri)
+
+    @property
+    def label(self) -> str:
+        return self.path
+
+    def _open(self) -> xr.Dataset:
+        storage_options = None
+        if is_url(self.path):
+            base = self.path.rstrip("/")
+            check_reachable(
+                [f"{base}/zarr.json", f"{base}/.zmetadata", f"{base}/.zgroup"],
+                self.label,
+                self.timeout,
+            )
+            import aiohttp
+
+            storage_options = {
+                "client_kwargs": {"timeout": aiohttp.ClientTimeout(total=self.timeout)}
+            }
+        elif not os.path.exists(self.path):
+            raise SourceError(f"{self.path}: no such Zarr store; check the path")
+        try:
+            return xr.open_zarr(self.path, chunks={}, storage_options=storage_options)
+        except (OSError, ValueError, KeyError) as exc:
+            raise SourceError(
+                f"{self.path}: not a readable Zarr store ({short_reason(exc)})"
+            ) from exc
