@@ -41,7 +41,7 @@ def _toolbox_open_dataset(**kwargs: Any) -> xr.Dataset | None:
 
 
 class CopernicusMarineAdapter(Adapter):
-    """A Copernicus Marine Service dataset, e.g. ``cmems_mod_glo_phy-thetao_anfc_0.083deg_P1D-m``."""
+    """A Copernicus Marine dataset, e.g. ``cmems_mod_glo_phy-thetao_anfc_0.083deg_P1D-m``."""
 
     adapter_type: ClassVar[str] = "cmems"
     priority: ClassVar[int] = 10
