@@ -452,7 +452,7 @@ def build_demo_ocean(
     lat = -90 + resolution * (np.arange(nlat) + 0.5)
     lon = -180 + resolution * (np.arange(nlon) + 0.5)
     time = pd.date_range(start, periods=days, freq="D")
-    day_of_year = np.asarray(time.dayofyear, dtype=float) - 0.5
+    day_of_year = np.asarray(time.day_of_year, dtype=float) - 0.5
     depths = np.asarray(DEPTHS)
     data_vars = {}
     for var, meta in VARIABLES.items():

@@ -1,0 +1,54 @@
+# Ocean Explorer: `make run` serves the demo, `make test` runs every test. Both set up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5006
+
+.PHONY: help setup run test lint format bench chromium lock clean
+
+help:
+	@echo "make run    set up and serve the app on the demo ocean at http://localhost:$(PORT)"
+	@echo "make test   set up and run all tests (lint, unit, servers, real browser)"
+	@echo "make bench  side-by-side performance runs (not part of the tests)"
+
+# The virtual environment, pinned by requirements.lock (regenerate with `make lock`).
+$(BIN)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,cmems]'
+	touch $@
+
+# Demo land mask and offline coastlines, built once into the cache (~/.cache/ocean-explorer).
+setup: $(BIN)/.installed
+	$(BIN)/python -m app.prepare
+
+run: setup
+	$(BIN)/ocean-explorer serve --port $(PORT)
+
+# Debian's Chromium for the real-browser tests (Playwright never downloads a browser here).
+chromium:
+	@command -v chromium >/dev/null || command -v /usr/bin/chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "install Debian's chromium (sudo apt-get install chromium)"; exit 1; fi; }
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: setup chromium lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+lock: $(BIN)/.installed
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^ocean-explorer' > requirements.lock
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The Ocean Explorer app: template, routes, serving and the command line."""

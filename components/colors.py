@@ -1,0 +1,69 @@
+"""Colour defaults: a cmocean colormap per variable, and a robust colour range."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import xarray as xr
+
+with warnings.catch_warnings():
+    # cmocean 4.0.3 registers its colormaps with a call matplotlib has deprecated
+    warnings.simplefilter("ignore")
+    import cmocean
+
+#: cmocean colormap by CF standard_name (the first matching key wins; substring match).
+CMAP_BY_STANDARD_NAME = (
+    ("chlorophyll", "algae"),
+    ("temperature", "thermal"),
+    ("salinity", "haline"),
+    ("sea_surface_height", "balance"),
+    ("sea_water_velocity", "balance"),
+    ("speed", "speed"),
+    ("oxygen", "oxy"),
+    ("depth", "deep"),
+    ("density", "dense"),
+    ("turbidity", "turbid"),
+    ("ice", "ice"),
+)
+#: Fallback by units when there is no standard_name.
+CMAP_BY_UNITS = {"degC": "thermal", "degree_Celsius": "thermal", "K": "thermal", "PSU": "haline"}
+DEFAULT_CMAP = "thermal"
+DIVERGING_CMAP = "balance"
+#: Percentiles of the values in view used for the automatic colour range.
+ROBUST_PERCENTILES = (2.0, 98.0)
+
+
+def default_cmap(da: xr.DataArray) -> str:
+    """The cmocean colormap name for a variable, chosen from standard_name, then units."""
+    std = str(da.attrs.get("standard_name", "")).lower()
+    for key, name in CMAP_BY_STANDARD_NAME:
+        if key in std:
+            return name
+    return CMAP_BY_UNITS.get(str(da.attrs.get("units", "")), DEFAULT_CMAP)
+
+
+def is_diverging(name: str) -> bool:
+    """True for colormaps meant to be centred on zero."""
+    return name in ("balance", "diff", "curl", "delta", "tarn")
+
+
+def palette(name: str, n: int = 256) -> list[str]:
+    """A cmocean colormap as a list of hex colours, the form Bokeh takes."""
+    cmap = cmocean.cm.cmap_d[name]
+    rgba = cmap(np.linspace(0.0, 1.0, n))
+    return ["#{:02x}{:02x}{:02x}".format(*(int(round(c * 255)) for c in row[:3])) for row in rgba]
+
+
+def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, float]:
+    """(low, high) from the 2nd and 98th percentiles of the finite values; (0, 1) if none."""
+    finite = np.asarray(values)[np.isfinite(values)]
+    if finite.size == 0:
+        return (0.0, 1.0)
+    lo, hi = (float(v) for v in np.percentile(finite, ROBUST_PERCENTILES))
+    if symmetric:
+        m = max(abs(lo), abs(hi)) or 1.0
+        return (-m, m)
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return (lo, hi)

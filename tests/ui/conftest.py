@@ -1,0 +1,102 @@
+"""Real parts for browser tests: a Panel server in a subprocess and headless Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+CHROMIUM = "/usr/bin/chromium"
+#: Launch flags for Debian's Chromium offline (DESIGN.md §8): nothing external is tried.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_serving(
+    url: str, proc: subprocess.Popen, log: pathlib.Path, deadline_s: float = 120.0
+) -> None:
+    """Poll ``url`` until it answers 200; fail early if the server process died."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()}")
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)  # polling interval while the server starts, not a synchronisation
+    raise TimeoutError(f"{url} did not answer within {deadline_s} s")
+
+
+@contextlib.contextmanager
+def serving(*args: str, log: pathlib.Path) -> Iterator[str]:
+    """Run ``ocean-explorer serve ARGS`` on a free port until the block ends; yields its URL."""
+    port = free_port()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        url = f"http://localhost:{port}/"
+        try:
+            wait_until_serving(url, proc, log)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory) -> Iterator[str]:
+    """The app with the default catalog (the demo ocean), as ``make run`` serves it."""
+    with serving(log=tmp_path_factory.mktemp("server") / "serve.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
