@@ -50,9 +50,10 @@ def is_diverging(name: str) -> bool:
 
 def palette(name: str, n: int = 256) -> list[str]:
     """A cmocean colormap as a list of hex colours, the form Bokeh takes."""
+    from matplotlib.colors import to_hex
+
     cmap = cmocean.cm.cmap_d[name]
-    rgba = cmap(np.linspace(0.0, 1.0, n))
-    return ["#{:02x}{:02x}{:02x}".format(*(int(round(c * 255)) for c in row[:3])) for row in rgba]
+    return [to_hex(rgba) for rgba in cmap(np.linspace(0.0, 1.0, n))]
 
 
 def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, float]:
