@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import panel as pn
 
-from components import ExplorerState, MapView
+from components import ExplorerState, MapView, TimeControls
 from data_adapters import Catalog
 
 log = logging.getLogger(__name__)
@@ -20,20 +20,34 @@ TITLE = "Ocean Explorer"
 def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
     """One session's page: sidebar controls and the map, in Panel's FastList template."""
     state = ExplorerState(catalog)
+    view = MapView(state=state)
+    time_controls = TimeControls(state=state)
+    status = pn.pane.Markdown(
+        pn.bind(
+            lambda ms, clim: f"frame {ms:.0f} ms · range {clim[0]:.3g} … {clim[1]:.3g}",
+            view.param.render_ms,
+            view.param.clim,
+        ),
+        styles={"font-size": "12px", "color": "#555"},
+    )
     sidebar = [
-        pn.widgets.Select.from_param(state.param.dataset_id, name="Dataset"),
-        pn.widgets.Select.from_param(state.param.variable, name="Variable"),
-        pn.widgets.DiscreteSlider.from_param(state.param.time, name="Time"),
-        pn.widgets.Select.from_param(state.param.depth, name="Depth (m)"),
-        pn.widgets.Select.from_param(state.param.scenario, name="Scenario"),
+        pn.widgets.Select.from_param(state.param.dataset_id, label="Dataset"),
+        pn.widgets.Select.from_param(state.param.variable, label="Variable"),
+        time_controls,
+        pn.widgets.Select.from_param(state.param.depth, label="Depth (m)"),
+        pn.widgets.Select.from_param(state.param.scenario, label="Scenario"),
+        pn.Card(view.colors, title="Colour", collapsed=False, sizing_mode="stretch_width"),
+        pn.Card(view.layers, title="Layers", collapsed=True, sizing_mode="stretch_width"),
+        status,
     ]
     template = pn.template.FastListTemplate(
         title=TITLE,
         sidebar=sidebar,
-        main=[MapView(state=state)],
+        main=[view],
         accent="#0b5d8c",
         header_background="#0b3954",
         theme_toggle=False,
+        sidebar_width=330,
     )
 
     def notify(event) -> None:

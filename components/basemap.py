@@ -14,6 +14,8 @@ import pathlib
 import sys
 from types import ModuleType
 
+import numpy as np
+
 from data_adapters.cache import cache_dir
 
 log = logging.getLogger(__name__)
@@ -51,3 +53,65 @@ def coastline(scale: str = DEFAULT_SCALE):  # -> gv.Feature
 
     offline_cartopy()
     return gv.feature.coastline.opts(scale=scale, line_color="#3b3b3b", line_width=0.7)
+
+
+#: Longitude span (degrees) above which each coastline scale is used; finer when zoomed in.
+SCALE_BY_SPAN = ((60.0, "110m"), (12.0, "50m"), (0.0, "10m"))
+
+
+def scale_for_span(lon_span: float) -> str:
+    """The Natural Earth scale to draw for a view this many degrees wide."""
+    for span, scale in SCALE_BY_SPAN:
+        if lon_span >= span:
+            return scale
+    return SCALE_BY_SPAN[-1][1]
+
+
+@functools.cache
+def coastline_vertices(scale: str) -> tuple[np.ndarray, np.ndarray]:
+    """All coastline vertices at ``scale`` as lon, lat arrays with NaN between lines."""
+    from cartopy.io import shapereader
+
+    offline_cartopy()
+    path = shapereader.natural_earth(resolution=scale, category="physical", name="coastline")
+    lons: list[np.ndarray] = []
+    lats: list[np.ndarray] = []
+    gap = np.array([np.nan])
+    for geom in shapereader.Reader(path).geometries():
+        for line in getattr(geom, "geoms", [geom]):
+            xy = np.asarray(line.coords, dtype="float64")
+            if len(xy) > 1:
+                lons += [xy[:, 0], gap]
+                lats += [xy[:, 1], gap]
+    if not lons:
+        return np.array([]), np.array([])
+    return np.concatenate(lons), np.concatenate(lats)
+
+
+def render_coastline(viewport) -> np.ndarray:  # viewport: components.render.Viewport
+    """A (height, width) boolean mask of the pixels a coastline crosses, drawn server-side.
+
+    Drawing the lines with Datashader keeps the browser's work independent of how detailed
+    the coastline is; copies 360° apart cover views panned past the dateline.
+    """
+    import datashader as dsh
+    import pandas as pd
+
+    from .render import to_crs
+
+    lon0, _, lon1, _ = viewport.lon_lat_bounds()
+    lon, lat = coastline_vertices(scale_for_span(lon1 - lon0))
+    shifts = range(int(np.floor((lon0 + 180) / 360)), int(np.floor((lon1 + 180) / 360)) + 1)
+    xs, ys = [], []
+    for k in shifts:
+        x, y = to_crs(lon + 360.0 * k, lat, viewport.crs)
+        xs.append(x)
+        ys.append(y)
+    frame = pd.DataFrame({"x": np.concatenate(xs), "y": np.concatenate(ys)})
+    canvas = dsh.Canvas(
+        plot_width=viewport.width,
+        plot_height=viewport.height,
+        x_range=viewport.x_range,
+        y_range=viewport.y_range,
+    )
+    return np.asarray(canvas.line(frame, "x", "y", agg=dsh.any()).values, dtype=bool)

@@ -1,10 +1,12 @@
-"""Colour defaults: a cmocean colormap per variable, and a robust colour range."""
+"""Colour: a cmocean colormap per variable, robust ranges, and the colour settings view."""
 
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
+import panel as pn
+import param
 import xarray as xr
 
 with warnings.catch_warnings():
@@ -68,3 +70,75 @@ def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, fl
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
     return (lo, hi)
+
+
+#: cmocean colormaps offered in the picker (reversed variants end in "_r").
+CMAP_NAMES = sorted(n for n in cmocean.cm.cmapnames)
+RANGE_MODES = ("auto", "fixed", "symmetric")
+#: Variables drawn on a log scale by default (skewed, positive).
+LOG_BY_STANDARD_NAME = ("chlorophyll",)
+
+
+class ColorSettings(pn.viewable.Viewer):
+    """How values become colours: colormap, range mode and limits, log scale."""
+
+    cmap = param.Selector(default=DEFAULT_CMAP, objects=CMAP_NAMES, doc="cmocean colormap.")
+    mode = param.Selector(
+        default="auto",
+        objects=list(RANGE_MODES),
+        doc="auto: robust percentiles of what is in view; fixed: vmin..vmax (kept while "
+        "animating); symmetric: ±max about zero.",
+    )
+    vmin = param.Number(default=None, allow_None=True, doc="Lower limit in fixed mode.")
+    vmax = param.Number(default=None, allow_None=True, doc="Upper limit in fixed mode.")
+    log_scale = param.Boolean(default=False, doc="Logarithmic colour scale (positive values).")
+
+    def follow(self, da: xr.DataArray | None) -> None:
+        """Reset to the defaults for a newly chosen variable."""
+        if da is None:
+            return
+        std = str(da.attrs.get("standard_name", "")).lower()
+        self.param.update(
+            cmap=default_cmap(da),
+            mode="auto",
+            vmin=None,
+            vmax=None,
+            log_scale=any(key in std for key in LOG_BY_STANDARD_NAME),
+        )
+
+    def palette(self) -> list[str]:
+        """The colormap as hex colours."""
+        return palette(self.cmap)
+
+    def limits(self, values: np.ndarray) -> tuple[float, float]:
+        """The colour range for these values under the current mode."""
+        values = np.asarray(values)
+        if self.log_scale:
+            values = values[np.isfinite(values) & (values > 0)]
+        if self.mode == "fixed" and self.vmin is not None and self.vmax is not None:
+            lo, hi = float(self.vmin), float(self.vmax)
+        else:
+            symmetric = self.mode == "symmetric" or (
+                self.mode == "auto" and is_diverging(self.cmap)
+            )
+            lo, hi = robust_range(values, symmetric=symmetric and not self.log_scale)
+            if self.mode == "fixed":  # fixing starts from what is shown now
+                self.param.update(vmin=lo, vmax=hi)
+        if self.log_scale and lo <= 0:
+            lo = hi / 1000 if hi > 0 else 1e-3
+        return (lo, hi)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        fixed = pn.Row(
+            pn.widgets.FloatInput.from_param(self.param.vmin, label="min", width=110),
+            pn.widgets.FloatInput.from_param(self.param.vmax, label="max", width=110),
+            visible=self.param.mode.rx() == "fixed",
+        )
+        return pn.Column(
+            pn.widgets.Select.from_param(self.param.cmap, label="Colormap"),
+            pn.widgets.RadioButtonGroup.from_param(
+                self.param.mode, label="Range", button_type="primary", button_style="outline"
+            ),
+            fixed,
+            pn.widgets.Checkbox.from_param(self.param.log_scale, label="Log scale"),
+        )

@@ -1,97 +1,319 @@
-"""The map view: the current field rendered on the server with Datashader."""
+"""The map view: the current field rendered on the server at the viewport's resolution.
+
+Each pan, zoom or change of choice asks ``components.render`` for a frame exactly the size
+of the plot; the browser receives that image (and hover reads its values), never the grid.
+The map is in Web Mercator so that tile basemaps can sit underneath; with no basemap, NaN
+(land) shows a land fill, and the coastline is drawn on the server at a scale fitting the zoom.
+"""
 
 from __future__ import annotations
 
 import logging
+import time as _time
 
-import cartopy.crs as ccrs
-import geoviews as gv
 import holoviews as hv
+import numpy as np
 import panel as pn
 import param
-from holoviews.operation.datashader import rasterize
+from bokeh.models import CustomJSHover, HoverTool
+from holoviews.streams import Params, PlotSize, RangeXY
 
-from data_adapters import SourceError, grid_kind
+from data_adapters import SourceError
 
-from .basemap import LAND_COLOR, coastline
-from .colors import default_cmap, is_diverging, palette, robust_range
+from .basemap import LAND_COLOR, render_coastline
+from .colors import ColorSettings
+from .render import WEB_MERCATOR, Frame, Viewport, full_extent, render_field, to_crs
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
 
 hv.extension("bokeh", logo=False)
 
-PLATE_CARREE = ccrs.PlateCarree()
+#: Tile basemaps offered (offline they simply stay blank).
+BASEMAPS = {
+    "none": None,
+    "OpenStreetMap": "https://tile.openstreetmap.org/{Z}/{X}/{Y}.png",
+    "CARTO light": "https://cartodb-basemaps-4.global.ssl.fastly.net/light_all/{Z}/{X}/{Y}.png",
+    "CARTO dark": "https://cartodb-basemaps-4.global.ssl.fastly.net/dark_all/{Z}/{X}/{Y}.png",
+    "Esri Ocean": (
+        "https://server.arcgisonline.com/ArcGIS/rest/services/Ocean/World_Ocean_Base/"
+        "MapServer/tile/{Z}/{Y}/{X}"
+    ),
+}
+COAST_COLOR = (40, 40, 40)
+#: Arrows across the view's width for the currents overlay.
+ARROWS_ACROSS = 32
+#: Plot size used before the browser reports the real one (pixels).
+DEFAULT_SIZE = (900, 520)
+
+# Hover shows longitude/latitude, converted from Web Mercator in the browser.
+_LON_JS = "return (special_vars.x / 20037508.342789244 * 180).toFixed(3) + '°'"
+_LAT_JS = (
+    "const y = special_vars.y / 20037508.342789244 * Math.PI;"
+    "return (Math.atan(Math.sinh(y)) * 180 / Math.PI).toFixed(3) + '°'"
+)
 
 
-def field_element(state: ExplorerState) -> hv.Element:
-    """The current 2-D field as a GeoViews element (Image on regular, QuadMesh on curvilinear)."""
-    da = state.field().load()
-    name = state.variable
-    long_name = da.attrs.get("long_name", name)
-    units = da.attrs.get("units", "")
-    vdim = hv.Dimension(name, label=long_name, unit=units)
-    if grid_kind(state.dataset) == "curvilinear":
-        return gv.QuadMesh(da, kdims=["lon", "lat"], vdims=[vdim], crs=PLATE_CARREE)
-    return gv.Image(da, kdims=["lon", "lat"], vdims=[vdim], crs=PLATE_CARREE)
+class LayerSettings(pn.viewable.Viewer):
+    """What is drawn around the field: basemap, coastline, current arrows."""
+
+    basemap = param.Selector(default="none", objects=list(BASEMAPS), doc="Tile basemap.")
+    coastline = param.Boolean(default=True, doc="Draw the coastline (offline GSHHS).")
+    currents = param.Boolean(
+        default=False, doc="Arrows of the eastward/northward velocity, thinned to the view."
+    )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            pn.widgets.Select.from_param(self.param.basemap, label="Basemap"),
+            pn.widgets.Checkbox.from_param(self.param.coastline, label="Coastline"),
+            pn.widgets.Checkbox.from_param(self.param.currents, label="Current arrows"),
+        )
+
+
+def velocity_names(ds) -> tuple[str, str] | None:
+    """The eastward and northward velocity variables, found by standard_name."""
+    east = north = None
+    for name, da in ds.data_vars.items():
+        std = str(da.attrs.get("standard_name", ""))
+        if (
+            std.startswith("eastward_sea_water_velocity")
+            or std == "surface_eastward_sea_water_velocity"
+        ):
+            east = east or str(name)
+        if (
+            std.startswith("northward_sea_water_velocity")
+            or std == "surface_northward_sea_water_velocity"
+        ):
+            north = north or str(name)
+    return (east, north) if east and north else None
 
 
 class MapView(pn.viewable.Viewer):
-    """A map of ``state``'s field, rasterized to the viewport on the server."""
+    """The map of ``state``'s field, with colour and layer settings as sub-objects."""
 
     state = param.ClassSelector(class_=ExplorerState, doc="The session state to show.")
+    colors = param.ClassSelector(class_=ColorSettings, doc="Colour mapping settings.")
+    layers = param.ClassSelector(class_=LayerSettings, doc="Basemap and overlays.")
+    clim = param.Tuple(default=(0.0, 1.0), length=2, doc="Colour range of the last frame.")
+    render_ms = param.Number(default=0.0, doc="Server time of the last frame (ms).")
 
     def __init__(self, **params) -> None:
+        params.setdefault("colors", ColorSettings())
+        params.setdefault("layers", LayerSettings())
         super().__init__(**params)
+        self._frame: Frame | None = None
+        self.colors.follow(self.state.dataset[self.state.variable] if self.state.source else None)
+        self.range = RangeXY()
+        self.size = PlotSize()
+        choices = Params(self.state, ["dataset_id", "variable", "time", "depth", "scenario"])
+        colours = Params(self.colors, ["cmap", "mode", "vmin", "vmax", "log_scale"])
+        self._field_map = hv.DynamicMap(
+            self._field, streams=[self.range, self.size, choices, colours]
+        )
+        self._coast_map = hv.DynamicMap(
+            self._coast, streams=[self.range, self.size, Params(self.layers, ["coastline"])]
+        )
+        self._arrow_map = hv.DynamicMap(
+            self._arrows,
+            streams=[self.range, self.size, choices, Params(self.layers, ["currents"])],
+        )
         self._pane = pn.pane.HoloViews(
-            self._plot(), sizing_mode="stretch_both", min_height=420, linked_axes=False
+            self._overlay(), sizing_mode="stretch_both", min_height=420, linked_axes=False
         )
+        self.state.param.watch(self._follow_variable, ["dataset_id", "variable"])
+        self.layers.param.watch(self._on_basemap, "basemap")
 
-    @param.depends(
-        "state.dataset_id",
-        "state.variable",
-        "state.time",
-        "state.depth",
-        "state.scenario",
-        watch=True,
-    )
-    def _update(self) -> None:
-        self._pane.object = self._plot()
+    # -- helpers ----------------------------------------------------------------------------
+    def _follow_variable(self, *_) -> None:
+        if self.state.source is not None:
+            self.colors.follow(self.state.dataset[self.state.variable])
 
-    def _plot(self) -> hv.Overlay | hv.Element:
-        try:
-            element = field_element(self.state)
-        except SourceError as exc:
-            self.state.message = str(exc)
-            return hv.Text(0, 0, str(exc))
-        cmap = default_cmap(self.state.dataset[self.state.variable])
-        values = element.dimension_values(2)
-        clim = robust_range(values, symmetric=is_diverging(cmap))
-        dim = element.vdims[0]
-        raster = rasterize(element, precompute=True).opts(
-            cmap=palette(cmap),
-            clim=clim,
-            colorbar=True,
-            clabel=f"{dim.label} [{dim.unit}]" if dim.unit else dim.label,
-            tools=["hover"],
-            responsive=True,
-            projection=PLATE_CARREE,
-            global_extent=True,
-            bgcolor=LAND_COLOR,  # NaN (land) is transparent over this fill
-            title=self._title(),
-        )
-        return (raster * coastline()).opts(active_tools=["wheel_zoom"])
+    def viewport(self, x_range=None, y_range=None, width=None, height=None) -> Viewport:
+        """The viewport for these plot ranges/size; the data's extent before the first draw."""
+        if x_range is None or y_range is None or None in (*x_range, *y_range):
+            x0, y0, x1, y1 = full_extent(self.state.field(), WEB_MERCATOR)
+            x_range, y_range = (x0, x1), (y0, y1)
+        width = int(width or DEFAULT_SIZE[0])
+        height = int(height or DEFAULT_SIZE[1])
+        return Viewport(tuple(x_range), tuple(y_range), max(width, 2), max(height, 2), WEB_MERCATOR)
 
     def _title(self) -> str:
         s = self.state
-        parts = [s.source.title if s.source else s.dataset_id, s.variable]
+        parts = [s.source.title if s.source else s.dataset_id]
         if s.scenario and s.scenario != "baseline":
             parts.append(s.scenario)
         if s.time:
             parts.append(str(s.time))
-        if s.depth is not None:
+        if s.depth is not None and "depth" in s.dataset[s.variable].dims:
             parts.append(f"{s.depth:g} m")
         return " · ".join(str(p) for p in parts if p)
 
+    # -- layers -----------------------------------------------------------------------------
+    def _field(self, x_range=None, y_range=None, width=None, height=None, **_) -> hv.Image:
+        started = _time.perf_counter()
+        try:
+            da = self.state.field()
+            viewport = self.viewport(x_range, y_range, width, height)
+            frame = render_field(da, viewport)
+        except (SourceError, ValueError) as exc:
+            self.state.message = str(exc)
+            return hv.Image(np.full((2, 2), np.nan), kdims=["x", "y"])
+        self._frame = frame
+        x, y = viewport.pixel_centres()
+        name = self.state.variable
+        long_name = str(da.attrs.get("long_name", name))
+        units = str(da.attrs.get("units", ""))
+        clim = self.colors.limits(frame.values)
+        self.clim = clim
+        vdim = hv.Dimension(name, label=long_name, unit=units)
+        hover = HoverTool(
+            tooltips=[
+                ("lon", "$x{custom}"),
+                ("lat", "$y{custom}"),
+                (long_name, f"@image{{0.000}} {units}"),
+            ],
+            formatters={
+                "$x": CustomJSHover(code=_LON_JS),
+                "$y": CustomJSHover(code=_LAT_JS),
+            },
+        )
+        image = hv.Image(
+            (x, y, frame.values),
+            kdims=["x", "y"],
+            vdims=[vdim],
+            bounds=(
+                viewport.x_range[0],
+                viewport.y_range[0],
+                viewport.x_range[1],
+                viewport.y_range[1],
+            ),
+        ).opts(
+            cmap=self.colors.palette(),
+            clim=clim,
+            logz=self.colors.log_scale,
+            colorbar=True,
+            colorbar_position="right",
+            clabel=f"{long_name} [{units}]" if units else long_name,
+            tools=[hover],
+            responsive=True,
+            min_height=420,
+            xaxis=None,
+            yaxis=None,
+            title=self._title(),
+            bgcolor=LAND_COLOR,
+            clipping_colors={"NaN": (0, 0, 0, 0)},
+            nodata=None,
+        )
+        self.render_ms = 1000 * (_time.perf_counter() - started)
+        return image
+
+    def _coast(self, x_range=None, y_range=None, width=None, height=None, coastline=True, **_):
+        if not coastline:
+            return hv.RGB(np.zeros((2, 2, 4), dtype=np.uint8), kdims=["x", "y"])
+        try:
+            viewport = self.viewport(x_range, y_range, width, height)
+        except (SourceError, ValueError):
+            return hv.RGB(np.zeros((2, 2, 4), dtype=np.uint8), kdims=["x", "y"])
+        mask = render_coastline(viewport)[::-1]  # RGB rows run north to south
+        rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
+        rgba[mask] = (*COAST_COLOR, 255)
+        return hv.RGB(
+            rgba,
+            kdims=["x", "y"],
+            bounds=(
+                viewport.x_range[0],
+                viewport.y_range[0],
+                viewport.x_range[1],
+                viewport.y_range[1],
+            ),
+        )
+
+    def _arrows(self, x_range=None, y_range=None, width=None, height=None, currents=False, **_):
+        empty = hv.VectorField([], kdims=["x", "y"], vdims=["angle", "speed"])
+        if not currents:
+            return empty
+        names = velocity_names(self.state.dataset)
+        if names is None:
+            return empty
+        try:
+            viewport = self.viewport(x_range, y_range, width, height)
+            cols = ARROWS_ACROSS
+            rows = max(2, round(cols * viewport.height / viewport.width))
+            small = Viewport(viewport.x_range, viewport.y_range, cols, rows, viewport.crs)
+            u = render_field(self._component(names[0]), small).values
+            v = render_field(self._component(names[1]), small).values
+        except (SourceError, ValueError):
+            return empty
+        x, y = small.pixel_centres()
+        xx, yy = np.meshgrid(x, y)
+        speed = np.hypot(u, v)
+        ok = np.isfinite(speed)
+        top = float(np.nanmax(speed[ok])) if ok.any() else 1.0
+        return hv.VectorField(
+            (xx[ok], yy[ok], np.arctan2(v, u)[ok], speed[ok] / (top or 1.0)),
+            kdims=["x", "y"],
+            vdims=["angle", "speed"],
+        ).opts(
+            magnitude="speed",
+            color="#202020",
+            alpha=0.8,
+            line_width=1.2,
+            pivot="tail",
+            scale=0.9,
+        )
+
+    def _component(self, name: str):
+        """A velocity component on the same slice as the current field."""
+        s = self.state
+        da = s.dataset[name]
+        sel = {}
+        if "scenario" in da.dims:
+            da = da.sel(scenario=s.scenario)
+        if "time" in da.dims:
+            sel["time"] = s.param.time.objects.index(s.time)
+        if "depth" in da.dims:
+            depths = np.asarray(da["depth"].values)
+            target = s.depth if s.depth is not None else 0.0
+            sel["depth"] = int(np.argmin(np.abs(depths - target)))
+        if "member" in da.dims:
+            sel["member"] = 0
+        return da.isel(sel)
+
+    def _overlay(self) -> hv.Overlay:
+        """Field, arrows and coastline, over a tile basemap when one is chosen."""
+        layers = self._field_map * self._arrow_map * self._coast_map
+        url = BASEMAPS.get(self.layers.basemap)
+        if url:
+            layers = hv.Tiles(url, name=self.layers.basemap) * layers
+        return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"]))
+
+    def _on_basemap(self, *_) -> None:
+        # Bokeh tile renderers cannot be switched off, so a basemap change rebuilds the plot
+        self._pane.object = self._overlay()
+
+    # -- reading what is shown --------------------------------------------------------------
+    @property
+    def frame(self) -> Frame | None:
+        """The last frame rendered (for probes, exports and tests)."""
+        return self._frame
+
+    def home_extent(self) -> tuple[float, float, float, float]:
+        """The data's extent in Web Mercator metres (x0, y0, x1, y1)."""
+        return full_extent(self.state.field(), WEB_MERCATOR)
+
     def __panel__(self) -> pn.viewable.Viewable:
         return self._pane
+
+
+def _bounds(viewport: Viewport) -> tuple[float, float, float, float]:
+    return (viewport.x_range[0], viewport.y_range[0], viewport.x_range[1], viewport.y_range[1])
+
+
+def lonlat_extent_to_mercator(bbox: tuple[float, float, float, float]):
+    """(x0, y0, x1, y1) in Web Mercator of a [W, S, E, N] box in degrees."""
+    west, south, east, north = bbox
+    if east <= west:
+        east += 360.0
+    x, y = to_crs(np.array([west, east]), np.array([south, north]), WEB_MERCATOR)
+    return float(x[0]), float(y[0]), float(x[1]), float(y[1])

@@ -187,6 +187,9 @@ class CurvilinearGrid:
         lon0, lat0, lon1, lat1 = viewport.lon_lat_bounds()
         lon = da["lon"].values
         lat = da["lat"].values
+        # widen the view by a few cells, so that a view inside one cell still finds it
+        pad = MARGIN_CELLS * _cell_size(lon, lat)
+        lon0, lat0, lon1, lat1 = lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad
         if lon1 - lon0 >= 360.0:
             in_lon = np.isfinite(lon)
         else:
@@ -205,24 +208,46 @@ class CurvilinearGrid:
         values = np.asarray(window.values, dtype="float32").copy()
         lon = window["lon"].values.astype("float64")
         lat = window["lat"].values.astype("float64")
-        lon0 = viewport.lon_lat_bounds()[0]
-        # put longitudes on the view's side of the dateline, continuous across the view
-        lon = lon0 + (lon - lon0) % 360.0
-        # a cell whose neighbours sit more than half the globe away straddles the seam
-        seam = np.zeros(lon.shape, dtype=bool)
-        if lon.shape[1] > 1:
-            jump = np.abs(np.diff(lon, axis=1)) > 180.0
-            seam[:, 1:] |= jump
-            seam[:, :-1] |= jump
-        if lon.shape[0] > 1:
-            jump = np.abs(np.diff(lon, axis=0)) > 180.0
-            seam[1:, :] |= jump
-            seam[:-1, :] |= jump
+        lon0, _, lon1, _ = viewport.lon_lat_bounds()
+        # longitudes continuous across the view: within half a globe of the view's centre,
+        # so the seam where they wrap lies opposite the view (at its edges for the globe)
+        start = (lon0 + lon1) / 2.0 - 180.0
+        lon = start + (lon - start) % 360.0
+        # A cell whose neighbours, diagonal ones included, sit more than half the globe away
+        # straddles the seam: Datashader puts each quad corner at the mean of the four cells
+        # around it, so such a cell (or its neighbour) would be drawn across the whole map.
+        seam = _neighbourhood_span(lon) > 180.0
         values[seam] = np.nan
         if viewport.crs == WEB_MERCATOR:
             values[np.abs(lat) > MERCATOR_MAX_LAT] = np.nan
         x, y = to_crs(lon, lat, viewport.crs)
         return _quadmesh(values, (("y", "x"), y), (("y", "x"), x), viewport)
+
+
+def _cell_size(lon: np.ndarray, lat: np.ndarray, samples: int = 64) -> float:
+    """Typical spacing (degrees) between neighbouring cells of 2-D lon/lat, from a sample."""
+    steps = []
+    for axis in (0, 1):
+        if lon.shape[axis] < 2:
+            continue
+        other = lon.shape[1 - axis]
+        pick = np.unique(np.linspace(0, other - 1, min(samples, other)).astype(int))
+        sub_lon = np.take(lon, pick, axis=1 - axis)
+        sub_lat = np.take(lat, pick, axis=1 - axis)
+        d_lon = (np.diff(sub_lon, axis=axis) + 180.0) % 360.0 - 180.0
+        d_lat = np.diff(sub_lat, axis=axis)
+        step = np.hypot(d_lon, d_lat)
+        if np.isfinite(step).any():
+            steps.append(float(np.nanmedian(step)))
+    return max(steps) if steps else 1.0
+
+
+def _neighbourhood_span(lon: np.ndarray) -> np.ndarray:
+    """Max minus min of ``lon`` over each cell's 3 x 3 neighbourhood (edges repeated)."""
+    padded = np.pad(lon, 1, mode="edge")
+    ny, nx = lon.shape
+    shifted = [padded[i : i + ny, j : j + nx] for i in range(3) for j in range(3)]
+    return np.max(shifted, axis=0) - np.min(shifted, axis=0)
 
 
 GRID_KINDS = (RegularGrid, CurvilinearGrid)
@@ -265,9 +290,11 @@ def full_extent(da: xr.DataArray, crs: str = LONLAT) -> tuple[float, float, floa
     from data_adapters.contract import bbox
 
     west, south, east, north = bbox(da.to_dataset(name="value"))
+    if da["lon"].ndim == 2:  # a curvilinear grid may cross the dateline: find its arc
+        west, east = _lon_arc(da["lon"].values, da["lat"].values)
     if east < west:  # across the dateline: keep the view continuous
         east += 360.0
-    for name, lo_hi in (("lon", None), ("lat", None)):
+    for name in ("lon", "lat"):
         coord = np.asarray(da[name].values, dtype="float64")
         if coord.ndim == 1 and coord.size > 1:
             half = float(np.median(np.diff(coord))) / 2
@@ -275,9 +302,36 @@ def full_extent(da: xr.DataArray, crs: str = LONLAT) -> tuple[float, float, floa
                 west, east = west - half, east + half
             else:
                 south, north = max(south - half, -90.0), min(north + half, 90.0)
-        del lo_hi
     if crs == WEB_MERCATOR:
         south, north = max(south, -MERCATOR_MAX_LAT), min(north, MERCATOR_MAX_LAT)
     x0, y0 = to_crs(np.array(west), np.array(south), crs)
     x1, y1 = to_crs(np.array(east), np.array(north), crs)
     return float(x0), float(y0), float(x1), float(y1)
+
+
+def _lon_arc(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float]:
+    """(west, east) of the shortest arc of longitude holding all of 2-D ``lon``.
+
+    East may exceed 180 when the arc crosses the dateline; a grid all round the globe gives
+    (-180, 180).
+    """
+    lon = np.asarray(lon, dtype="float64")
+    finite = lon[np.isfinite(lon)]
+    if finite.size == 0:
+        return -180.0, 180.0
+    # bins wider than a cell, so a global grid leaves none empty
+    n_bins = max(1, min(360, int(360.0 / (2.0 * _cell_size(lon, np.asarray(lat, "float64"))))))
+    width = 360.0 / n_bins
+    counts = np.bincount(((finite + 180.0) % 360.0 // width).astype(int) % n_bins, minlength=n_bins)
+    empty = np.concatenate([counts == 0, counts == 0])
+    if not empty.any():
+        return -180.0, 180.0
+    # the longest run of empty bins, going round the globe once
+    best_len, best_end, run = 0, 0, 0
+    for i, is_empty in enumerate(empty):
+        run = run + 1 if is_empty else 0
+        if run > best_len:
+            best_len, best_end = min(run, n_bins), i
+    start = -180.0 + ((best_end + 1) % n_bins) * width  # first bin after the gap
+    rel = (finite - start) % 360.0
+    return start + float(rel.min()), start + float(rel.max())

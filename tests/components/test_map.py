@@ -1,14 +1,15 @@
-"""The state and map view without a browser: parameter changes give the expected data."""
+"""The state, map view and controls without a browser: choices give the expected data."""
 
 from __future__ import annotations
 
+import holoviews as hv
 import numpy as np
 import pytest
-from holoviews.operation.datashader import rasterize
 
-from components import ExplorerState, MapView
+from components import ColorSettings, ExplorerState, MapView, TimeControls
 from components.colors import default_cmap, palette, robust_range
-from components.map import field_element
+from components.controls import LatestOnly, nearest_time_index
+from components.map import lonlat_extent_to_mercator, velocity_names
 from data_adapters import Catalog
 
 
@@ -24,8 +25,17 @@ def catalog():
     )
 
 
-def test_state_offers_the_dataset_choices(catalog):
-    state = ExplorerState(catalog)
+@pytest.fixture
+def state(catalog):
+    return ExplorerState(catalog)
+
+
+def frame_at(view: MapView, bbox, width=200, height=200) -> hv.Image:
+    x0, y0, x1, y1 = lonlat_extent_to_mercator(bbox)
+    return view._field(x_range=(x0, x1), y_range=(y0, y1), width=width, height=height)
+
+
+def test_state_offers_the_dataset_choices(state):
     assert state.dataset_id == "demo-1deg"
     assert state.variable == "thetao"
     assert state.time == "2025-01-01"
@@ -37,8 +47,7 @@ def test_state_offers_the_dataset_choices(catalog):
     assert len(state.param.time.objects) == 40
 
 
-def test_field_follows_the_choices(catalog):
-    state = ExplorerState(catalog)
+def test_field_follows_the_choices(state):
     state.param.update(variable="thetao", time="2025-01-20", depth=100.0, scenario="warming_3")
     field = state.field()
     assert field.dims == ("lat", "lon")
@@ -47,53 +56,145 @@ def test_field_follows_the_choices(catalog):
     assert float(field.sel(lon=-30.5, lat=20.5)) == pytest.approx(float(expected))
 
 
-def test_surface_only_variable_ignores_depth(catalog):
-    state = ExplorerState(catalog)
+def test_surface_only_variable_ignores_depth(state):
     state.param.update(variable="zos", depth=1000.0)
     assert state.field().dims == ("lat", "lon")
 
 
-def test_map_element_holds_source_values(catalog):
-    state = ExplorerState(catalog)
+def test_map_frame_value_at_a_point_is_the_source_value(state):
     state.param.update(variable="so", time="2025-02-01")
-    element = field_element(state)
-    # rasterized at the grid's own resolution, the pixel at a point is that cell's value
-    raster = rasterize(
-        element, width=360, height=180, x_range=(-180, 180), y_range=(-90, 90), dynamic=False
-    )
-    value = raster.data["so"].sel(lon=-40.5, lat=30.5, method="nearest")
-    source = state.dataset["so"].isel(scenario=0, time=31, depth=0).sel(lon=-40.5, lat=30.5)
-    assert float(value) == pytest.approx(float(source), rel=1e-6)
-
-
-def test_map_view_rerenders_on_time_change(catalog):
-    state = ExplorerState(catalog)
     view = MapView(state=state)
-    before = view._pane.object
-    state.time = "2025-01-15"
-    assert view._pane.object is not before
-    assert "2025-01-15" in view._title()
+    # a 2°-wide view at 200 px: each 1° cell covers ~100 pixels, the pixel shows the cell
+    image = frame_at(view, (-41.0, 29.0, -39.0, 31.0))
+    assert image.data[state.variable].shape == (200, 200)
+    pixel = view.frame.to_xarray().sel(x=image.data["x"][50], y=image.data["y"][50])
+    source = state.dataset["so"].isel(scenario=0, time=31, depth=0)
+    expected = source.sel(lon=float(pixel.lon), lat=float(pixel.lat), method="nearest")
+    assert float(pixel) == pytest.approx(float(expected), rel=1e-6)
 
 
-def test_broken_dataset_is_a_message_not_a_crash(catalog):
-    state = ExplorerState(catalog)
+def test_map_frame_is_the_viewport_size_not_the_grid(state):
+    view = MapView(state=state)
+    image = frame_at(view, (-180.0, -80.0, 180.0, 80.0), width=640, height=300)
+    assert image.data[state.variable].shape == (300, 640)
+
+
+def test_time_change_changes_the_picture(state):
+    view = MapView(state=state)
+    before = frame_at(view, (-60.0, -30.0, 0.0, 30.0)).data["thetao"].copy()
+    state.time = "2025-02-09"
+    after = frame_at(view, (-60.0, -30.0, 0.0, 30.0)).data["thetao"]
+    changed = np.isfinite(before) & np.isfinite(after) & (before != after)
+    assert changed.mean() > 0.5
+
+
+def test_broken_dataset_is_a_message_not_a_crash(state):
     state.dataset_id = "broken"
     assert "no such file" in state.message
-    # the last good dataset is still shown
-    assert state.field().dims == ("lat", "lon")
+    assert state.field().dims == ("lat", "lon")  # the last good dataset is still shown
 
 
-def test_colour_defaults_follow_the_variable(catalog):
-    ds = ExplorerState(catalog).dataset
+def test_colour_defaults_follow_the_variable(state):
+    ds = state.dataset
     assert default_cmap(ds["thetao"]) == "thermal"
     assert default_cmap(ds["so"]) == "haline"
     assert default_cmap(ds["chl"]) == "algae"
     assert default_cmap(ds["uo"]) == "balance"
     assert len(palette("thermal")) == 256
+    view = MapView(state=state)
+    assert view.colors.cmap == "thermal" and not view.colors.log_scale
+    state.variable = "chl"
+    assert view.colors.cmap == "algae" and view.colors.log_scale  # chlorophyll is skewed
+
+
+def test_robust_range_ignores_outliers():
     values = np.r_[np.arange(100.0), np.nan, 1e6]
     lo, hi = robust_range(values)
-    assert 0 < lo < 5 and 95 < hi < 100  # the outlier does not stretch the range
-    assert (
-        robust_range(np.array([-1.0, 3.0]), symmetric=True)[0]
-        == -robust_range(np.array([-1.0, 3.0]), symmetric=True)[1]
+    assert 0 < lo < 5 and 95 < hi < 100
+    lo, hi = robust_range(np.array([-1.0, 3.0]), symmetric=True)
+    assert lo == -hi
+
+
+def test_colour_range_modes(state):
+    view = MapView(state=state)
+    frame_at(view, (-60.0, -30.0, 0.0, 30.0))
+    auto = view.clim
+    finite = view.frame.values[np.isfinite(view.frame.values)]
+    assert auto == pytest.approx(tuple(np.percentile(finite, [2, 98])))
+    # auto follows what is in view: a cold, high-latitude view has a lower range
+    frame_at(view, (-60.0, 50.0, 0.0, 70.0))
+    assert view.clim[1] < auto[1]
+    view.colors.mode = "fixed"
+    frame_at(view, (-60.0, -30.0, 0.0, 30.0))
+    fixed = view.clim
+    state.time = "2025-02-09"  # fixed stays fixed while animating
+    frame_at(view, (-60.0, -30.0, 0.0, 30.0))
+    assert view.clim == fixed
+    view.colors.param.update(vmin=5.0, vmax=25.0)
+    frame_at(view, (-60.0, -30.0, 0.0, 30.0))
+    assert view.clim == (5.0, 25.0)
+    view.colors.mode = "symmetric"
+    frame_at(view, (-60.0, -30.0, 0.0, 30.0))
+    assert view.clim[0] == -view.clim[1]
+
+
+def test_log_scale_range_is_positive():
+    colors = ColorSettings(log_scale=True)
+    lo, hi = colors.limits(np.array([0.0, 0.01, 0.1, 1.0, 10.0, np.nan]))
+    assert 0 < lo < hi
+
+
+def test_current_arrows_follow_the_velocity_variables(state):
+    assert velocity_names(state.dataset) == ("uo", "vo")
+    view = MapView(state=state)
+    x0, y0, x1, y1 = lonlat_extent_to_mercator((-80.0, -60.0, 40.0, 60.0))
+    off = view._arrows(x_range=(x0, x1), y_range=(y0, y1), width=600, height=600)
+    assert len(off) == 0
+    on = view._arrows(x_range=(x0, x1), y_range=(y0, y1), width=600, height=600, currents=True)
+    assert 100 < len(on) <= 32 * 32  # thinned to the view, not one arrow per cell
+
+
+def test_coastline_is_drawn_where_the_coast_is(state):
+    view = MapView(state=state)
+    x0, y0, x1, y1 = lonlat_extent_to_mercator((-10.0, 35.0, 30.0, 60.0))  # Europe
+    coast = view._coast(x_range=(x0, x1), y_range=(y0, y1), width=400, height=300)
+    alpha = (
+        coast.data[..., 3]
+        if isinstance(coast.data, np.ndarray)
+        else coast.dimension_values("A", flat=False)
     )
+    assert 0.005 < (np.asarray(alpha) > 0).mean() < 0.2
+    off = view._coast(x_range=(x0, x1), y_range=(y0, y1), width=400, height=300, coastline=False)
+    assert not np.asarray(off.dimension_values("A")).any()
+
+
+def test_latest_only_applies_the_newest_value():
+    applied, queue = [], []
+    latest = LatestOnly(applied.append, queue.append)
+    for value in range(10):  # ten slider events arrive while a frame renders
+        latest.submit(value)
+    assert len(queue) == 1  # one apply scheduled, not ten
+    queue.pop()()
+    assert applied == [9]
+    latest.submit(3)
+    queue.pop()()
+    assert applied == [9, 3]
+
+
+def test_time_controls_drive_the_state(state):
+    controls = TimeControls(state=state)
+    controls.player.value = 5
+    assert state.time == "2025-01-06"
+    controls.date.value = "2025-01-20T20:00"
+    assert state.time == "2025-01-21"  # the nearest step
+    controls.date.value = "not a date"
+    assert "not a date" in state.message
+    state.time = "2025-01-30"
+    assert controls.slider.value == "2025-01-30" and controls.player.value == 29
+
+
+def test_nearest_time_index():
+    labels = ["2025-01-01", "2025-01-02", "2025-01-03"]
+    assert nearest_time_index(labels, "2025-01-02T13:00") == 2
+    assert nearest_time_index(labels, "1990-01-01") == 0
+    assert nearest_time_index(labels, "soon") is None
