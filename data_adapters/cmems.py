@@ -11,7 +11,6 @@ Two traps of the toolbox are guarded here: without credentials and without a ter
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -20,10 +19,30 @@ import param
 import xarray as xr
 
 from .base import DEFAULT_TIMEOUT, Adapter
-from .errors import SourceError, short_reason
+from .errors import SourceError, call_with_deadline, short_reason
 
 PREFIX = "cmems:"
 SERVICES = [None, "arco-geo-series", "arco-time-series"]
+
+_LOGIN_HINT = (
+    "run 'copernicusmarine login' or set COPERNICUSMARINE_SERVICE_USERNAME and "
+    "COPERNICUSMARINE_SERVICE_PASSWORD"
+)
+#: The toolbox's exception class names -> the fix to suggest (matched by name: the toolbox is
+#: an optional extra, and tests replace it).
+_FIXES = {
+    "InvalidUsernameOrPassword": _LOGIN_HINT,
+    "CredentialsCannotBeNone": _LOGIN_HINT,
+    "DatasetNotFound": "check the dataset id in the Copernicus Marine catalogue",
+    "ProductNotFound": "check the dataset id in the Copernicus Marine catalogue",
+    "DatasetVersionNotFound": "check 'dataset_version' or leave it out for the latest",
+    "DatasetVersionPartNotFound": "check 'dataset_version' or leave it out for the latest",
+    "VariableDoesNotExistInTheDataset": "check 'variables' against the dataset's variables",
+    "ServiceNotAvailable": "leave 'service' out to let the toolbox choose",
+    "ServiceDoesNotExistForCommand": "leave 'service' out to let the toolbox choose",
+    "ServiceNotSupported": "leave 'service' out to let the toolbox choose",
+    "CouldNotConnectToAuthenticationSystem": "check the network",
+}
 
 
 def _toolbox_open_dataset(**kwargs: Any) -> xr.Dataset | None:
@@ -85,26 +104,33 @@ class CopernicusMarineAdapter(Adapter):
             kwargs["service"] = self.service
         if self.variables:
             kwargs["variables"] = list(self.variables)
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(type(self).opener, **kwargs)
-        try:
-            ds = future.result(timeout=self.timeout)
-        except concurrent.futures.TimeoutError as exc:
-            raise SourceError(
-                f"{self.label}: Copernicus Marine did not answer within {self.timeout:g} s; "
-                "check the network or raise 'timeout'"
-            ) from exc
-        except SourceError:
-            raise
-        except Exception as exc:  # the toolbox raises its own exception zoo
-            raise SourceError(
-                f"{self.label}: Copernicus Marine refused ({short_reason(exc)})"
-            ) from exc
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+        ds = self._call_opener(kwargs)
         if ds is None:
+            raise SourceError(f"{self.label}: no Copernicus Marine credentials; {_LOGIN_HINT}")
+        if not isinstance(ds, xr.Dataset):
             raise SourceError(
-                f"{self.label}: no Copernicus Marine credentials; run 'copernicusmarine login' "
-                "or set COPERNICUSMARINE_SERVICE_USERNAME and COPERNICUSMARINE_SERVICE_PASSWORD"
+                f"{self.label}: the Copernicus Marine Toolbox returned {type(ds).__name__}, "
+                "not a dataset; check the installed copernicusmarine version (2.5 or later)"
             )
         return ds
+
+    def _call_opener(self, kwargs: dict[str, Any]) -> xr.Dataset | None:
+        """Run the opener with a deadline of ``timeout`` seconds (see call_with_deadline)."""
+        opener = type(self).opener
+        try:
+            return call_with_deadline(
+                lambda: opener(**kwargs),
+                self.timeout,
+                f"{self.label}: Copernicus Marine did not answer within {self.timeout:g} s; "
+                "check the network or raise 'timeout'",
+                name=f"cmems-open-{self.dataset_id}",
+            )
+        except SourceError:
+            raise
+        except Exception as exc:
+            fix = _FIXES.get(
+                type(exc).__name__, "check the dataset id, the network and credentials"
+            )
+            raise SourceError(
+                f"{self.label}: Copernicus Marine refused ({short_reason(exc)}); {fix}"
+            ) from exc

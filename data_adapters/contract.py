@@ -62,9 +62,11 @@ def _find_axes(ds: xr.Dataset) -> dict[str, str | None]:
             ("depth", coords.get("vertical") or axes.get("Z")),
         ):
             if found.get(key) is None:
-                found[key] = _first(
-                    [n for n in (names or []) if n in ds.variables and ds[n].ndim <= 2]
-                )
+                usable = [n for n in (names or []) if n in ds.variables and ds[n].ndim <= 2]
+                # Prefer the axis itself to auxiliary coordinates along it: NEMO's
+                # time_counter over time_centered, whatever their alphabetical order.
+                usable.sort(key=lambda n: n not in ds.dims)
+                found[key] = _first(usable)
     return found
 
 
@@ -119,6 +121,13 @@ def _horizontal(ds: xr.Dataset, lon: str, lat: str, source: str) -> xr.Dataset:
             }
         )
         return ds.rename({ydim: "lat", xdim: "lon"})
+    # 2-D coordinates are small next to the data and every map needs them: read them once
+    ds = ds.assign_coords(
+        {
+            lon: ((ydim, xdim), np.asarray(lon_v.values), lon_v.attrs),
+            lat: ((ydim, xdim), np.asarray(lat_v.values), lat_v.attrs),
+        }
+    )
     rename = {ydim: "y", xdim: "x", lon: "lon", lat: "lat"}
     ds = ds.drop_vars([v for v in ("y", "x") if v in ds.variables and v not in (ydim, xdim)])
     ds = ds.rename({k: v for k, v in rename.items() if k != v})
@@ -189,17 +198,28 @@ def _apply_valid_range(da: xr.DataArray) -> xr.DataArray:
     """Mask values outside ``valid_range``/``valid_min``/``valid_max`` (xarray does not)."""
     attrs = dict(da.attrs)
     lo = hi = None
+    kinds = set()
     if "valid_range" in attrs:
-        lo, hi = (float(v) for v in np.ravel(attrs.pop("valid_range"))[:2])
+        raw = np.ravel(attrs.pop("valid_range"))
+        lo, hi = (float(v) for v in raw[:2])
+        kinds.add(raw.dtype.kind)
     if "valid_min" in attrs:
-        lo = float(np.ravel(attrs.pop("valid_min"))[0])
+        raw = np.ravel(attrs.pop("valid_min"))
+        lo = float(raw[0])
+        kinds.add(raw.dtype.kind)
     if "valid_max" in attrs:
-        hi = float(np.ravel(attrs.pop("valid_max"))[0])
+        raw = np.ravel(attrs.pop("valid_max"))
+        hi = float(raw[0])
+        kinds.add(raw.dtype.kind)
     if lo is None and hi is None:
         return da
-    # CF: the valid range is given in the packed (stored) units
+    # CF 8.1: the valid range is in packed (stored) units when it has the packed type;
+    # a floating-point range beside integer packing is already in physical units.
     scale = float(da.encoding.get("scale_factor", 1.0))
     offset = float(da.encoding.get("add_offset", 0.0))
+    stored = np.dtype(da.encoding.get("dtype", da.dtype)).kind
+    if stored in "iu" and kinds <= {"f"}:
+        scale, offset = 1.0, 0.0
     keep = xr.ones_like(da, dtype=bool)
     if lo is not None:
         keep &= da >= lo * scale + offset
@@ -358,8 +378,8 @@ def validate_dataset(ds: xr.Dataset) -> xr.Dataset:
 
 def _iso(value: Any) -> str:
     if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return np.datetime_as_string(np.datetime64(value, "s"), unit="s")
+        return str(value.isoformat())
+    return str(np.datetime_as_string(np.datetime64(value, "s"), unit="s"))
 
 
 def bbox(ds: xr.Dataset) -> list[float]:

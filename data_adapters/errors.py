@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 class SourceError(Exception):
@@ -32,3 +34,32 @@ def short_reason(exc: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message, shortened, for use inside a SourceError."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def call_with_deadline(
+    call: Callable[[], Any], seconds: float, on_timeout: str, name: str = "source-call"
+) -> Any:
+    """``call()``'s result, or a SourceError ``on_timeout`` after ``seconds``.
+
+    The call runs in a daemon thread: when it overruns (a library's own retries, a server
+    that stops answering, a prompt waiting on a terminal) the caller stops waiting, and the
+    stuck call can neither block it nor keep the process alive at exit. Exceptions raised by
+    the call are re-raised in the caller's thread.
+    """
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:  # handed over to the caller's thread below
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    if not done.wait(seconds):
+        raise SourceError(on_timeout)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result")

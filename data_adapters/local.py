@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pathlib
+import re
 from typing import ClassVar
 
 import param
@@ -12,11 +14,13 @@ import xarray as xr
 
 from .base import DEFAULT_TIMEOUT, Adapter
 from .errors import SourceError, short_reason
-from .remote import check_reachable, is_url
+from .remote import check_reachable, is_url, redact
 
 #: File name endings tried when a directory is given.
 NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5", ".he5")
 _GLOB_CHARS = set("*?[")
+#: The units xarray quotes when it cannot decode a time axis.
+_TIME_UNITS = re.compile(r"time units ('[^']*')")
 
 
 def _is_zarr_path(uri: str) -> bool:
@@ -53,7 +57,7 @@ class NetCDFAdapter(Adapter):
 
     @property
     def label(self) -> str:
-        return self.path
+        return redact(self.path)
 
     def files(self) -> list[str]:
         """The files this source combines, sorted; raises SourceError when there are none."""
@@ -89,21 +93,56 @@ class NetCDFAdapter(Adapter):
         try:
             if len(files) == 1:
                 return xr.open_dataset(files[0], chunks={}, engine=self.engine)
-            return xr.open_mfdataset(
-                files,
-                chunks={},
-                engine=self.engine,
-                combine="by_coords",
-                data_vars="minimal",
-                coords="minimal",
-                compat="override",
-                join="outer",
-            )
-        except (OSError, ValueError, RuntimeError, KeyError) as exc:
-            raise SourceError(
-                f"{self.path}: cannot be read as NetCDF/HDF5 ({short_reason(exc)}); "
-                "the file may be truncated or of another format"
-            ) from exc
+            return self._open_many(files)
+        except ValueError as exc:
+            if "decode time" in str(exc):  # the file is fine; its time units are not
+                units = _TIME_UNITS.search(str(exc))
+                raise SourceError(
+                    f"{self.path}: the time axis cannot be decoded"
+                    f"{f' (units {units.group(1)})' if units else ''}; give it CF time "
+                    "units such as 'days since 2000-01-01' and a calendar"
+                ) from exc
+            raise self._unreadable(exc) from exc
+        except (OSError, RuntimeError, KeyError) as exc:
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: BaseException) -> SourceError:
+        return SourceError(
+            f"{self.path}: cannot be read as NetCDF/HDF5 ({short_reason(exc)}); "
+            "the file may be truncated or of another format"
+        )
+
+    def _open_many(self, files: list[str]) -> xr.Dataset:
+        """Files combined along time, in time order whatever their names."""
+        options = {
+            "chunks": {},
+            "engine": self.engine,
+            "data_vars": "minimal",
+            "coords": "minimal",
+            "compat": "override",
+            "join": "outer",
+        }
+        try:
+            return xr.open_mfdataset(files, combine="by_coords", **options)
+        except ValueError:
+            # Files whose times overlap (forecast archives repeat days) cannot be ordered by
+            # their coordinates: stack them in name order; normalize() then sorts the steps
+            # and keeps the first of each repeated one.
+            time_dim = _time_dim(files[0], self.engine)
+            if time_dim is None:
+                raise
+            return xr.open_mfdataset(files, combine="nested", concat_dim=time_dim, **options)
+
+
+def _time_dim(path: str, engine: str | None) -> str | None:
+    """The dimension of a file's time axis (found as the contract finds it), or None."""
+    from .contract import _find_axes
+
+    with xr.open_dataset(path, engine=engine, decode_times=False) as ds:
+        name = _find_axes(ds)["time"]
+        if name is None or ds[name].ndim != 1:
+            return None
+        return str(ds[name].dims[0])
 
 
 #: Leading bytes of the formats we read: netCDF classic/64-bit/CDF5, and HDF5 (netCDF-4).
@@ -202,17 +241,18 @@ class ZarrAdapter(Adapter):
 
     @property
     def label(self) -> str:
-        return self.path
+        return redact(self.path)
 
     def _open(self) -> xr.Dataset:
         storage_options = None
         if is_url(self.path):
             base = self.path.rstrip("/")
-            check_reachable(
+            first = check_reachable(
                 [f"{base}/zarr.json", f"{base}/.zmetadata", f"{base}/.zgroup"],
                 self.label,
                 self.timeout,
             )
+            consolidated = _consolidated(first.url.rsplit("/", 1)[-1], first.text)
             import aiohttp
 
             storage_options = {
@@ -220,9 +260,40 @@ class ZarrAdapter(Adapter):
             }
         elif not os.path.exists(self.path):
             raise SourceError(f"{self.path}: no such Zarr store; check the path")
+        else:
+            consolidated = _local_consolidated(pathlib.Path(self.path))
         try:
-            return xr.open_zarr(self.path, chunks={}, storage_options=storage_options)
+            # Saying whether metadata are consolidated spares a failed read and xarray's
+            # warning about it on every open of a store written without them.
+            return xr.open_zarr(
+                self.path, chunks={}, consolidated=consolidated, storage_options=storage_options
+            )
         except (OSError, ValueError, KeyError) as exc:
             raise SourceError(
                 f"{self.path}: not a readable Zarr store ({short_reason(exc)})"
             ) from exc
+
+
+def _consolidated(name: str, text: str) -> bool:
+    """Whether a store has consolidated metadata, from its first metadata document.
+
+    ``name`` is the document's file name (``zarr.json``, ``.zmetadata`` or ``.zgroup``).
+    """
+    if name == ".zmetadata":
+        return True
+    if name == "zarr.json":
+        try:
+            return bool(json.loads(text).get("consolidated_metadata"))
+        except (ValueError, AttributeError):
+            return False
+    return False
+
+
+def _local_consolidated(path: pathlib.Path) -> bool:
+    """Whether the local store at ``path`` has consolidated metadata (Zarr v2 or v3)."""
+    if (path / ".zmetadata").is_file():
+        return True
+    meta = path / "zarr.json"
+    if meta.is_file():
+        return _consolidated("zarr.json", meta.read_text(encoding="utf-8", errors="replace"))
+    return False

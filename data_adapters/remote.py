@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import param
 import requests
 import xarray as xr
 
 from .base import DEFAULT_TIMEOUT, Adapter
-from .errors import SourceError, short_reason
+from .errors import SourceError, call_with_deadline, short_reason
 
 
 def is_url(uri: str) -> bool:
     """True for http(s) URLs."""
     return urlsplit(uri).scheme in ("http", "https")
+
+
+def redact(uri: str) -> str:
+    """``uri`` with any password replaced by ``***``, for messages and logs."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def check_reachable(urls: list[str], label: str, timeout: float) -> requests.Response:
@@ -35,13 +45,25 @@ def check_reachable(urls: list[str], label: str, timeout: float) -> requests.Res
             ) from exc
         except requests.ConnectionError as exc:
             raise SourceError(
-                f"{label}: cannot connect ({short_reason(exc, 100)}); check the URL and network"
+                f"{label}: cannot connect ({_connection_reason(exc)}); check the URL and network"
             ) from exc
         if resp.status_code == 200:
             return resp
         last = resp
     assert last is not None
     raise SourceError(f"{label}: the server answered HTTP {last.status_code}; check the URL")
+
+
+def _connection_reason(exc: requests.ConnectionError) -> str:
+    """Why a connection failed, in words: requests buries it under urllib3's retry wrapper."""
+    text = str(exc)
+    if "refused" in text.lower():
+        return "connection refused: nothing listens at that host and port"
+    if "Name or service not known" in text or "getaddrinfo" in text or "resolve" in text:
+        return "unknown host name"
+    if "reset" in text.lower():
+        return "connection reset by the server"
+    return short_reason(exc, 100)
 
 
 class OpendapAdapter(Adapter):
@@ -65,7 +87,7 @@ class OpendapAdapter(Adapter):
 
     @property
     def label(self) -> str:
-        return self.url
+        return redact(self.url)
 
     def _open(self) -> xr.Dataset:
         url = self.url
@@ -79,7 +101,30 @@ class OpendapAdapter(Adapter):
                 f"{self.label}: the server did not answer with an OPeNDAP description; "
                 "check that the URL is an OPeNDAP endpoint"
             )
+        _set_dap_timeout(self.timeout)
+        # netCDF-C retries each timed-out request and xarray retries failed reads with
+        # back-off (about a minute in all): the whole open gets one deadline instead.
         try:
-            return xr.open_dataset(url, engine="netcdf4", chunks={})
+            return call_with_deadline(
+                lambda: xr.open_dataset(url, engine="netcdf4", chunks={}),
+                2 * self.timeout + 1,
+                f"{self.label}: the server described the dataset, then stopped answering "
+                f"(nothing within {2 * self.timeout + 1:g} s); it may be overloaded: try "
+                "later, or raise 'timeout'",
+                name="opendap-open",
+            )
         except OSError as exc:
             raise SourceError(f"{self.label}: OPeNDAP open failed ({short_reason(exc)})") from exc
+
+
+def _set_dap_timeout(seconds: float) -> None:
+    """Bound netCDF-C's HTTP requests (libcurl waits forever by default).
+
+    The setting is process-wide: each open sets its adapter's timeout, and later reads of
+    the opened data keep the latest one.
+    """
+    import netCDF4
+
+    whole = str(max(1, math.ceil(seconds)))
+    netCDF4.rc_set("HTTP.TIMEOUT", whole)
+    netCDF4.rc_set("HTTP.CONNECTTIMEOUT", whole)

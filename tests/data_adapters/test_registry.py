@@ -6,8 +6,7 @@ import param
 import pytest
 import xarray as xr
 
-from data_adapters import Adapter, SourceError, adapter_class, adapter_for_uri, make_adapter
-from data_adapters import base
+from data_adapters import Adapter, SourceError, adapter_class, adapter_for_uri, base, make_adapter
 
 
 class ToyAdapter(Adapter):
@@ -89,7 +88,7 @@ def test_unknown_type_says_did_you_mean():
 
 
 def test_unknown_parameter_says_did_you_mean():
-    with pytest.raises(SourceError, match="unknown key 'pth'.*did you mean 'path'"):
+    with pytest.raises(SourceError, match=r"unknown key 'pth'.*did you mean 'path'"):
         make_adapter("netcdf", {"pth": "x.nc"})
 
 
