@@ -34,6 +34,13 @@ COASTLINE_WIDTH = 0.7
 SCALE_REFERENCE_WIDTH = 800
 
 
+def colormap_names() -> list[str]:
+    """Every cmocean colormap name, reversed (``_r``) and other variants included."""
+    from .colors import cmocean
+
+    return sorted(cmocean.cm.cmap_d)
+
+
 @dataclass(frozen=True)
 class ColourScale:
     """How values become colours: a cmocean colormap name and the (low, high) range."""
