@@ -47,10 +47,19 @@ ARROWS_ACROSS = 32
 DEFAULT_SIZE = (900, 520)
 
 # Hover shows longitude/latitude, converted from Web Mercator in the browser.
-_LON_JS = "return (special_vars.x / 20037508.342789244 * 180).toFixed(3) + '°'"
+_LON_JS = (
+    "const lon = special_vars.x / 20037508.342789244 * 180;"
+    "return (((lon + 540) % 360) - 180).toFixed(3) + '°'"
+)
 _LAT_JS = (
     "const y = special_vars.y / 20037508.342789244 * Math.PI;"
     "return (Math.atan(Math.sinh(y)) * 180 / Math.PI).toFixed(3) + '°'"
+)
+#: The hovered value with its units (Bokeh shows NaN, land or no data, as "NaN" itself).
+_VALUE_JS = (
+    "const a = Math.abs(value);"
+    "const text = (a !== 0 && (a < 0.01 || a >= 1e5)) ? value.toExponential(3) : value.toFixed(3);"
+    "return units ? text + ' ' + units : text"
 )
 
 
@@ -171,11 +180,12 @@ class MapView(pn.viewable.Viewer):
             tooltips=[
                 ("lon", "$x{custom}"),
                 ("lat", "$y{custom}"),
-                (long_name, f"@image{{0.000}} {units}"),
+                (long_name, "@image{custom}"),
             ],
             formatters={
                 "$x": CustomJSHover(code=_LON_JS),
                 "$y": CustomJSHover(code=_LAT_JS),
+                "@image": CustomJSHover(code=_VALUE_JS, args={"units": units}),
             },
         )
         image = hv.Image(

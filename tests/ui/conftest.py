@@ -43,9 +43,10 @@ def wait_until_serving(
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()}")
         try:
-            if requests.get(url, timeout=5).status_code == 200:
+            # the first page builds a session (opening the data): give it time
+            if requests.get(url, timeout=60).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.2)  # polling interval while the server starts, not a synchronisation
     raise TimeoutError(f"{url} did not answer within {deadline_s} s")

@@ -1,0 +1,153 @@
+"""The map explorer in a real headless browser: paint, time slider, hover, curvilinear grids."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+from PIL import Image
+
+from data_adapters.demo import DemoOceanAdapter
+
+from .conftest import serving
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def distinct_colours(rgb: np.ndarray) -> int:
+    return len(np.unique(rgb.reshape(-1, 3), axis=0))
+
+
+def wait_for_map(page, min_colours: int = 150, timeout_s: float = 90.0):
+    """The map canvas once it shows a colour field; returns (locator, pixels)."""
+    canvas = page.locator(".bk-Canvas canvas").first
+    canvas.wait_for(state="attached", timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rgb = pixels(canvas.screenshot())
+        if distinct_colours(rgb) >= min_colours:
+            return canvas, rgb
+        page.wait_for_timeout(300)
+    raise AssertionError("the map never showed a colour field")
+
+
+def wait_for_change(page, canvas, before: np.ndarray, timeout_s: float = 60.0) -> np.ndarray:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rgb = pixels(canvas.screenshot())
+        if rgb.shape == before.shape and (rgb != before).any(axis=2).mean() > 0.05:
+            return rgb
+        page.wait_for_timeout(300)
+    raise AssertionError("the painted map did not change")
+
+
+@pytest.fixture(scope="module")
+def small_demo_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("map-ui")
+    catalog = root / "catalog.yaml"
+    catalog.write_text(
+        textwrap.dedent(
+            """
+            datasets:
+              - id: demo-half
+                title: Demo ocean, half degree
+                adapter: demo
+                resolution: 0.5
+                days: 30
+            """
+        )
+    )
+    with serving("--catalog", str(catalog), log=root / "serve.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def curvilinear_server(tmp_path_factory):
+    """A rotated, curvilinear grid across the dateline, served from a NetCDF file."""
+    root = tmp_path_factory.mktemp("curvilinear")
+    ny, nx = 120, 160
+    j, i = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
+    angle = np.deg2rad(25.0)
+    lon = 150.0 + 0.5 * (i * np.cos(angle) - j * np.sin(angle)) + 20.0
+    lat = -20.0 + 0.5 * (i * np.sin(angle) + j * np.cos(angle))
+    lon = (lon + 180.0) % 360.0 - 180.0 + 180.0  # stored as 0..360 like many models
+    sst = 20 + 5 * np.sin(np.deg2rad(lon) * 6) * np.cos(np.deg2rad(lat) * 4)
+    xr.Dataset(
+        {"sst": (("y", "x"), sst.astype("f4"), {"units": "degC", "long_name": "SST"})},
+        coords={
+            "nav_lon": (("y", "x"), lon, {"units": "degrees_east"}),
+            "nav_lat": (("y", "x"), lat, {"units": "degrees_north"}),
+        },
+    ).to_netcdf(root / "curvi.nc")
+    catalog = root / "catalog.yaml"
+    catalog.write_text(
+        "datasets:\n  - id: curvi\n    title: Rotated grid\n    adapter: netcdf\n"
+        "    path: curvi.nc\n"
+    )
+    with serving("--catalog", str(catalog), log=root / "serve.log") as url:
+        yield url
+
+
+def test_moving_the_time_slider_repaints_the_map(small_demo_server, page):
+    page.goto(small_demo_server, wait_until="domcontentloaded")
+    canvas, before = wait_for_map(page)
+    handle = page.locator(".noUi-handle").first
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 180, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    wait_for_change(page, canvas, before)
+    # the slider's label names the new date
+    label = page.locator(".bk-slider-title, .bk-input-group").first.inner_text()
+    assert "2025-01-01" not in label
+
+
+def hover_readout(page, canvas, fx: float, fy: float) -> list[str]:
+    """Hover at a fraction (fx, fy) of the map canvas; the tooltip's values (lon, lat, value)."""
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    values = page.locator(".bk-Tooltip .bk-tooltip-row-value")
+    values.first.wait_for(state="visible", timeout=10_000)
+    return values.all_inner_texts()
+
+
+def test_hover_shows_longitude_latitude_and_the_value_with_units(small_demo_server, page):
+    page.goto(small_demo_server, wait_until="domcontentloaded")
+    canvas, _ = wait_for_map(page)
+    # left of the middle at mid-height: the open Pacific near the equator
+    lon_text, lat_text, value_text = hover_readout(page, canvas, 0.1, 0.5)
+    assert lon_text.endswith("°") and lat_text.endswith("°")
+    assert value_text.endswith(" degC")
+    lon, lat = float(lon_text[:-1]), float(lat_text[:-1])
+    value = float(value_text.split()[0])
+    # the readout is the demo's temperature at that place (within the 3 x 3 cells around it)
+    ds = DemoOceanAdapter(resolution=0.5, days=30).open()
+    near = (
+        ds["thetao"]
+        .isel(time=0, depth=0)
+        .sel(lon=slice(lon - 0.75, lon + 0.75), lat=slice(lat - 0.75, lat + 0.75))
+    )
+    assert float(near.min()) - 1e-3 <= value <= float(near.max()) + 1e-3
+
+
+def test_hover_over_land_says_so(small_demo_server, page):
+    page.goto(small_demo_server, wait_until="domcontentloaded")
+    canvas, _ = wait_for_map(page)
+    # the bottom rows of the whole-globe view are Antarctica's interior
+    *_, value_text = hover_readout(page, canvas, 0.5, 0.97)
+    assert value_text == "NaN"  # land has no value: no number, no units
+
+
+def test_curvilinear_grid_renders(curvilinear_server, page):
+    page.goto(curvilinear_server, wait_until="domcontentloaded")
+    _, rgb = wait_for_map(page, min_colours=100)
+    assert distinct_colours(rgb) >= 100
