@@ -63,6 +63,27 @@ def app_factory(catalog: Catalog) -> Callable[[], pn.template.BaseTemplate]:
     return lambda: create_app(catalog)
 
 
+def warm_up(catalog: Catalog) -> float:
+    """Compile and load what the first frame needs (Datashader's numba kernels, the
+    coastlines, the default dataset), so that no user waits for it; returns seconds."""
+    import time
+
+    from components.basemap import render_coastline
+    from components.render import WEB_MERCATOR, Viewport, full_extent, render_field
+
+    started = time.perf_counter()
+    try:
+        state = ExplorerState(catalog)
+        field = state.field()
+        x0, y0, x1, y1 = full_extent(field, WEB_MERCATOR)
+        viewport = Viewport((x0, x1), (y0, y1), 96, 54, WEB_MERCATOR)
+        render_field(field, viewport)
+        render_coastline(viewport)
+    except Exception as exc:  # a warm-up failure must not stop the server; sessions report it
+        log.warning("warm-up skipped: %s", exc)
+    return time.perf_counter() - started
+
+
 def serve(
     catalog: Catalog,
     port: int = 5006,
@@ -74,6 +95,7 @@ def serve(
     """Serve the app until interrupted (localhost origins only unless configured)."""
     origins = allow_websocket_origin or [f"localhost:{port}", f"127.0.0.1:{port}"]
     pn.config.notifications = True
+    print(f"warmed up in {warm_up(catalog):.1f} s (first frames compile nothing)", flush=True)
     pn.serve(
         {"/": app_factory(catalog)},
         port=port,

@@ -111,16 +111,29 @@ class TimeControls(pn.viewable.Viewer):
 
     def _apply_index(self, index: int) -> None:
         times = self.times
-        if times:
-            self.state.time = times[max(0, min(int(index), len(times) - 1))]
+        wanted = times[max(0, min(int(index), len(times) - 1))] if times else None
+        if wanted is None or wanted == self.state.time:
+            self.state.loading = False  # nothing new to draw
+            return
+        self.state.time = wanted
+
+    def _submit(self, index: int, spinner: bool = True) -> None:
+        """Ask for a time step: the spinner shows now, the newest step renders next tick.
+
+        An animation asks without the spinner: its frames follow each other, and a spinner
+        flashing over every one would hide them.
+        """
+        if spinner:
+            self.state.loading = True
+        self._latest.submit(index)
 
     def _on_slider(self, event) -> None:
         if not self._syncing and event.new in self.times:
-            self._latest.submit(self.times.index(event.new))
+            self._submit(self.times.index(event.new))
 
     def _on_player(self, event) -> None:
         if not self._syncing:
-            self._latest.submit(event.new)
+            self._submit(event.new, spinner=False)
 
     @param.depends("speed", watch=True)
     def _on_speed(self) -> None:

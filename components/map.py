@@ -132,6 +132,7 @@ class MapView(pn.viewable.Viewer):
         )
         self.state.param.watch(self._follow_variable, ["dataset_id", "variable"])
         self.layers.param.watch(self._on_basemap, "basemap")
+        self.state.param.watch(self._on_loading, "loading")
 
     # -- helpers ----------------------------------------------------------------------------
     def _follow_variable(self, *_) -> None:
@@ -160,6 +161,12 @@ class MapView(pn.viewable.Viewer):
 
     # -- layers -----------------------------------------------------------------------------
     def _field(self, x_range=None, y_range=None, width=None, height=None, **_) -> hv.Image:
+        try:
+            return self._render_image(x_range, y_range, width, height)
+        finally:
+            self.state.loading = False  # the frame asked for is here (or its error is)
+
+    def _render_image(self, x_range, y_range, width, height) -> hv.Image:
         started = _time.perf_counter()
         try:
             da = self.state.field()
@@ -297,6 +304,11 @@ class MapView(pn.viewable.Viewer):
         if url:
             layers = hv.Tiles(url, name=self.layers.basemap) * layers
         return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"]))
+
+    def _on_loading(self, event) -> None:
+        # Set in one event-loop turn and cleared by the render in a later one (see
+        # TimeControls), so the browser shows the spinner while the frame computes.
+        self._pane.loading = event.new
 
     def _on_basemap(self, *_) -> None:
         # Bokeh tile renderers cannot be switched off, so a basemap change rebuilds the plot

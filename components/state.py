@@ -42,6 +42,9 @@ class ExplorerState(param.Parameterized):
         default=None, objects=[], label="Scenario", doc="Scenario run; 'baseline' for one run."
     )
     message = param.String(default="", doc="Last problem to tell the user about (one line).")
+    loading = param.Boolean(
+        default=False, doc="A frame was asked for and is being computed (shows a spinner)."
+    )
 
     def __init__(self, catalog: Catalog, **params: Any) -> None:
         self.catalog = catalog

@@ -18,6 +18,24 @@ from .conftest import serving
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+#: Records, in ``window.loadingSeen``, each time an element (shadow DOMs included) gets
+#: Panel's loading class.
+WATCH_LOADING_JS = """() => {
+    window.loadingSeen = [];
+    const observer = new MutationObserver(changes => {
+        for (const change of changes) {
+            const cls = String(change.target.className || "");
+            if (cls.includes("pn-loading")) window.loadingSeen.push(cls);
+        }
+    });
+    const watch = root => {
+        observer.observe(root, {attributes: true, subtree: true, attributeFilter: ["class"]});
+        root.querySelectorAll("*").forEach(e => { if (e.shadowRoot) watch(e.shadowRoot); });
+    };
+    watch(document);
+}"""
+
+
 def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
@@ -99,6 +117,8 @@ def curvilinear_server(tmp_path_factory):
 def test_moving_the_time_slider_repaints_the_map(small_demo_server, page):
     page.goto(small_demo_server, wait_until="domcontentloaded")
     canvas, before = wait_for_map(page)
+    # record every loading state the map shows from now on
+    page.evaluate(WATCH_LOADING_JS)
     handle = page.locator(".noUi-handle").first
     box = handle.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -106,6 +126,9 @@ def test_moving_the_time_slider_repaints_the_map(small_demo_server, page):
     page.mouse.move(box["x"] + 180, box["y"] + box["height"] / 2, steps=8)
     page.mouse.up()
     wait_for_change(page, canvas, before)
+    # a spinner covered the map while the frame computed, and is gone with the new frame
+    assert page.evaluate("window.loadingSeen.length") > 0
+    page.locator(".bk-Figure.pn-loading").wait_for(state="detached", timeout=30_000)
     # the slider's label names the new date
     label = page.locator(".bk-slider-title, .bk-input-group").first.inner_text()
     assert "2025-01-01" not in label
