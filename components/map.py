@@ -131,8 +131,12 @@ class MapView(pn.viewable.Viewer):
             self._overlay(), sizing_mode="stretch_both", min_height=420, linked_axes=False
         )
         self.state.param.watch(self._follow_variable, ["dataset_id", "variable"])
-        self.layers.param.watch(self._on_basemap, "basemap")
+        self.layers.param.watch(self._rebuild, "basemap")
         self.state.param.watch(self._on_loading, "loading")
+        # A new variable or colour scale type needs a new colour bar (title, units, log
+        # ticks), which Bokeh does not change in place: the plot is rebuilt, in the same view.
+        self.state.param.watch(self._rebuild, ["dataset_id", "variable"])
+        self.colors.param.watch(self._rebuild, "log_scale")
 
     # -- helpers ----------------------------------------------------------------------------
     def _follow_variable(self, *_) -> None:
@@ -310,8 +314,8 @@ class MapView(pn.viewable.Viewer):
         # TimeControls), so the browser shows the spinner while the frame computes.
         self._pane.loading = event.new
 
-    def _on_basemap(self, *_) -> None:
-        # Bokeh tile renderers cannot be switched off, so a basemap change rebuilds the plot
+    def _rebuild(self, *_) -> None:
+        # also for basemaps: Bokeh tile renderers cannot be switched off
         self._pane.object = self._overlay()
 
     # -- reading what is shown --------------------------------------------------------------

@@ -198,3 +198,32 @@ def test_nearest_time_index():
     assert nearest_time_index(labels, "2025-01-02T13:00") == 2
     assert nearest_time_index(labels, "1990-01-01") == 0
     assert nearest_time_index(labels, "soon") is None
+
+
+def shown_colour_bar(root):
+    """The colour bar of the live Bokeh document the browser would show."""
+    from bokeh.models import ColorBar
+
+    (bar,) = root.select({"type": ColorBar})
+    return bar
+
+
+def test_colour_bar_names_the_variable_shown_after_a_switch(state):
+    view = MapView(state=state)
+    root = view._pane.get_root()  # a live document, updated as a session's would be
+    assert shown_colour_bar(root).title == "Sea water potential temperature [degC]"
+    state.variable = "chl"
+    title = shown_colour_bar(root).title
+    assert "chlorophyll" in title.lower() and "degC" not in title
+
+
+def test_log_scale_gives_a_log_colour_bar(state):
+    from bokeh.models import LinearColorMapper, LogColorMapper
+
+    state.variable = "chl"
+    view = MapView(state=state)
+    root = view._pane.get_root()
+    view.colors.log_scale = False
+    assert type(shown_colour_bar(root).color_mapper) is LinearColorMapper
+    view.colors.log_scale = True
+    assert isinstance(shown_colour_bar(root).color_mapper, LogColorMapper)
