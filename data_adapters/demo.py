@@ -311,8 +311,10 @@ def _compute_block(
                     value = value * (1.0 - WINDFARM["current_reduction"] * windfarm)
             elif var == "zos":
                 # gyres fade out towards 70 degrees: no step in the sea surface
-                gyre = 0.5 * np.cos(np.deg2rad(lat[:, None]) * 3.0) * np.clip(
-                    (70.0 - absl) / 20.0, 0.0, 1.0
+                gyre = (
+                    0.5
+                    * np.cos(np.deg2rad(lat[:, None]) * 3.0)
+                    * np.clip((70.0 - absl) / 20.0, 0.0, 1.0)
                 )
                 acc = -0.8 * (1 + np.tanh((-lat[:, None] - 55.0) / 6.0)) / 2
                 value = gyre + acc + 0.12 * psi + 0.04 * season * np.abs(np.sin(lat_r))[:, None]
