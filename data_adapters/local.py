@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
 import pathlib
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import ClassVar
 
 import param
@@ -92,8 +96,10 @@ class NetCDFAdapter(Adapter):
             _check_signature(f)
         try:
             if len(files) == 1:
-                return xr.open_dataset(files[0], chunks={}, engine=self.engine)
-            return self._open_many(files)
+                opener = functools.partial(xr.open_dataset, files[0], chunks={}, engine=self.engine)
+            else:
+                opener = functools.partial(self._open_many, files)
+            return _opened_once(files, self.engine, opener)
         except ValueError as exc:
             if "decode time" in str(exc):  # the file is fine; its time units are not
                 units = _TIME_UNITS.search(str(exc))
@@ -132,6 +138,38 @@ class NetCDFAdapter(Adapter):
             if time_dim is None:
                 raise
             return xr.open_mfdataset(files, combine="nested", concat_dim=time_dim, **options)
+
+
+#: Datasets opened from unchanged files, by (file, mtime, size)s and engine; bounded.
+_OPENED: OrderedDict[tuple, xr.Dataset] = OrderedDict()
+_OPENED_KEPT = 32
+_OPENED_LOCK = threading.Lock()
+
+
+def _opened_once(
+    files: list[str], engine: str | None, opener: Callable[[], xr.Dataset]
+) -> xr.Dataset:
+    """``opener()``, shared by every open of the same unchanged files in this process.
+
+    Besides sparing the work, this keeps one HDF5 handle per file: with the HDF5 2.x bundled
+    in the netCDF4 wheels, opening a file again while an earlier handle to it is closed by
+    the garbage collector can crash the process when the file holds variable-length strings
+    (such as a ``scenario`` coordinate).
+    """
+    stats = []
+    for f in files:
+        st = os.stat(f)
+        stats.append((os.path.abspath(f), st.st_mtime_ns, st.st_size))
+    key = (tuple(stats), engine)
+    with _OPENED_LOCK:
+        if key in _OPENED:
+            _OPENED.move_to_end(key)
+            return _OPENED[key]
+        ds = opener()
+        _OPENED[key] = ds
+        while len(_OPENED) > _OPENED_KEPT:
+            _OPENED.popitem(last=False)
+        return ds
 
 
 def _time_dim(path: str, engine: str | None) -> str | None:
