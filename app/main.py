@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import panel as pn
 
-from components import ExplorerState, MapView, TimeControls
+from components import ExplorerState, MapView, ProbeView, TimeControls
 from data_adapters import Catalog
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
     """One session's page: sidebar controls and the map, in Panel's FastList template."""
     state = ExplorerState(catalog)
     view = MapView(state=state)
+    probe_view = ProbeView(state=state, map_view=view)
     time_controls = TimeControls(state=state)
     status = pn.pane.Markdown(
         pn.bind(
@@ -43,7 +44,7 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
     template = pn.template.FastListTemplate(
         title=TITLE,
         sidebar=sidebar,
-        main=[view],
+        main=[pn.Column(view, probe_view, sizing_mode="stretch_width")],
         accent="#0b5d8c",
         header_background="#0b3954",
         theme_toggle=False,

@@ -3,6 +3,14 @@
 from .colors import ColorSettings
 from .controls import TimeControls
 from .map import LayerSettings, MapView
+from .probe_view import ProbeView
 from .state import ExplorerState
 
-__all__ = ["ColorSettings", "ExplorerState", "LayerSettings", "MapView", "TimeControls"]
+__all__ = [
+    "ColorSettings",
+    "ExplorerState",
+    "LayerSettings",
+    "MapView",
+    "ProbeView",
+    "TimeControls",
+]

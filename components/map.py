@@ -43,6 +43,8 @@ BASEMAPS = {
 COAST_COLOR = (40, 40, 40)
 #: Arrows across the view's width for the currents overlay.
 ARROWS_ACROSS = 32
+#: Height of the map (pixels): most of a laptop screen, leaving the probes' tabs in sight.
+MAP_HEIGHT = 520
 #: Plot size used before the browser reports the real one (pixels).
 DEFAULT_SIZE = (900, 520)
 
@@ -127,8 +129,9 @@ class MapView(pn.viewable.Viewer):
             self._arrows,
             streams=[self.range, self.size, choices, Params(self.layers, ["currents"])],
         )
+        self._extra_layers: list[hv.DynamicMap] = []
         self._pane = pn.pane.HoloViews(
-            self._overlay(), sizing_mode="stretch_both", min_height=420, linked_axes=False
+            self._overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
         )
         self.state.param.watch(self._follow_variable, ["dataset_id", "variable"])
         self.layers.param.watch(self._rebuild, "basemap")
@@ -216,7 +219,8 @@ class MapView(pn.viewable.Viewer):
             colorbar=True,
             colorbar_position="right",
             clabel=f"{long_name} [{units}]" if units else long_name,
-            tools=[hover],
+            # gestures the probes listen to: click, box, freehand and clicked polygons
+            tools=[hover, "tap", "box_select", "lasso_select", "poly_select"],
             responsive=True,
             min_height=420,
             xaxis=None,
@@ -304,10 +308,22 @@ class MapView(pn.viewable.Viewer):
     def _overlay(self) -> hv.Overlay:
         """Field, arrows and coastline, over a tile basemap when one is chosen."""
         layers = self._field_map * self._arrow_map * self._coast_map
+        for layer in self._extra_layers:
+            layers = layers * layer
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             layers = hv.Tiles(url, name=self.layers.basemap) * layers
         return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"]))
+
+    @property
+    def field_map(self) -> hv.DynamicMap:
+        """The field layer: the source of map gestures (taps, drawn boxes)."""
+        return self._field_map
+
+    def add_layer(self, layer: hv.DynamicMap) -> None:
+        """Draw ``layer`` (in Web Mercator metres) above the field and coastline."""
+        self._extra_layers.append(layer)
+        self._rebuild()
 
     def _on_loading(self, event) -> None:
         # Set in one event-loop turn and cleared by the render in a later one (see

@@ -41,6 +41,22 @@ class ExplorerState(param.Parameterized):
     scenario = param.Selector(
         default=None, objects=[], label="Scenario", doc="Scenario run; 'baseline' for one run."
     )
+    points = param.List(
+        default=[],
+        doc="Probe points as (lon, lat) in degrees, oldest first: where the user clicked or "
+        "pinned; each shows a time series (the nearest ocean cell is used).",
+    )
+    region = param.Tuple(
+        default=None,
+        length=4,
+        allow_None=True,
+        doc="Box (W, S, E, N) in degrees drawn for area statistics; W > E crosses the dateline.",
+    )
+    polygon = param.List(
+        default=None,
+        allow_None=True,
+        doc="Polygon vertices (lon, lat) in degrees drawn for area statistics (instead of a box).",
+    )
     message = param.String(default="", doc="Last problem to tell the user about (one line).")
     loading = param.Boolean(
         default=False, doc="A frame was asked for and is being computed (shows a spinner)."
@@ -90,11 +106,23 @@ class ExplorerState(param.Parameterized):
                 message="",
             )
 
+    def report(self, text: str) -> None:
+        """Tell the user about a problem (one line), even when it is the same as the last."""
+        self.message = ""
+        self.message = text
+
     # -- what views read --------------------------------------------------------------------
     @property
     def source(self) -> OpenedSource | None:
         """The opened dataset with its title and attribution (None if opening failed)."""
         return self._opened
+
+    @property
+    def series_dataset(self) -> xr.Dataset:
+        """The current dataset laid out for reading point series (geo-chunked when the
+        source offers that layout; else the same as :attr:`dataset`)."""
+        pick = getattr(self._opened, "for_series", None)
+        return pick() if pick is not None else self.dataset
 
     @property
     def dataset(self) -> xr.Dataset:

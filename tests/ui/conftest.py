@@ -8,6 +8,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 
@@ -101,3 +102,24 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def small_demo_server(tmp_path_factory) -> Iterator[str]:
+    """The app on a small demo ocean (1/2 degree, 30 days): quick to open and to probe."""
+    root = tmp_path_factory.mktemp("map-ui")
+    catalog = root / "catalog.yaml"
+    catalog.write_text(
+        textwrap.dedent(
+            """
+            datasets:
+              - id: demo-half
+                title: Demo ocean, half degree
+                adapter: demo
+                resolution: 0.5
+                days: 30
+            """
+        )
+    )
+    with serving("--catalog", str(catalog), log=root / "serve.log") as url:
+        yield url

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import textwrap
-import time
-
 import numpy as np
 import pytest
 import xarray as xr
-from PIL import Image
 
 from data_adapters.demo import DemoOceanAdapter
 
 from .conftest import serving
+from .pages import distinct_colours, hover_readout, wait_for_change, wait_for_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,57 +30,6 @@ WATCH_LOADING_JS = """() => {
     };
     watch(document);
 }"""
-
-
-def pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-
-
-def distinct_colours(rgb: np.ndarray) -> int:
-    return len(np.unique(rgb.reshape(-1, 3), axis=0))
-
-
-def wait_for_map(page, min_colours: int = 150, timeout_s: float = 90.0):
-    """The map canvas once it shows a colour field; returns (locator, pixels)."""
-    canvas = page.locator(".bk-Canvas canvas").first
-    canvas.wait_for(state="attached", timeout=timeout_s * 1000)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        rgb = pixels(canvas.screenshot())
-        if distinct_colours(rgb) >= min_colours:
-            return canvas, rgb
-        page.wait_for_timeout(300)
-    raise AssertionError("the map never showed a colour field")
-
-
-def wait_for_change(page, canvas, before: np.ndarray, timeout_s: float = 60.0) -> np.ndarray:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        rgb = pixels(canvas.screenshot())
-        if rgb.shape == before.shape and (rgb != before).any(axis=2).mean() > 0.05:
-            return rgb
-        page.wait_for_timeout(300)
-    raise AssertionError("the painted map did not change")
-
-
-@pytest.fixture(scope="module")
-def small_demo_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("map-ui")
-    catalog = root / "catalog.yaml"
-    catalog.write_text(
-        textwrap.dedent(
-            """
-            datasets:
-              - id: demo-half
-                title: Demo ocean, half degree
-                adapter: demo
-                resolution: 0.5
-                days: 30
-            """
-        )
-    )
-    with serving("--catalog", str(catalog), log=root / "serve.log") as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -132,15 +77,6 @@ def test_moving_the_time_slider_repaints_the_map(small_demo_server, page):
     # the slider's label names the new date
     label = page.locator(".bk-slider-title, .bk-input-group").first.inner_text()
     assert "2025-01-01" not in label
-
-
-def hover_readout(page, canvas, fx: float, fy: float) -> list[str]:
-    """Hover at a fraction (fx, fy) of the map canvas; the tooltip's values (lon, lat, value)."""
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-    values = page.locator(".bk-Tooltip .bk-tooltip-row-value")
-    values.first.wait_for(state="visible", timeout=10_000)
-    return values.all_inner_texts()
 
 
 def test_hover_shows_longitude_latitude_and_the_value_with_units(small_demo_server, page):

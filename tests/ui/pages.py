@@ -1,0 +1,70 @@
+"""What the browser tests share: reading the painted map, plot titles and tooltips."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+from PIL import Image
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def distinct_colours(rgb: np.ndarray) -> int:
+    return len(np.unique(rgb.reshape(-1, 3), axis=0))
+
+
+def wait_for_map(page, min_colours: int = 150, timeout_s: float = 90.0):
+    """The map canvas once it shows a colour field; returns (locator, pixels)."""
+    canvas = page.locator(".bk-Canvas canvas").first
+    canvas.wait_for(state="attached", timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rgb = pixels(canvas.screenshot())
+        if distinct_colours(rgb) >= min_colours:
+            return canvas, rgb
+        page.wait_for_timeout(300)
+    raise AssertionError("the map never showed a colour field")
+
+
+def wait_for_change(page, canvas, before: np.ndarray, timeout_s: float = 60.0) -> np.ndarray:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rgb = pixels(canvas.screenshot())
+        if rgb.shape == before.shape and (rgb != before).any(axis=2).mean() > 0.05:
+            return rgb
+        page.wait_for_timeout(300)
+    raise AssertionError("the painted map did not change")
+
+
+def hover_readout(page, canvas, fx: float, fy: float) -> list[str]:
+    """Hover at a fraction (fx, fy) of the map canvas; the tooltip's values (lon, lat, value)."""
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    values = page.locator(".bk-Tooltip .bk-tooltip-row-value")
+    values.first.wait_for(state="visible", timeout=10_000)
+    return values.all_inner_texts()
+
+
+#: Texts of every Bokeh plot title in the page (titles are painted on canvases, so they
+#: are read from the documents' models).
+TITLES_JS = """() => {
+    const texts = [];
+    for (const doc of window.Bokeh.documents)
+        for (const model of doc.all_models)
+            if (model.constructor.__name__ === "Title" && model.text) texts.push(model.text);
+    return texts;
+}"""
+
+
+def wait_for_title(page, start: str, timeout_s: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [t for t in page.evaluate(TITLES_JS) if start in t]
+        if found:
+            return found[0]
+        page.wait_for_timeout(300)
+    raise AssertionError(f"no plot title with {start!r}: {page.evaluate(TITLES_JS)}")
