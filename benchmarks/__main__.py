@@ -18,6 +18,7 @@ from .harness import Options, timed
 #: Benchmark name (for ``--only``) -> module with ``NAME``, ``DESCRIPTION`` and ``run``.
 BENCHMARKS = {
     "map_frame": "benchmarks.map_frame",
+    "point_series": "benchmarks.point_series",
 }
 #: Timed repeats per case: normal and ``--quick`` runs.
 REPEATS, QUICK_REPEATS = 5, 2

@@ -129,18 +129,32 @@ def global_store(resolution_deg: float = 1 / 12, ntime: int = 6) -> pathlib.Path
     return path
 
 
-def _write_store(path: pathlib.Path, lat: np.ndarray, lon: np.ndarray, ntime: int) -> None:
-    land, land_source = land_mask(lat, lon)
-    time = pd.date_range(START, periods=ntime, freq="D")
-    coords = {
+def grid_coords(lat: np.ndarray, lon: np.ndarray) -> dict[str, tuple]:
+    """The lat/lon coordinates of a benchmark store, with their CF attributes."""
+    return {
         "lat": ("lat", lat, {"units": "degrees_north", "standard_name": "latitude"}),
         "lon": ("lon", lon, {"units": "degrees_east", "standard_name": "longitude"}),
     }
-    attrs = {
+
+
+def store_attrs(land_source: str) -> dict[str, str]:
+    """The global attributes of a benchmark store whose land mask came from ``land_source``."""
+    return {
         "title": "Ocean Explorer benchmark ocean",
         "comment": "Synthetic smooth field; plausible, not observed.",
         "land_mask": land_source,
     }
+
+
+#: Encoding of the daily time axis of every benchmark store.
+TIME_ENCODING = {"units": f"days since {START}", "dtype": "float64"}
+
+
+def _write_store(path: pathlib.Path, lat: np.ndarray, lon: np.ndarray, ntime: int) -> None:
+    land, land_source = land_mask(lat, lon)
+    time = pd.date_range(START, periods=ntime, freq="D")
+    coords = grid_coords(lat, lon)
+    attrs = store_attrs(land_source)
     for t in range(ntime):
         step = xr.Dataset(
             {VARIABLE: (("time", "lat", "lon"), field(lat, lon, float(t), land)[None])},
@@ -151,7 +165,7 @@ def _write_store(path: pathlib.Path, lat: np.ndarray, lon: np.ndarray, ntime: in
         if t == 0:
             encoding = {
                 VARIABLE: {"chunks": (1, lat.size, lon.size)},
-                "time": {"units": f"days since {START}", "dtype": "float64"},
+                "time": TIME_ENCODING,
             }
             step.to_zarr(path, mode="w", encoding=encoding, consolidated=False)
         else:

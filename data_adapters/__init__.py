@@ -7,6 +7,7 @@ from .base import Adapter, adapter_class, adapter_for_uri, make_adapter, registe
 from .catalog import Catalog, DatasetEntry, OpenedSource, ScenarioGroup, open_source
 from .contract import bbox, grid_kind, normalize, summarize, validate_dataset
 from .errors import ContractError, SourceError
+from .layouts import PreparedStore, write_prepared
 
 __all__ = [
     "Adapter",
@@ -14,6 +15,7 @@ __all__ = [
     "ContractError",
     "DatasetEntry",
     "OpenedSource",
+    "PreparedStore",
     "ScenarioGroup",
     "SourceError",
     "adapter_class",
@@ -26,4 +28,5 @@ __all__ = [
     "registered_adapters",
     "summarize",
     "validate_dataset",
+    "write_prepared",
 ]

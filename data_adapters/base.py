@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import os
 import warnings
 from importlib.metadata import entry_points
@@ -22,7 +23,7 @@ import param
 import xarray as xr
 
 from .contract import normalize
-from .errors import SourceError, did_you_mean
+from .errors import SourceError, did_you_mean, short_reason
 
 ENTRY_POINT_GROUP = "ocean_explorer.adapters"
 
@@ -30,6 +31,8 @@ ENTRY_POINT_GROUP = "ocean_explorer.adapters"
 DEFAULT_TIMEOUT = float(os.environ.get("OCEAN_EXPLORER_TIMEOUT", "20"))
 
 _REGISTRY: dict[str, type[Adapter]] = {}
+
+log = logging.getLogger(__name__)
 
 
 class Adapter(param.Parameterized):
@@ -70,6 +73,11 @@ class Adapter(param.Parameterized):
     def _open(self) -> xr.Dataset:
         raise NotImplementedError
 
+    def _open_series(self) -> xr.Dataset | None:
+        """The raw dataset laid out for point series, or None when the source has no such
+        layout (the default)."""
+        return None
+
     @property
     def label(self) -> str:
         """How this source is named in messages (its path, URL or dataset id)."""
@@ -89,9 +97,30 @@ class Adapter(param.Parameterized):
         except SourceError:
             raise
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            from .errors import short_reason
-
             raise SourceError(f"{self.label}: cannot be opened ({short_reason(exc)})") from exc
+        return self._normalised(raw)
+
+    def open_series(self) -> xr.Dataset | None:
+        """The same data laid out for point series, normalised the same way, or None.
+
+        A source may keep a second copy of its data chunked for reading long series at a
+        point (the whole time axis of a small tile per chunk: a store written by
+        ``ocean-explorer prepare``, Copernicus Marine's ``arco-time-series``). Point series,
+        profiles and sections read it; maps read :meth:`open`. It has the same variables,
+        grid and contract as :meth:`open`'s dataset.
+
+        Never raises: that copy only makes reads faster, so when it cannot be opened the
+        reason is logged and None returned (the caller reads :meth:`open`'s dataset).
+        """
+        try:
+            raw = self._open_series()
+            return None if raw is None else self._normalised(raw)
+        except (SourceError, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            log.warning("%s: the point-series layout cannot be opened (%s)", self.label, exc)
+            return None
+
+    def _normalised(self, raw: xr.Dataset) -> xr.Dataset:
+        """``raw`` on the data contract, with only the chosen ``variables``."""
         ds = normalize(raw, source=self.label)
         if self.variables:
             missing = [v for v in self.variables if v not in ds.data_vars]

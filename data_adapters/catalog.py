@@ -27,10 +27,12 @@ Opening a group gives the same shape as a dataset with a ``scenario`` dimension.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import pathlib
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,8 @@ import yaml
 from .base import Adapter, adapter_class, adapter_for_uri, make_adapter
 from .errors import SourceError, did_you_mean
 from .remote import is_url
+
+log = logging.getLogger(__name__)
 
 #: The catalog used when none is given: the demo ocean, no network needed.
 DEFAULT_CATALOG = pathlib.Path(__file__).resolve().parents[1] / "assets" / "catalog.yaml"
@@ -100,7 +104,14 @@ class ScenarioGroup:
 
 @dataclass
 class OpenedSource:
-    """What ``Catalog.open`` returns: the dataset plus how to name and credit it."""
+    """What ``Catalog.open`` returns: the dataset plus how to name and credit it.
+
+    ``dataset`` serves maps. A source that also keeps its data geo-chunked (a store written
+    by ``ocean-explorer prepare``, Copernicus Marine's ``arco-time-series``) has that copy
+    as ``series``; point series, profiles and sections read :meth:`for_series`, which picks
+    it when there is one. ``series`` may be opened lazily: ``series_opener`` is called on the
+    first :meth:`for_series` (opening it may cost a request to a remote service).
+    """
 
     id: str
     title: str
@@ -108,6 +119,89 @@ class OpenedSource:
     description: str = ""
     attribution: str = ""
     license: str = ""
+    #: The same data laid out for point series (geo-chunked), or None.
+    series: xr.Dataset | None = None
+    #: Opens ``series`` on first use (returns None when there is no such layout).
+    series_opener: Callable[[], xr.Dataset | None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    _series_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def series_layout(self) -> xr.Dataset | None:
+        """``series``, opened on the first call when it is opened lazily; None when the
+        source has no point-series layout, or one that does not match ``dataset``."""
+        if self.series_opener is None:
+            return self.series
+        with self._series_lock:  # one opening, however many views ask at once
+            if self.series_opener is not None:
+                series = self.series if self.series is not None else self.series_opener()
+                problem = _series_mismatch(self.dataset, series) if series is not None else None
+                if problem:
+                    log.warning("%s: the point-series layout is not used (%s)", self.id, problem)
+                    series = None
+                self.series, self.series_opener = series, None
+        return self.series
+
+    def for_series(self) -> xr.Dataset:
+        """The dataset to read point series, profiles and sections from: ``series`` when the
+        source has it, else ``dataset`` (same variables and grid, so a cell picked on one is
+        the same cell on the other)."""
+        series = self.series_layout()
+        return series if series is not None else self.dataset
+
+
+def _grid_difference(a: xr.Dataset, b: xr.Dataset) -> str | None:
+    """The first coordinate of lon, lat and depth on which two datasets' grids differ."""
+    for coord in ("lon", "lat", "depth"):
+        x, y = a.get(coord), b.get(coord)
+        if (x is None) != (y is None) or (
+            x is not None and (x.shape != y.shape or not np.allclose(x.values, y.values, atol=1e-6))
+        ):
+            return coord
+    return None
+
+
+def _series_mismatch(dataset: xr.Dataset, series: xr.Dataset) -> str | None:
+    """Why ``series`` cannot stand in for ``dataset`` in point reads, or None when it can.
+
+    Cells are picked on ``dataset`` by position, so the grid and every dimension must match.
+    """
+    missing = [str(v) for v in dataset.data_vars if v not in series.data_vars]
+    if missing:
+        return f"it lacks '{missing[0]}'"
+    for name, size in dataset.sizes.items():
+        if series.sizes.get(name) != size:
+            return f"its '{name}' has {series.sizes.get(name, 0)} steps, not {size}"
+    coord = _grid_difference(dataset, series)
+    return f"its {coord} differs" if coord else None
+
+
+def _series_of_runs(source: OpenedSource, names: list[str], label: str) -> xr.Dataset | None:
+    """The runs ``names`` of a scenario group, in that order, from the point-series layout
+    of the one ``source`` that holds them; None (logged) when it has none or not them."""
+    series = source.series_layout()
+    if series is None:
+        return None
+    labels = [str(s) for s in series["scenario"].values] if "scenario" in series.dims else []
+    if any(n not in labels for n in names):
+        log.warning("%s: the point-series layout lacks runs of the group; not used", label)
+        return None
+    return _with_scenario_dim(series if names == labels else series.sel(scenario=names))
+
+
+def _joined_series(runs: dict[str, OpenedSource], label: str) -> xr.Dataset | None:
+    """The point-series layouts of runs stored apart, joined as their datasets are; None
+    unless every run has one (logged when they cannot be joined)."""
+    layouts = {name: source.series_layout() for name, source in runs.items()}
+    if any(series is None for series in layouts.values()):
+        return None
+    try:
+        return join_scenarios(layouts, label=label)  # type: ignore[arg-type]
+    except SourceError as exc:
+        log.warning("%s: the point-series layouts cannot be joined (%s)", label, exc)
+        return None
 
 
 def _node_lines(text: str) -> dict[tuple[str, int], int]:
@@ -233,9 +327,16 @@ class Catalog:
     def _open_cached(self, source_id: str) -> OpenedSource:
         if source_id in self.datasets:
             entry = self.datasets[source_id]
-            ds = entry.make_adapter().open()
+            adapter = entry.make_adapter()
+            ds = adapter.open()
             return OpenedSource(
-                entry.id, entry.title, ds, entry.description, entry.attribution, entry.license
+                entry.id,
+                entry.title,
+                ds,
+                entry.description,
+                entry.attribution,
+                entry.license,
+                series_opener=adapter.open_series,
             )
         if source_id in self.groups:
             return self._open_group(self.groups[source_id])
@@ -260,13 +361,27 @@ class Catalog:
             if names != have:
                 ds = self._select_scenarios(group.dataset, ds, names)
             ds = _with_scenario_dim(ds)
-            return OpenedSource(group.id, group.title, ds, group.description, opened.attribution)
+            return OpenedSource(
+                group.id,
+                group.title,
+                ds,
+                group.description,
+                opened.attribution,
+                series_opener=functools.partial(_series_of_runs, opened, names, group.id),
+            )
         assert isinstance(group.scenarios, dict)
         members = {"baseline": group.baseline, **group.scenarios}
         opened = {name: self._open_cached(ds_id) for name, ds_id in members.items()}
         ds = join_scenarios({n: o.dataset for n, o in opened.items()}, label=group.id)
         base = opened["baseline"]
-        return OpenedSource(group.id, group.title, ds, group.description, base.attribution)
+        return OpenedSource(
+            group.id,
+            group.title,
+            ds,
+            group.description,
+            base.attribution,
+            series_opener=functools.partial(_joined_series, opened, group.id),
+        )
 
     def _select_scenarios(self, dataset_id: str, ds: xr.Dataset, names: list[str]) -> xr.Dataset:
         """``ds`` with only the runs ``names``, in that order.
@@ -313,16 +428,12 @@ def join_scenarios(runs: dict[str, xr.Dataset], label: str) -> xr.Dataset:
     for name, ds in runs.items():
         if "scenario" in ds.dims:
             raise SourceError(f"{label}: run '{name}' already has a scenario dimension")
-        for coord in ("lon", "lat", "depth"):
-            a, b = base.get(coord), ds.get(coord)
-            if (a is None) != (b is None) or (
-                a is not None
-                and (a.shape != b.shape or not np.allclose(a.values, b.values, atol=1e-6))
-            ):
-                raise SourceError(
-                    f"{label}: run '{name}' is on a different grid than '{names[0]}' "
-                    f"({coord} differs); put runs of one group on one grid"
-                )
+        coord = _grid_difference(base, ds)
+        if coord:
+            raise SourceError(
+                f"{label}: run '{name}' is on a different grid than '{names[0]}' "
+                f"({coord} differs); put runs of one group on one grid"
+            )
     common = [v for v in base.data_vars if all(v in ds.data_vars for ds in runs.values())]
     if not common:
         raise SourceError(f"{label}: the runs share no variable")
@@ -462,5 +573,7 @@ def open_source(source: str, catalog: Catalog | None = None) -> OpenedSource:
     catalog = catalog if catalog is not None else Catalog.load()
     if source in catalog:
         return catalog.open(source)
-    ds = adapter_for_uri(source).open()
-    return OpenedSource(source, str(ds.attrs.get("title") or source), ds)
+    adapter = adapter_for_uri(source)
+    ds = adapter.open()
+    title = str(ds.attrs.get("title") or source)
+    return OpenedSource(source, title, ds, series_opener=adapter.open_series)

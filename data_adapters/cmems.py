@@ -4,6 +4,11 @@ Wraps ``copernicusmarine.open_dataset``, which is lazy (ARCO Zarr over HTTPS). C
 come from the toolbox itself: ``copernicusmarine login``'s file, or the environment variables
 COPERNICUSMARINE_SERVICE_USERNAME / COPERNICUSMARINE_SERVICE_PASSWORD.
 
+Each product comes in two ARCO layouts: ``arco-geo-series`` (time-chunked: maps) and
+``arco-time-series`` (geo-chunked: point series). Unless ``service`` pins another one, the
+dataset is opened as the toolbox chooses and, on the first point series, the same dataset
+from ``arco-time-series`` too (``open_series``).
+
 Two traps of the toolbox are guarded here: without credentials and without a terminal it
 *returns None* instead of raising, and with credentials but no network it retries for about
 90 s. We bound the wait ourselves and turn both into a one-line SourceError.
@@ -22,7 +27,9 @@ from .base import DEFAULT_TIMEOUT, Adapter
 from .errors import SourceError, call_with_deadline, short_reason
 
 PREFIX = "cmems:"
-SERVICES = [None, "arco-geo-series", "arco-time-series"]
+#: The toolbox's ARCO services: time-chunked (for maps) and geo-chunked (for point series).
+MAPS_SERVICE, SERIES_SERVICE = "arco-geo-series", "arco-time-series"
+SERVICES = [None, MAPS_SERVICE, SERIES_SERVICE]
 
 _LOGIN_HINT = (
     "run 'copernicusmarine login' or set COPERNICUSMARINE_SERVICE_USERNAME and "
@@ -95,13 +102,25 @@ class CopernicusMarineAdapter(Adapter):
         return PREFIX + self.dataset_id
 
     def _open(self) -> xr.Dataset:
+        return self._open_service(self.service)
+
+    def _open_series(self) -> xr.Dataset | None:
+        """The geo-chunked ``arco-time-series`` copy of the dataset, unless the dataset
+        itself was asked for in another service than the time-chunked one (then it is
+        already what the user chose for every read)."""
+        if self.service not in (None, MAPS_SERVICE):
+            return None
+        return self._open_service(SERIES_SERVICE)
+
+    def _open_service(self, service: str | None) -> xr.Dataset:
+        """The dataset from ``service`` (None: the toolbox chooses), lazily."""
         if not self.dataset_id:
             raise SourceError("cmems: no dataset id given; use cmems:DATASET_ID")
         kwargs: dict[str, Any] = {"dataset_id": self.dataset_id}
         if self.dataset_version:
             kwargs["dataset_version"] = self.dataset_version
-        if self.service:
-            kwargs["service"] = self.service
+        if service:
+            kwargs["service"] = service
         if self.variables:
             kwargs["variables"] = list(self.variables)
         ds = self._call_opener(kwargs)

@@ -11,6 +11,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 import param
@@ -18,6 +19,7 @@ import xarray as xr
 
 from .base import DEFAULT_TIMEOUT, Adapter
 from .errors import SourceError, short_reason
+from .layouts import MAPS_GROUP, SERIES_GROUP, layouts_in, read_layouts
 from .remote import check_reachable, is_url, redact
 
 #: File name endings tried when a directory is given.
@@ -259,7 +261,12 @@ def _classic_netcdf_size(path: str) -> int | None:
 
 
 class ZarrAdapter(Adapter):
-    """A Zarr store (v2 or v3), on local disk or over http(s)."""
+    """A Zarr store (v2 or v3), on local disk or over http(s).
+
+    A store written by ``ocean-explorer prepare`` (``data_adapters.layouts``) holds the data
+    twice: its ``maps`` group (time-chunked) is opened as the dataset and its ``series``
+    group (geo-chunked) by :meth:`open_series`.
+    """
 
     adapter_type: ClassVar[str] = "zarr"
     priority: ClassVar[int] = 20
@@ -282,7 +289,16 @@ class ZarrAdapter(Adapter):
         return redact(self.path)
 
     def _open(self) -> xr.Dataset:
-        storage_options = None
+        store = self._locate()
+        return self._open_group(store, MAPS_GROUP if store.layouts else None)
+
+    def _open_series(self) -> xr.Dataset | None:
+        store = self._locate()
+        return self._open_group(store, SERIES_GROUP) if store.layouts else None
+
+    def _locate(self) -> _ZarrStore:
+        """How to open the store: consolidated or not, HTTP options, and its layouts when
+        it is a prepared store; from one small metadata read (a file, or one request)."""
         if is_url(self.path):
             base = self.path.rstrip("/")
             first = check_reachable(
@@ -290,26 +306,47 @@ class ZarrAdapter(Adapter):
                 self.label,
                 self.timeout,
             )
-            consolidated = _consolidated(first.url.rsplit("/", 1)[-1], first.text)
+            name = first.url.rsplit("/", 1)[-1]
             import aiohttp
 
-            storage_options = {
-                "client_kwargs": {"timeout": aiohttp.ClientTimeout(total=self.timeout)}
-            }
-        elif not os.path.exists(self.path):
+            return _ZarrStore(
+                consolidated=_consolidated(name, first.text),
+                storage_options={
+                    "client_kwargs": {"timeout": aiohttp.ClientTimeout(total=self.timeout)}
+                },
+                layouts=layouts_in(first.text) if name == "zarr.json" else None,
+            )
+        if not os.path.exists(self.path):
             raise SourceError(f"{self.path}: no such Zarr store; check the path")
-        else:
-            consolidated = _local_consolidated(pathlib.Path(self.path))
+        path = pathlib.Path(self.path)
+        return _ZarrStore(_local_consolidated(path), None, read_layouts(path))
+
+    def _open_group(self, store: _ZarrStore, group: str | None) -> xr.Dataset:
         try:
             # Saying whether metadata are consolidated spares a failed read and xarray's
             # warning about it on every open of a store written without them.
             return xr.open_zarr(
-                self.path, chunks={}, consolidated=consolidated, storage_options=storage_options
+                self.path,
+                group=group,
+                chunks={},
+                consolidated=store.consolidated,
+                storage_options=store.storage_options,
             )
         except (OSError, ValueError, KeyError) as exc:
+            where = f" (group '{group}')" if group else ""
             raise SourceError(
-                f"{self.path}: not a readable Zarr store ({short_reason(exc)})"
+                f"{self.path}: not a readable Zarr store{where} ({short_reason(exc)})"
             ) from exc
+
+
+@dataclass(frozen=True)
+class _ZarrStore:
+    """What :meth:`ZarrAdapter._locate` learnt about a store."""
+
+    consolidated: bool
+    storage_options: dict | None
+    #: The layouts of a prepared store (``data_adapters.layouts``), else None.
+    layouts: dict | None
 
 
 def _consolidated(name: str, text: str) -> bool:

@@ -1,0 +1,559 @@
+"""Two layouts of one dataset in one Zarr store: time-chunked for maps, geo-chunked for series.
+
+A map reads one time step of the whole grid; a point series reads every time step of one
+cell. No single chunking serves both: on a store with one chunk per time step, a ten-year
+daily series decompresses 3650 whole maps to keep one value of each. Copernicus Marine
+answers with two copies of each product (ARCO ``arco-geo-series``, time-chunked, and
+``arco-time-series``, geo-chunked); :func:`write_prepared` does the same for any source,
+into one Zarr (format 3) store with two groups:
+
+- ``maps``: one time step per chunk (every other dim, such as depth or scenario, one per
+  chunk too), the grid in tiles of at most :data:`MAP_TILE` cells;
+- ``series``: the whole time axis per chunk, the grid in small tiles (64 x 64 cells at
+  most, fewer for long time axes) so that a chunk is a few MB.
+
+The root group's attribute :data:`LAYOUTS_ATTR` names the groups and their chunk shapes;
+``ZarrAdapter`` recognises a prepared store from it (one small metadata read) and opens
+``maps`` as the dataset and ``series`` for point series, profiles and sections.
+
+Turning one-step chunks into whole-time-axis chunks cannot be done a chunk at a time, and
+the whole cube may not fit in memory, so the data go through a temporary copy chunked in
+bands of rows. Memory stays near ``memory_mb``: pass 1 holds at most half of it in whole
+time steps (at least one step of a variable, every level and run), pass 2 at most half of
+it in a band of series tiles over the whole time axis (at least one tile); zarr encodes up
+to 10 chunks of at most 16 MB at a time on top. On disk the temporary copy takes about as
+much as one layout, until the end.
+
+I/O only, like the rest of ``data_adapters``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .contract import grid_kind
+from .errors import SourceError, short_reason
+
+#: Root attribute of a prepared store: ``{"version": 1, "maps": {var: {dim: chunk}},
+#: "series": {var: {dim: chunk}}}``. Written last, so a store without it is not complete.
+LAYOUTS_ATTR = "ocean_explorer_layouts"
+#: Version of the layout; a reader that does not know a version opens the store as plain Zarr.
+LAYOUT_VERSION = 1
+#: Group names of the two layouts.
+MAPS_GROUP, SERIES_GROUP = "maps", "series"
+#: Largest map tile (rows, columns; cells) of the maps layout. A grid is split into equal
+#: tiles no larger than this: 720 x 1440 (1/4°) gives 720 x 720 tiles (2 MB of float32),
+#: 2160 x 4320 (1/12°) 720 x 864 tiles, so that a zoomed-in map reads a few chunks.
+MAP_TILE = (1024, 1024)
+#: Largest and smallest side (cells) of a series tile.
+SERIES_TILE_MAX, SERIES_TILE_MIN = 64, 8
+#: Target size (bytes, uncompressed) of one series chunk: a point series reads one chunk per
+#: level and run, so its cost is decompressing this much. 64 x 64 cells of a year of daily
+#: float32 is 6 MB; ten years get 16 x 16 tiles (3.7 MB).
+SERIES_CHUNK_BYTES = 8_000_000
+#: Memory (MB = 10**6 bytes) that :func:`write_prepared` aims to stay within by default.
+DEFAULT_MEMORY_MB = 1000.0
+#: Largest chunk (bytes, uncompressed) of the temporary copy used for rechunking: zarr
+#: encodes up to 10 chunks at once (its ``async.concurrency``), so chunks are kept small.
+RECHUNK_CHUNK_BYTES = 16_000_000
+#: Group of the temporary copy (removed before the store is complete).
+_RECHUNK_GROUP = "_rechunk"
+#: Seconds between progress lines of one variable.
+_PROGRESS_EVERY_S = 2.0
+
+
+def _compressors() -> tuple[Any, ...]:
+    # zstd at its default level is what zarr 3 writes by default; saying so explicitly keeps
+    # a changed zarr configuration from changing the store. Every Zarr 3 reader decodes it,
+    # it halves smooth ocean fields with land (NaN), and it decodes at over 1 GB/s per core,
+    # so reading a few-MB series chunk costs milliseconds.
+    from zarr.codecs import ZstdCodec
+
+    return (ZstdCodec(level=3),)
+
+
+def _rechunk_compressors() -> tuple[Any, ...]:
+    # The temporary copy is written once and read once: zstd's fastest level encodes about
+    # twice as fast as the default at the same size on these fields.
+    from zarr.codecs import ZstdCodec
+
+    return (ZstdCodec(level=1),)
+
+
+@dataclass(frozen=True)
+class PreparedStore:
+    """What :func:`write_prepared` wrote.
+
+    Attributes
+    ----------
+    path
+        The store (a directory).
+    layouts
+        Layout (``"maps"``, ``"series"``) -> variable -> dimension -> chunk length, as in the
+        root attribute :data:`LAYOUTS_ATTR`.
+    bytes_on_disk
+        Layout -> bytes its group takes on disk (compressed, coordinates included).
+    seconds
+        Wall-clock seconds the whole preparation took.
+    """
+
+    path: pathlib.Path
+    layouts: dict[str, dict[str, dict[str, int]]]
+    bytes_on_disk: dict[str, int]
+    seconds: float
+
+
+# -- recognising a prepared store -----------------------------------------------------------
+def layouts_in(metadata: str | Mapping[str, Any]) -> dict[str, Any] | None:
+    """The layouts named by a store's root ``zarr.json`` (its text or parsed), or None.
+
+    None for plain stores, Zarr 2 stores, unreadable metadata and layout versions this code
+    does not know (such a store is still opened as a plain store).
+    """
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return None
+    if not isinstance(metadata, Mapping):
+        return None
+    attrs = metadata.get("attributes")
+    layouts = attrs.get(LAYOUTS_ATTR) if isinstance(attrs, Mapping) else None
+    if not isinstance(layouts, Mapping) or layouts.get("version") != LAYOUT_VERSION:
+        return None
+    if not all(isinstance(layouts.get(g), Mapping) for g in (MAPS_GROUP, SERIES_GROUP)):
+        return None
+    return dict(layouts)
+
+
+def read_layouts(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The layouts of the local store at ``path`` (one small file read), or None."""
+    meta = pathlib.Path(path) / "zarr.json"
+    try:
+        text = meta.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return layouts_in(text)
+
+
+# -- choosing chunks ------------------------------------------------------------------------
+def _even_tile(n: int, most: int) -> int:
+    """The length of the fewest equal pieces of ``n`` no longer than ``most``."""
+    pieces = math.ceil(n / max(1, most))
+    return math.ceil(n / pieces)
+
+
+def _series_side(steps: int, itemsize: int) -> int:
+    """Side of the largest power-of-two square tile whose whole-time chunk fits the target."""
+    cells = SERIES_CHUNK_BYTES / max(1, steps * itemsize)
+    side = SERIES_TILE_MAX
+    while side > SERIES_TILE_MIN and side * side > cells:
+        side //= 2
+    return side
+
+
+def _horizontal(ds: xr.Dataset) -> tuple[str, str]:
+    if "lon" not in ds.coords or "lat" not in ds.coords:
+        raise SourceError(
+            "the dataset has no lon/lat coordinates; open it through a catalog or open_source"
+        )
+    return ("y", "x") if grid_kind(ds) == "curvilinear" else ("lat", "lon")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one variable is written: chunks of both layouts and the sizes of the passes."""
+
+    maps: dict[str, int]
+    series: dict[str, int]
+    #: Time steps per block read from the source (pass 1); 0 for variables without time.
+    block_steps: int
+    #: Chunks of the temporary copy; empty when the variable has no time axis.
+    rechunk: dict[str, int]
+
+
+def _plan(
+    da: xr.DataArray,
+    hdims: tuple[str, str],
+    map_chunks: tuple[int, int] | None,
+    series_chunks: tuple[int, int] | None,
+    memory_bytes: float,
+) -> _Plan:
+    rows, cols = hdims
+    nrows, ncols = da.sizes[rows], da.sizes[cols]
+    itemsize = da.dtype.itemsize
+    steps = da.sizes.get("time", 1)
+    if map_chunks is None:
+        map_tile = (_even_tile(nrows, MAP_TILE[0]), _even_tile(ncols, MAP_TILE[1]))
+    else:
+        map_tile = (min(map_chunks[0], nrows), min(map_chunks[1], ncols))
+    if series_chunks is None:
+        side = _series_side(steps, itemsize)
+        series_tile = (min(side, nrows), min(side, ncols))
+    else:
+        series_tile = (min(series_chunks[0], nrows), min(series_chunks[1], ncols))
+    if min(*map_tile, *series_tile) < 1:
+        raise SourceError("chunk sizes must be at least 1 cell")
+    # every dim other than time and the grid: one index per chunk in both layouts
+    maps = {d: 1 for d in da.dims}
+    series = {d: 1 for d in da.dims}
+    maps.update({rows: map_tile[0], cols: map_tile[1]})
+    series.update({rows: series_tile[0], cols: series_tile[1]})
+    if "time" in da.dims:
+        series["time"] = steps
+    # Pass 1 holds a block of whole time steps (all levels and runs), pass 2 a band of rows
+    # over the whole time axis; each gets half of the memory, the rest is for zarr's buffers.
+    half = memory_bytes / 2
+    step_bytes = itemsize * math.prod(n for d, n in da.sizes.items() if d != "time")
+    block_steps = max(1, min(steps, int(half // step_bytes))) if "time" in da.dims else 0
+    rechunk: dict[str, int] = {}
+    if "time" in da.dims:
+        band_rows, band_cols = _band(steps * itemsize, nrows, ncols, series_tile, half)
+        # time steps per chunk of the temporary copy: small chunks, aligned with the blocks
+        per_step = band_rows * band_cols * itemsize
+        chunk_steps = max(1, min(block_steps, int(RECHUNK_CHUNK_BYTES // per_step)))
+        block_steps = max(chunk_steps, block_steps // chunk_steps * chunk_steps)
+        rechunk = {d: 1 for d in da.dims}
+        rechunk.update({"time": chunk_steps, rows: band_rows, cols: band_cols})
+    return _Plan(maps, series, block_steps, rechunk)
+
+
+def _band(
+    cell_bytes: int, nrows: int, ncols: int, tile: tuple[int, int], budget: float
+) -> tuple[int, int]:
+    """Rows and columns of a pass-2 band: whole series tiles, at most ``budget`` bytes when
+    a single tile allows (``cell_bytes`` is one cell's whole time series)."""
+    cells = budget / cell_bytes
+    ty, tx = tile
+    if cells >= ty * ncols:  # whole-width bands of several tile rows
+        rows = min(nrows, max(ty, int(cells // ncols) // ty * ty))
+        return rows, ncols
+    cols = min(ncols, max(tx, int(cells // ty) // tx * tx))
+    return ty, cols
+
+
+# -- writing --------------------------------------------------------------------------------
+def check_output(out: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:
+    """``out`` as a path if a prepared store may be written there, else a SourceError.
+
+    A new path or an empty directory may be written; an existing Zarr store only with
+    ``overwrite`` (the CLI's ``--overwrite``). Anything else is never replaced.
+    """
+    path = pathlib.Path(out).expanduser()
+    if not path.parent.is_dir():
+        raise SourceError(f"--out {path}: no directory {path.parent}; create it first")
+    if not path.exists():
+        return path
+    if not path.is_dir():
+        raise SourceError(f"--out {path}: a file is in the way; give a new store path")
+    if not any(path.iterdir()):
+        return path
+    is_zarr = any((path / m).exists() for m in ("zarr.json", ".zgroup", ".zmetadata"))
+    if not is_zarr:
+        raise SourceError(
+            f"--out {path}: the directory is not empty and is not a Zarr store; it is never "
+            "replaced: give a new store path"
+        )
+    if not overwrite:
+        raise SourceError(
+            f"--out {path}: the store exists; give a new path or --overwrite to replace it"
+        )
+    return path
+
+
+def write_prepared(
+    ds: xr.Dataset,
+    out: str | os.PathLike,
+    *,
+    map_chunks: tuple[int, int] | None = None,
+    series_chunks: tuple[int, int] | None = None,
+    memory_mb: float = DEFAULT_MEMORY_MB,
+    overwrite: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> PreparedStore:
+    """Write ``ds`` as one Zarr store with a map layout and a point-series layout.
+
+    The data stream through memory: pass 1 reads blocks of whole time steps from ``ds``
+    and writes the ``maps`` group and a temporary copy chunked in bands of rows; pass 2
+    reads each band's whole time axis from that copy and writes the ``series`` group. The
+    store is written to ``OUT.part`` and renamed to ``out`` only when complete, with the
+    layouts attribute last, so an interrupted run never leaves a store that looks whole.
+
+    Parameters
+    ----------
+    ds
+        A dataset on the data contract (as ``open_source`` or an adapter opens it): every
+        variable ends with the grid's dims (``lat, lon`` or ``y, x``).
+    out
+        The store to write (a directory, e.g. ``ocean.zarr``).
+    map_chunks
+        Map tile (rows, columns; cells). Default: the grid in equal tiles of at most
+        :data:`MAP_TILE`.
+    series_chunks
+        Series tile (rows, columns; cells), each chunk holding the whole time axis. Default:
+        the largest power-of-two square from 8 to 64 cells whose chunk stays within
+        :data:`SERIES_CHUNK_BYTES`.
+    memory_mb
+        Memory to stay within (MB): half for the block being copied, the rest for zarr's
+        encoding buffers. One time step of a variable (every level and run) and one series
+        tile's whole time axis are always held, even if larger.
+    overwrite
+        Replace an existing Zarr store at ``out`` (anything else is never replaced).
+    progress
+        Called with a short line now and then (about every 2 s per variable).
+
+    Returns
+    -------
+    PreparedStore
+        Path, chunk shapes, bytes on disk and seconds.
+
+    Raises
+    ------
+    SourceError
+        When ``out`` cannot be written (exists, no room on disk, no such directory) or a
+        variable cannot be stored; nothing is left behind.
+    """
+    started = time.perf_counter()
+    path = check_output(out, overwrite)
+    say = progress or (lambda line: None)
+    hdims = _horizontal(ds)
+    if not ds.data_vars:
+        raise SourceError("the dataset has no data variables to prepare")
+    plans: dict[str, _Plan] = {}
+    for name, da in ds.data_vars.items():
+        if tuple(da.dims[-2:]) != hdims:
+            raise SourceError(
+                f"variable '{name}' has dims {da.dims}, not ending with {hdims}; open the "
+                "source through a catalog or open_source so that it is normalised"
+            )
+        if da.dtype.kind not in "fiub":
+            raise SourceError(f"variable '{name}' has dtype {da.dtype}; only numbers can be stored")
+        plans[str(name)] = _plan(da, hdims, map_chunks, series_chunks, memory_mb * 1e6)
+    _check_room(path, ds)
+    part = path.with_name(path.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)  # left by an interrupted run: ours by its name
+    try:
+        _write_templates(ds, part, plans)
+        for name, plan in plans.items():
+            _copy_variable(ds[name], name, part, plan, say)
+        shutil.rmtree(part / _RECHUNK_GROUP, ignore_errors=True)
+        layouts = {
+            "version": LAYOUT_VERSION,
+            MAPS_GROUP: {name: plan.maps for name, plan in plans.items()},
+            SERIES_GROUP: {name: plan.series for name, plan in plans.items()},
+        }
+        _mark_complete(part, layouts)
+        _publish(part, path)
+    except OSError as exc:
+        shutil.rmtree(part, ignore_errors=True)
+        raise SourceError(f"--out {path}: cannot be written ({short_reason(exc)})") from exc
+    except BaseException:
+        shutil.rmtree(part, ignore_errors=True)  # an interrupted run leaves nothing behind
+        raise
+    sizes = {group: disk_bytes(path / group) for group in (MAPS_GROUP, SERIES_GROUP)}
+    return PreparedStore(path, layouts, sizes, time.perf_counter() - started)
+
+
+def _check_room(path: pathlib.Path, ds: xr.Dataset) -> None:
+    """Refuse before writing when the disk cannot hold the two layouts uncompressed.
+
+    zstd usually halves ocean fields, and the temporary copy (about as large as one layout
+    compressed) is freed at the end, so this is the room a run needs at worst.
+    """
+    need = 2 * sum(da.nbytes for da in ds.data_vars.values())
+    free = shutil.disk_usage(path.parent).free
+    if free < need:
+        raise SourceError(
+            f"--out {path}: needs up to {need / 1e9:.1f} GB free for both layouts, "
+            f"{free / 1e9:.1f} GB are free; free some space or write elsewhere"
+        )
+
+
+def _template(ds: xr.Dataset, chunks: Mapping[str, dict[str, int]]) -> xr.Dataset:
+    """``ds`` with empty lazy data of the layout's chunks: writing it writes metadata and
+    coordinates only."""
+    import dask.array
+
+    data = {}
+    for name, da in ds.data_vars.items():
+        shape = tuple(chunks[str(name)][d] for d in da.dims)
+        empty = dask.array.zeros(da.shape, dtype=da.dtype, chunks=shape)
+        data[name] = xr.Variable(da.dims, empty, attrs=dict(da.attrs))
+    coords = {}
+    for name, coord in ds.coords.items():
+        # Small (1-D, or the 2-D lon/lat of curvilinear grids): read now so they are written.
+        # No encoding is carried over: a source's packing or chunking would not fit, and
+        # xarray then encodes times as int64 in the coarsest units that are exact (days
+        # since the first step for daily data), with the calendar of the values, so
+        # cftime calendars such as noleap survive.
+        coords[name] = xr.Variable(coord.dims, np.asarray(coord.values), attrs=dict(coord.attrs))
+    return xr.Dataset(data, coords=coords, attrs=dict(ds.attrs))
+
+
+def _write_templates(ds: xr.Dataset, part: pathlib.Path, plans: Mapping[str, _Plan]) -> None:
+    import zarr
+
+    zarr.open_group(part, mode="w", zarr_format=3)
+    for group in (MAPS_GROUP, SERIES_GROUP):
+        chunks = {name: getattr(plan, group) for name, plan in plans.items()}
+        encoding = {
+            name: {
+                "chunks": tuple(chunks[name][d] for d in ds[name].dims),
+                "compressors": _compressors(),
+            }
+            for name in plans
+        }
+        template = _template(ds, chunks)
+        template.to_zarr(
+            part,
+            group=group,
+            mode="a",
+            zarr_format=3,
+            consolidated=False,
+            compute=False,
+            encoding=encoding,
+        )
+    root = zarr.open_group(part, mode="r+")
+    for name, plan in plans.items():
+        if plan.rechunk:
+            da = ds[name]
+            root.create_array(
+                f"{_RECHUNK_GROUP}/{name}",
+                shape=da.shape,
+                chunks=tuple(plan.rechunk[d] for d in da.dims),
+                dtype=da.dtype,
+                fill_value=np.nan if da.dtype.kind == "f" else 0,
+                compressors=_rechunk_compressors(),
+            )
+
+
+class _Progress:
+    """Progress lines for one variable, at most one every few seconds (and the last)."""
+
+    def __init__(self, say: Callable[[str], None], name: str, what: str, total: int) -> None:
+        self.say, self.name, self.what, self.total = say, name, what, total
+        self.last = -math.inf
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if done >= self.total or now - self.last >= _PROGRESS_EVERY_S:
+            self.last = now
+            percent = 100 * done / max(1, self.total)
+            self.say(f"{self.name}: {self.what} {done}/{self.total} ({percent:.0f}%)")
+
+
+def _read(da: xr.DataArray) -> np.ndarray:
+    """The values of a lazy block, copied chunk by chunk into one buffer (no second copy
+    from concatenating the chunks)."""
+    import dask.array
+
+    try:
+        if isinstance(da.data, dask.array.Array):
+            buffer = np.empty(da.shape, dtype=da.dtype)
+            dask.array.store(da.data, buffer, lock=False)
+            return buffer
+        return np.asarray(da.values)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise SourceError(
+            f"'{da.name}': cannot be read from the source ({short_reason(exc)})"
+        ) from exc
+
+
+def _copy_variable(
+    da: xr.DataArray, name: str, part: pathlib.Path, plan: _Plan, say: Callable[[str], None]
+) -> None:
+    import zarr
+
+    root = zarr.open_group(part, mode="r+")
+    maps = root[f"{MAPS_GROUP}/{name}"]
+    series = root[f"{SERIES_GROUP}/{name}"]
+    if "time" not in da.dims:  # nothing to rechunk: both layouts from the same values
+        values = _read(da)
+        maps[...] = values
+        series[...] = values
+        say(f"{name}: written (no time axis)")
+        return
+    rechunk = root[f"{_RECHUNK_GROUP}/{name}"]
+    axis = da.dims.index("time")
+    steps = da.sizes["time"]
+    # pass 1: whole time steps -> maps, and the temporary copy in bands of rows
+    shown = _Progress(say, name, "maps: time steps", steps)
+    for first in range(0, steps, plan.block_steps):
+        window = slice(first, min(first + plan.block_steps, steps))
+        values = _read(da.isel(time=window))
+        region = tuple(window if i == axis else slice(None) for i in range(da.ndim))
+        maps[region] = values
+        rechunk[region] = values
+        del values
+        shown(window.stop)
+    # pass 2: each band's whole time axis -> series
+    rows, cols = da.dims[-2:]
+    band_rows, band_cols = plan.rechunk[rows], plan.rechunk[cols]
+    others = [d for d in da.dims[:-2] if d != "time"]
+    bands = [
+        (r, c)
+        for r in range(0, da.sizes[rows], band_rows)
+        for c in range(0, da.sizes[cols], band_cols)
+    ]
+    runs = list(np.ndindex(*(da.sizes[d] for d in others)))
+    shown = _Progress(say, name, "series: bands", len(bands) * len(runs))
+    done = 0
+    for index in runs:
+        at: dict[str, int | slice] = dict(zip(others, index, strict=True))
+        for r, c in bands:
+            at[rows], at[cols] = slice(r, r + band_rows), slice(c, c + band_cols)
+            region = tuple(at.get(d, slice(None)) for d in da.dims)  # the whole time axis
+            series[region] = rechunk[region]
+            done += 1
+            shown(done)
+
+
+def _mark_complete(part: pathlib.Path, layouts: dict[str, Any]) -> None:
+    """Name the layouts in the root group and consolidate the metadata (one read opens the
+    store, also over HTTP)."""
+    import zarr
+
+    root = zarr.open_group(part, mode="r+")
+    root.attrs[LAYOUTS_ATTR] = layouts
+    with warnings.catch_warnings():
+        # zarr 3 warns that consolidated metadata is not in the v3 spec yet; zarr-python and
+        # xarray read it, and other readers fall back to the per-node metadata
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        zarr.consolidate_metadata(part)
+
+
+def _publish(part: pathlib.Path, path: pathlib.Path) -> None:
+    """Rename the finished ``part`` to ``path``, replacing an old store only now."""
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+    os.replace(part, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def disk_bytes(path: str | os.PathLike) -> int:
+    """Bytes the files under ``path`` take (their sizes; a directory such as a store)."""
+    return sum(f.stat().st_size for f in _files(pathlib.Path(path)))
+
+
+def _files(path: pathlib.Path) -> Iterator[pathlib.Path]:
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            yield from _files(pathlib.Path(entry.path))
+        elif entry.is_file(follow_symlinks=False):
+            yield pathlib.Path(entry.path)
