@@ -109,6 +109,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="map projection: EPSG:4326 (longitude/latitude, default) or EPSG:3857",
     )
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
+
+    p = sub.add_parser(
+        "timeseries",
+        parents=[common],
+        help="write the time series at a point as CSV",
+        description="Print (or write) the time series of one variable at the grid cell nearest "
+        "a point, as CSV; a point on land moves to the nearest sea cell. The first line names "
+        "the cell used.",
+    )
+    p._negative_number_matcher = re.compile(r"^-\.?\d")  # --lon -30 as typed
+    p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
+    p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
+    p.add_argument("--lon", required=True, type=_lon_arg, metavar="X", help="longitude, degrees")
+    p.add_argument("--lat", required=True, type=_lat_arg, metavar="Y", help="latitude, degrees")
+    p.add_argument(
+        "--depth",
+        type=float,
+        metavar="M",
+        help="depth in metres, positive down; the nearest level is used (default: the top)",
+    )
+    p.add_argument(
+        "--scenario",
+        metavar="S|all",
+        help="scenario run (default: the baseline); 'all': one column per run",
+    )
+    p.add_argument("--start", metavar="ISO", help="first time, e.g. 2025-03-01 (included)")
+    p.add_argument("--end", metavar="ISO", help="last time, e.g. 2025-03-31 (included)")
+    p.add_argument("-o", "--output", metavar="OUT.csv", help="CSV file to write (default: stdout)")
+
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write a subset of one variable as NetCDF or CSV",
+        description="Write a subset (box, period, depth, scenario) of one variable as NetCDF "
+        "(with its attributes and CF coordinates) or as long-format CSV "
+        "(time,[depth,]lat,lon,value; land left out). Requests above --max-mb are refused "
+        "before anything is read.",
+    )
+    p._negative_number_matcher = re.compile(r"^-\.?\d")  # --bbox -70,25,-10,65 as typed
+    p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
+    p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
+    p.add_argument(
+        "--bbox",
+        type=_bbox_arg,
+        metavar="W,S,E,N",
+        help="box in degrees; W > E crosses the dateline (default: the whole grid)",
+    )
+    p.add_argument("--start", metavar="ISO", help="first time, e.g. 2025-03-01 (included)")
+    p.add_argument("--end", metavar="ISO", help="last time, e.g. 2025-03-31 (included)")
+    p.add_argument(
+        "--depth",
+        type=float,
+        metavar="M",
+        help="depth in metres, positive down; the nearest level (default: every level)",
+    )
+    p.add_argument("--scenario", metavar="S", help="scenario run (default: the baseline)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.nc|OUT.csv", help="file to write")
+    p.add_argument(
+        "--max-mb",
+        type=_megabytes_arg,
+        metavar="MB",
+        help=f"largest export in MB (default: ${EXPORT_LIMIT_ENV} or {DEFAULT_EXPORT_LIMIT_MB:g})",
+    )
+    _add_prepare_parser(sub, common)
     return parser
 
 
@@ -117,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
 RENDER_CRSES = ("EPSG:4326", "EPSG:3857")
 #: Largest image side (px) the renderer accepts.
 MAX_PIXELS = 8192
+#: Largest ``export`` (MB = 10**6 bytes of values, before compression) unless told otherwise.
+DEFAULT_EXPORT_LIMIT_MB = 500.0
+#: Environment variable that sets the export limit (MB) for every run.
+EXPORT_LIMIT_ENV = "OCEAN_EXPLORER_EXPORT_LIMIT_MB"
 
 
 def _numbers(text: str, count: int, what: str) -> list[float]:
@@ -147,6 +215,27 @@ def _bbox_arg(text: str) -> tuple[float, float, float, float]:
     if west == east or (west, east) == (180.0, -180.0):
         raise argparse.ArgumentTypeError(f"W and E must differ (got {west:g}, {east:g})")
     return west, south, east, north
+
+
+def _lon_arg(text: str) -> float:
+    (lon,) = _numbers(text, 1, "a longitude in degrees, e.g. -30.5")
+    if not -180.0 <= lon <= 360.0:
+        raise argparse.ArgumentTypeError(f"{lon:g} is not a longitude in [-180, 360]")
+    return (lon + 180.0) % 360.0 - 180.0
+
+
+def _lat_arg(text: str) -> float:
+    (lat,) = _numbers(text, 1, "a latitude in degrees, e.g. 20.25")
+    if not -90.0 <= lat <= 90.0:
+        raise argparse.ArgumentTypeError(f"{lat:g} is not a latitude in [-90, 90]")
+    return lat
+
+
+def _megabytes_arg(text: str) -> float:
+    (mb,) = _numbers(text, 1, "megabytes, e.g. 500")
+    if mb <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive size in MB, got '{text}'")
+    return mb
 
 
 def _clim_arg(text: str) -> tuple[float, float]:
@@ -277,6 +366,19 @@ def _nearest_time(times: Any, text: str, where: str) -> int:
         raise SourceError(f"--time '{text}' is not a date of {where}'s calendar ({exc})") from exc
 
 
+def _variable(opened: Any, name: str) -> Any:
+    """The lazy variable ``name`` of an opened source, or a SourceError naming its variables."""
+    from data_adapters.errors import did_you_mean
+
+    names = [str(v) for v in opened.dataset.data_vars]
+    if name not in names:
+        raise SourceError(
+            f"{opened.id}: no variable '{name}'{did_you_mean(name, names)}; "
+            f"it has: {', '.join(names)}"
+        )
+    return opened.dataset[name]
+
+
 def _render_choice(opened: Any, args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
     """The lazy 2-D field of SOURCE for the options, and the labels of what was chosen."""
     import numpy as np
@@ -285,13 +387,7 @@ def _render_choice(opened: Any, args: argparse.Namespace) -> tuple[Any, dict[str
     from data_adapters.errors import did_you_mean
 
     ds = opened.dataset
-    names = [str(v) for v in ds.data_vars]
-    if args.var not in names:
-        raise SourceError(
-            f"{opened.id}: no variable '{args.var}'{did_you_mean(args.var, names)}; "
-            f"it has: {', '.join(names)}"
-        )
-    da = ds[args.var]
+    da = _variable(opened, args.var)
     chosen = {"variable": args.var}
     # the source's runs; a variable stored once beside them (no scenario dim) is every run's
     scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else []
@@ -403,11 +499,376 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _period_arg(text: str | None, option: str) -> str | None:
+    """An ISO time of --start/--end as xarray's time selection reads it (checked here).
+
+    Written back zero-padded and to the second at most ("2025-3-1" -> "2025-03-01"): the
+    cftime calendars' parser takes nothing else. Its precision is kept, so "--end 2025-03"
+    includes every step of March.
+    """
+    if text is None:
+        return None
+    match = _ISO_TIME.match(text.strip())
+    if not match:
+        raise SourceError(f"{option} '{text}' is not an ISO time; use e.g. 2025-03-10T12:00")
+    year, *rest = (int(p) for p in match.groups() if p is not None)
+    iso = f"{year:04d}" + "".join(
+        f"{sep}{value:02d}" for sep, value in zip(("-", "-", "T", ":", ":"), rest, strict=False)
+    )
+    # an hour alone ("T12") is not ISO 8601 for every parser: read it as HH:00
+    return iso + ":00" if len(rest) == 3 else iso
+
+
+def _output_file(text: str, suffixes: tuple[str, ...], what: str) -> pathlib.Path:
+    output = pathlib.Path(text)
+    if output.suffix.lower() not in suffixes:
+        names = " or ".join(f"something{s}" for s in suffixes)
+        raise SourceError(f"-o {output}: the output is {what}; name it {names}")
+    if not output.parent.is_dir():
+        raise SourceError(f"-o {output}: no directory {output.parent}; create it first")
+    return output
+
+
+def _every_run(opened: Any, da: Any, scenario: str | None) -> Any:
+    """``da`` on the source's ``scenario`` dim when it is stored once beside the runs.
+
+    A variable without the dim in a source with runs (sea level beside per-run temperature)
+    is every run's, as ``render`` reads it: ``--scenario heatwave`` is valid for it, and
+    ``--scenario all`` gives one column per run. Broadcast lazily; nothing is read.
+    """
+    ds = opened.dataset
+    if scenario is None or "scenario" in da.dims or "scenario" not in ds.dims:
+        return da
+    return da.expand_dims(scenario=ds["scenario"].values).assign_attrs(da.attrs)
+
+
+def cmd_timeseries(args: argparse.Namespace) -> int:
+    from components import probes
+
+    output = _output_file(args.output, (".csv",), "CSV") if args.output else None
+    start, end = _period_arg(args.start, "--start"), _period_arg(args.end, "--end")
+    opened = open_source(args.source, _catalog(args))
+    _variable(opened, args.var)  # a clear error for an unknown variable
+    # a series reads the source's series layout when it has one (geo-chunked: one chunk)
+    da = _every_run(opened, opened.for_series()[args.var], args.scenario)
+    try:
+        # where the sea is: the chosen level of the baseline (or chosen) run, at its first step
+        runs = None if args.scenario == probes.ALL_SCENARIOS else args.scenario
+        sea = probes.select(da, depth=args.depth, scenario=runs)
+        cell = probes.nearest_ocean_cell(sea, args.lon, args.lat)
+        series = probes.point_series(
+            da, cell, depth=args.depth, scenario=args.scenario, start=start, end=end
+        ).compute()
+    except SourceError as exc:
+        raise SourceError(f"{opened.id}: {exc}") from exc
+    depth = float(series["depth"]) if "depth" in series.coords else None
+    if cell.snapped:
+        print(
+            f"ocean-explorer: note: ({args.lon:g}, {args.lat:g}) is on land; using the nearest "
+            f"sea cell {cell.label(depth)} ({cell.distance_km:.0f} km away)",
+            file=sys.stderr,
+        )
+    header = cell.header(depth)
+    if output is None:
+        try:
+            probes.to_csv(series, sys.stdout, header)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader stopped early (``| head``): not an error, and nothing more to say;
+            # stdout goes to devnull so that Python's flush at exit does not complain either
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    try:
+        probes.to_csv(series, output, header)
+    except OSError as exc:
+        raise SourceError(f"-o {output}: cannot write ({exc.strerror or exc})") from exc
+    print(f"wrote {output} ({args.var} at {cell.label(depth)}, {series.sizes['time']} steps)")
+    return 0
+
+
+def _export_limit_mb(args: argparse.Namespace) -> float:
+    import os
+
+    if args.max_mb is not None:
+        return float(args.max_mb)
+    text = os.environ.get(EXPORT_LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_EXPORT_LIMIT_MB
+    try:
+        return _megabytes_arg(text)
+    except argparse.ArgumentTypeError as exc:
+        raise SourceError(f"{EXPORT_LIMIT_ENV}='{text}': {exc}") from exc
+
+
+def _in_box(da: Any, box: tuple[float, float, float, float]) -> Any:
+    """The cells of ``da`` in the box (lazy): exactly on regular grids; on curvilinear grids
+    the smallest block of rows and columns that holds every cell centre in the box."""
+    import numpy as np
+
+    from components import probes
+
+    mask = probes.region_mask(da, bbox=box)
+    rows, cols = mask.dims
+    inside = np.asarray(mask.values)
+    row_idx = np.flatnonzero(inside.any(axis=1))
+    col_idx = np.flatnonzero(inside.any(axis=0))
+    if da["lon"].ndim == 2:
+        row_idx = np.arange(row_idx[0], row_idx[-1] + 1)
+        col_idx = np.arange(col_idx[0], col_idx[-1] + 1)
+    return da.isel({rows: row_idx, cols: col_idx})
+
+
+#: Characters per number in a CSV row, separator included: the size estimate's unit.
+_CSV_NUMBER_CHARS = 12
+
+
+def _csv_columns(da: Any) -> list[str]:
+    """Columns of the long CSV: runs and members when kept, time, depth, lat, lon, value."""
+    leading = [d for d in ("scenario", "member", "time") if d in da.dims]
+    depth = ["depth"] if "depth" in da.coords else []
+    return [*leading, *depth, "lat", "lon", "value"]
+
+
+def _write_export_csv(da: Any, output: pathlib.Path) -> int:
+    """Long CSV, one row per sea value (land and no-data cells are left out), written a block
+    of time steps at a time; returns the number of rows.
+
+    Written beside ``output`` and renamed at the end, so a failed export leaves no
+    half-written file under the name asked for.
+    """
+    partial = output.with_name(output.name + ".part")
+    try:
+        with open(partial, "w", newline="") as handle:
+            rows = _write_csv_rows(da, handle)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return rows
+
+
+def _write_csv_rows(da: Any, handle: Any) -> int:
+    """Header and rows of :func:`_write_export_csv`; returns the number of rows."""
+    import numpy as np
+    import pandas as pd
+
+    from components.probes import iso_times
+
+    columns = _csv_columns(da)
+    steps = da.sizes.get("time", 1)
+    times = np.asarray(iso_times(da["time"].values), dtype=object) if "time" in da.dims else None
+    block = max(1, 2_000_000 // max(da.size // steps, 1))  # values held in memory at once
+    rows = 0
+    handle.write(",".join(columns) + "\n")
+    for first in range(0, steps, block):
+        part = da.isel(time=slice(first, first + block)) if times is not None else da
+        values = np.asarray(part.values)
+        keep = np.isfinite(values)
+        frame = {}
+        for name in columns[:-1]:
+            if name == "time":
+                labels = times[first : first + part.sizes["time"]]
+                frame[name] = _spread(labels, ("time",), part)[keep]
+            else:
+                frame[name] = _spread(part[name].values, part[name].dims, part)[keep]
+        frame["value"] = values[keep]
+        pd.DataFrame(frame, columns=columns).to_csv(handle, header=False, index=False)
+        rows += int(keep.sum())
+    return rows
+
+
+def _spread(values: Any, dims: tuple[str, ...], like: Any) -> Any:
+    """``values`` on ``dims`` broadcast to the shape and dim order of ``like``."""
+    import numpy as np
+
+    order = [d for d in like.dims if d in dims]
+    arranged = np.transpose(np.asarray(values), [dims.index(d) for d in order])
+    expand = tuple(slice(None) if d in dims else None for d in like.dims)
+    return np.broadcast_to(arranged[expand], like.shape)
+
+
+def _write_export_netcdf(da: Any, output: pathlib.Path, opened: Any, note: str) -> None:
+    import numpy as np
+
+    # a copy: the attrs set below must not leak into the opened source
+    ds = da.to_dataset(name=str(da.name)).copy()
+    for name in ds.variables:
+        ds[name].encoding = {}
+        ds[name].attrs = dict(ds[name].attrs)
+    if ds["lon"].ndim == 1:
+        ds["lon"].attrs["axis"] = "X"
+        ds["lat"].attrs["axis"] = "Y"
+    if "time" in ds.coords:
+        ds["time"].attrs.setdefault("standard_name", "time")
+        if "time" in ds.dims:
+            ds["time"].attrs.setdefault("axis", "T")
+    # the source's own description (title, institution, references...) travels with it
+    ds.attrs = {**opened.dataset.attrs, **ds.attrs}
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    history = f"{stamp} ocean-explorer export of {opened.id}: {note}"
+    previous = str(ds.attrs.get("history", "")).strip()
+    ds.attrs.update(Conventions="CF-1.8", history=f"{history}\n{previous}" if previous else history)
+    if opened.attribution:
+        ds.attrs.setdefault("source_attribution", opened.attribution)
+    encoding: dict[str, dict[str, Any]] = {
+        str(c): {"_FillValue": None} for c in ds.coords if ds[c].dtype.kind == "f"
+    }
+    if ds[da.name].dtype.kind == "f":
+        fill = np.array(np.nan, dtype=ds[da.name].dtype)[()]
+        encoding[str(da.name)] = {"zlib": True, "complevel": 4, "_FillValue": fill}
+    partial = output.with_name(output.name + ".part")
+    try:
+        ds.to_netcdf(partial, encoding=encoding)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from components import probes
+
+    output = _output_file(args.output, (".nc", ".csv"), "NetCDF or CSV")
+    start, end = _period_arg(args.start, "--start"), _period_arg(args.end, "--end")
+    limit_mb = _export_limit_mb(args)
+    opened = open_source(args.source, _catalog(args))
+    da = _every_run(opened, _variable(opened, args.var), args.scenario)
+    try:
+        subset = probes.select(
+            da,
+            depth=args.depth,
+            scenario=args.scenario,
+            start=start,
+            end=end,
+            whole_column=True,
+            members=True,
+        )
+        if args.bbox is not None:
+            subset = _in_box(subset, args.bbox)
+    except SourceError as exc:
+        raise SourceError(f"{opened.id}: {exc}") from exc
+    as_csv = output.suffix.lower() == ".csv"
+    # sizes are known before anything is read: refuse here, not after minutes of reading
+    if as_csv:
+        numbers = [c for c in _csv_columns(subset) if c != "time"]
+        row = _CSV_NUMBER_CHARS * len(numbers)
+        if "time" in subset.dims:
+            row += len(probes.iso_times(subset["time"].values[:1])[0]) + 1
+        size = subset.size * row  # land rows are left out, so this is an upper bound
+    else:
+        size = subset.size * subset.dtype.itemsize
+    shape = " x ".join(f"{subset.sizes[d]} {d}" for d in subset.dims)
+    if size > limit_mb * 1e6:
+        raise SourceError(
+            f"{opened.id}: exporting '{args.var}' ({shape}) would write about "
+            f"{_megabytes(size)} as {'CSV' if as_csv else 'NetCDF'}, above the limit of "
+            f"{limit_mb:g} MB; shrink it with --bbox, --start/--end or one --depth, or raise "
+            f"--max-mb (or {EXPORT_LIMIT_ENV})"
+        )
+    note = ", ".join(
+        f"{k}={v}"
+        for k, v in (
+            ("var", args.var),
+            ("bbox", ",".join(f"{x:g}" for x in args.bbox) if args.bbox else None),
+            ("start", args.start),
+            ("end", args.end),
+            ("depth", args.depth),
+            ("scenario", args.scenario),
+        )
+        if v is not None
+    )
+    try:
+        if as_csv:
+            rows = _write_export_csv(subset, output)
+            print(f"wrote {output} ({rows} rows of sea values; {shape})")
+        else:
+            _write_export_netcdf(subset, output, opened, note)
+            print(f"wrote {output} ({args.var}: {shape})")
+    except OSError as exc:
+        raise SourceError(f"-o {output}: cannot write ({exc.strerror or exc})") from exc
+    return 0
+
+
+def _megabytes(size: float) -> str:
+    """A size in bytes as MB, precise enough to compare with any limit: 1,234 / 2.5 / 0.012."""
+    mb = size / 1e6
+    if mb >= 10:
+        return f"{mb:,.0f} MB"
+    return f"{mb:.1f} MB" if mb >= 0.1 else f"{mb:.2g} MB"
+
+
+def _add_prepare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``prepare`` command's arguments."""
+    from data_adapters.layouts import DEFAULT_MEMORY_MB
+
+    p = sub.add_parser(
+        "prepare",
+        parents=[common],
+        help="write a Zarr store laid out for both maps and point series",
+        description="Write SOURCE as one Zarr store holding the data twice: time-chunked "
+        "(group 'maps', one time step per chunk) and geo-chunked (group 'series', the whole "
+        "time axis of a small tile per chunk). Opened as a SOURCE, maps read the first and "
+        "point series, profiles and sections the second.",
+    )
+    p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
+    p.add_argument(
+        "--out", required=True, metavar="STORE", help="Zarr store to write, e.g. ocean.zarr"
+    )
+    p.add_argument(
+        "--var",
+        action="append",
+        dest="variables",
+        metavar="V",
+        help="variable to keep (repeat for more; default: every variable)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing Zarr store at STORE"
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=_megabytes_arg,
+        default=DEFAULT_MEMORY_MB,
+        metavar="MB",
+        help=f"memory to stay within while copying, MB (default {DEFAULT_MEMORY_MB:g})",
+    )
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from data_adapters.layouts import MAPS_GROUP, SERIES_GROUP, check_output, write_prepared
+
+    out = check_output(args.out, args.overwrite)  # refused before the source is read
+    opened = open_source(args.source, _catalog(args))
+    ds = opened.dataset
+    if args.variables:
+        names = list(dict.fromkeys(args.variables))
+        for name in names:
+            _variable(opened, name)  # an unknown name is refused with the known ones
+        ds = ds[names]
+
+    def say(line: str) -> None:
+        print(f"ocean-explorer: {line}", file=sys.stderr, flush=True)
+
+    result = write_prepared(
+        ds, out, overwrite=args.overwrite, memory_mb=args.memory_mb, progress=say
+    )
+    total = sum(result.bytes_on_disk.values())
+    print(f"wrote {result.path} ({_megabytes(total)} on disk) in {result.seconds:.1f} s")
+    for layout in (MAPS_GROUP, SERIES_GROUP):
+        print(f"  {layout:<6} {_megabytes(result.bytes_on_disk[layout])}")
+        for name, chunks in result.layouts[layout].items():
+            shape = " x ".join(f"{n} {d}" for d, n in chunks.items())
+            print(f"    {name:<10} chunks of {shape}")
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "datasets": cmd_datasets,
     "inspect": cmd_inspect,
     "render": cmd_render,
+    "timeseries": cmd_timeseries,
+    "export": cmd_export,
+    "prepare": cmd_prepare,
 }
 
 

@@ -396,20 +396,21 @@ def point_series(
     scenario: str | None = None,
     start: Any = None,
     end: Any = None,
+    members: bool = False,
 ) -> xr.DataArray:
     """The time series of ``da`` at ``cell`` (lazy; only that cell's chunks are read).
 
-    ``depth``, ``scenario``, ``start`` and ``end`` are as in :func:`select` (default: top
-    level, baseline, every step). Returns a DataArray on ``time`` with the variable's attrs
-    and the cell's ``lon``/``lat`` (and ``depth``) as scalar coordinates; on
-    ``(time, scenario)`` when ``scenario="all"``.
+    ``depth``, ``scenario``, ``start``, ``end`` and ``members`` are as in :func:`select`
+    (default: top level, baseline, every step, first member). Returns a DataArray on
+    ``time`` with the variable's attrs and the cell's ``lon``/``lat`` (and ``depth``) as
+    scalar coordinates; on ``(time, scenario)`` when ``scenario="all"``.
     """
     point = _at(da, cell)
     if "time" not in point.dims:
         raise SourceError(f"'{da.name}' has no time axis, so it has no time series")
-    point = select(point, depth=depth, scenario=scenario, start=start, end=end)
+    point = select(point, depth=depth, scenario=scenario, start=start, end=end, members=members)
     order = [d for d in ("time", "scenario", "member") if d in point.dims]
-    return point.transpose(*order)
+    return point.transpose(*order, ...)
 
 
 def profile(
@@ -642,6 +643,12 @@ def _masked_parts(
 ) -> tuple[xr.DataArray, xr.DataArray, tuple[str, str]]:
     """(values, areas NaN outside the region) over the rows and columns the region touches."""
     hdims = _horizontal_dims(da)
+    if set(mask.dims) != set(hdims) or any(mask.sizes[d] != da.sizes[d] for d in hdims):
+        drawn = " x ".join(f"{n} {d}" for d, n in mask.sizes.items())
+        grid = " x ".join(f"{da.sizes[d]} {d}" for d in hdims)
+        raise SourceError(
+            f"the region was drawn on another grid ({drawn}; the data: {grid}); draw it again"
+        )
     if tuple(mask.dims) != hdims:
         mask = mask.transpose(*hdims)
     window = _window(mask)
@@ -688,6 +695,22 @@ def area_series(
         }
     )
     return out.drop_vars([c for c in out.coords if c not in out.dims])
+
+
+def region_cells(da2d: xr.DataArray, mask: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """Values and areas (km²) of the sea cells with data inside ``mask``, for one map.
+
+    Only the rows and columns the region touches are read. Returns two 1-D arrays of the
+    same length (empty when the region holds no such cell).
+    """
+    hdims = _horizontal_dims(da2d)
+    if set(da2d.dims) != set(hdims):
+        raise SourceError(f"a region's cells need one map on {hdims}, got dims {da2d.dims}")
+    sub, area, _ = _masked_parts(da2d.transpose(*hdims), mask)
+    values = np.asarray(sub.values, dtype=float)
+    weights = np.asarray(area.values, dtype=float)
+    wet = np.isfinite(values) & np.isfinite(weights)
+    return values[wet], weights[wet]
 
 
 def region_stats(da2d: xr.DataArray, mask: xr.DataArray) -> dict[str, float]:

@@ -418,3 +418,88 @@ def no_horizontal() -> xr.Dataset:
         {"thetao": (("time", "row", "col"), np.zeros((2, 3, 4), "float32"), THETAO_ATTRS)},
         coords={"time": ("time", pd.date_range("2025-01-01", periods=2))},
     )
+
+
+# -- probes: values known at every cell -------------------------------------------------------
+#: Cell size (degrees) of :func:`probe_ocean`: centres at lon -177.5, -172.5, ..., 177.5
+#: (all the way round) and lat -60, -55, ..., 60.
+PROBE_STEP = 5.0
+#: Depth levels (m) of :func:`probe_ocean`.
+PROBE_DEPTHS = np.array([0.5, 10.0, 100.0, 500.0])
+#: Land of :func:`probe_ocean` as (west, south, east, north) boxes of cell centres: an island
+#: of 4 x 4 cells in the Atlantic, and a continent of 8 x 9 cells wider than the snapping reach.
+PROBE_LAND = ((-37.5, 20.0, -22.5, 35.0), (102.5, -20.0, 137.5, 20.0))
+
+
+def probe_value(lon, lat, step, depth, offset: float = 0.0):
+    """Sea temperature of :func:`probe_ocean` at a cell centre: every cell, step and level differ.
+
+    ``1000·step + (lon mod 360) + lat/100 + depth/10⁵ + offset`` (float64): longitude east
+    whole-ish degrees, latitude in hundredths (below half a cell), depth in the fifth decimal.
+    """
+    return (
+        1000.0 * np.asarray(step, "float64")
+        + np.asarray(lon, "float64") % 360.0
+        + np.asarray(lat, "float64") / 100.0
+        + np.asarray(depth, "float64") / 1e5
+        + offset
+    )
+
+
+def probe_is_land(lon, lat):
+    """True on the land cells of :func:`probe_ocean` (:data:`PROBE_LAND`)."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    land = np.zeros(np.broadcast(lon, lat).shape, dtype=bool)
+    for west, south, east, north in PROBE_LAND:
+        land |= (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+    return land
+
+
+@synthetic
+def probe_ocean(times: int = 6, calendar: str = "standard", runs: bool = False) -> xr.Dataset:
+    """A global 5° ocean whose values are :func:`probe_value`, NaN on :data:`PROBE_LAND`.
+
+    Daily steps from 2025-01-01 (``calendar="noleap"``: cftime from 2001-02-26, across the
+    missing 29 February). ``thetao`` on (time, depth, lat, lon), stored as float64 so that
+    CSV and NetCDF values can be compared exactly; ``zos`` = the step number. With ``runs``,
+    ``thetao`` has a ``scenario`` dim raised by :data:`RUN_OFFSETS` and ``zos`` is stored once
+    beside it.
+    """
+    lon = np.arange(-180.0 + PROBE_STEP / 2, 180.0, PROBE_STEP)
+    lat = np.arange(-60.0, 60.0 + PROBE_STEP / 2, PROBE_STEP)
+    if calendar == "standard":
+        time = pd.date_range("2025-01-01", periods=times, freq="D").values
+    else:
+        time = xr.date_range(
+            "2001-02-26", periods=times, freq="D", calendar=calendar, use_cftime=True
+        ).values
+    step = np.arange(times)[:, None, None, None]
+    depth = PROBE_DEPTHS[None, :, None, None]
+    sea = ~probe_is_land(lon[None, None, None, :], lat[None, None, :, None])
+    offsets = list(RUN_OFFSETS.values()) if runs else [0.0]
+    thetao = np.stack(
+        [
+            np.where(sea, probe_value(lon, lat[:, None], step, depth, offset), np.nan)
+            for offset in offsets
+        ]
+    )
+    zos = np.where(sea[:, 0], np.broadcast_to(step[:, 0], (times, lat.size, lon.size)), np.nan)
+    thetao_dims = ("scenario", "time", "depth", "lat", "lon")
+    if not runs:
+        thetao, thetao_dims = thetao[0], thetao_dims[1:]
+    coords = {
+        "time": ("time", time),
+        "depth": ("depth", PROBE_DEPTHS, DEPTH_ATTRS),
+        "lat": ("lat", lat, LAT_ATTRS),
+        "lon": ("lon", lon, LON_ATTRS),
+    }
+    if runs:
+        coords["scenario"] = ("scenario", list(RUN_OFFSETS))
+    return xr.Dataset(
+        {
+            "thetao": (thetao_dims, thetao, THETAO_ATTRS),
+            "zos": (("time", "lat", "lon"), zos, ZOS_ATTRS),
+        },
+        coords=coords,
+        attrs={"title": "Probe ocean", "institution": "Ocean Explorer tests"},
+    )
