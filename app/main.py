@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import panel as pn
 
-from components import ExplorerState, MapView, ProbeView, TimeControls
+from components import CompareView, ExplorerState, MapView, ProbeView, TimeControls
+from components.state import MODES
 from data_adapters import Catalog
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,9 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
     """One session's page: sidebar controls and the map, in Panel's FastList template."""
     state = ExplorerState(catalog)
     view = MapView(state=state)
+    compare_view = CompareView(state=state, colors=view.colors, layers=view.layers)
     probe_view = ProbeView(state=state, map_view=view)
+    compare_view.on_new_map(probe_view.listen_to)
     time_controls = TimeControls(state=state)
     status = pn.pane.Markdown(
         pn.bind(
@@ -31,20 +34,36 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
         ),
         styles={"font-size": "12px", "color": "#555"},
     )
+    comparing = state.param.mode.rx() != "map"
     sidebar = [
         pn.widgets.Select.from_param(state.param.dataset_id, label="Dataset"),
         pn.widgets.Select.from_param(state.param.variable, label="Variable"),
         time_controls,
         pn.widgets.Select.from_param(state.param.depth, label="Depth (m)"),
-        pn.widgets.Select.from_param(state.param.scenario, label="Scenario"),
-        pn.Card(view.colors, title="Colour", collapsed=False, sizing_mode="stretch_width"),
+        pn.widgets.Select.from_param(
+            state.param.scenario, label="Scenario", visible=state.param.mode.rx() == "map"
+        ),
+        pn.Card(
+            _comparison_controls(state),
+            title="Compare scenarios",
+            collapsed=False,
+            sizing_mode="stretch_width",
+        ),
+        pn.Card(
+            pn.bind(lambda mode: _colour_settings(mode, view, compare_view), state.param.mode),
+            title="Colour",
+            collapsed=False,
+            sizing_mode="stretch_width",
+        ),
         pn.Card(view.layers, title="Layers", collapsed=True, sizing_mode="stretch_width"),
         status,
     ]
+    single = pn.Column(view, visible=state.param.mode.rx() == "map", sizing_mode="stretch_width")
+    compared = pn.Column(compare_view, visible=comparing, sizing_mode="stretch_width")
     template = pn.template.FastListTemplate(
         title=TITLE,
         sidebar=sidebar,
-        main=[pn.Column(view, probe_view, sizing_mode="stretch_width")],
+        main=[pn.Column(single, compared, probe_view, sizing_mode="stretch_width")],
         accent="#0b5d8c",
         header_background="#0b3954",
         theme_toggle=False,
@@ -57,6 +76,43 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
 
     state.param.watch(notify, "message")
     return template
+
+
+def _colour_settings(mode: str, view: MapView, compare_view: CompareView):
+    """The colour settings of what the map shows: runs, or changes in comparison modes."""
+    if mode == "difference":
+        return compare_view.change_colors["diff"]
+    if mode == "relative":
+        return compare_view.change_colors["pct"]
+    return view.colors
+
+
+def _comparison_controls(state: ExplorerState) -> pn.Column:
+    """Mode, baseline, what-if runs and the comparison's thresholds, from the state."""
+    mode = state.param.mode.rx()
+    has_members = pn.bind(
+        lambda *_: state.source is not None and "member" in state.dataset.dims,
+        state.param.dataset_id,
+    )
+    return pn.Column(
+        pn.widgets.RadioButtonGroup.from_param(
+            state.param.mode,
+            options={label: key for key, label in MODES.items()},
+            orientation="vertical",
+            button_type="primary",
+            button_style="outline",
+            sizing_mode="stretch_width",
+        ),
+        pn.widgets.Select.from_param(state.param.baseline, visible=mode != "map"),
+        pn.widgets.MultiChoice.from_param(state.param.scenarios, visible=mode != "map"),
+        pn.widgets.FloatInput.from_param(
+            state.param.threshold, step=0.1, visible=mode.rx.in_(["difference", "relative"])
+        ),
+        pn.widgets.Checkbox.from_param(state.param.within_spread, visible=has_members),
+        pn.widgets.Checkbox.from_param(state.param.lock_colours, visible=mode == "side-by-side"),
+        pn.widgets.FloatInput.from_param(state.param.event_value, visible=mode != "map"),
+        sizing_mode="stretch_width",
+    )
 
 
 def app_factory(catalog: Catalog) -> Callable[[], pn.template.BaseTemplate]:

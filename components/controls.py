@@ -42,7 +42,7 @@ class LatestOnly:
         self._apply(self._pending)
 
 
-def _next_tick(callback: Callable) -> None:
+def next_tick(callback: Callable) -> None:
     doc = pn.state.curdoc
     if doc is not None and doc.session_context is not None:
         doc.add_next_tick_callback(callback)
@@ -58,7 +58,7 @@ class TimeControls(pn.viewable.Viewer):
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
-        self._latest = LatestOnly(self._apply_index, _next_tick)
+        self._latest = LatestOnly(self._apply_index, next_tick)
         self.slider = pn.widgets.DiscreteSlider(
             label="Time", options=[""], sizing_mode="stretch_width"
         )

@@ -15,14 +15,17 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import param
+import xarray as xr
 from bokeh.models import CustomJSHover, HoverTool
 from holoviews.streams import Params, PlotSize, RangeXY
 
 from data_adapters import SourceError
 
+from . import compare
 from .basemap import LAND_COLOR, render_coastline
 from .colors import ColorSettings
-from .render import WEB_MERCATOR, Frame, Viewport, full_extent, render_field, to_crs
+from .controls import LatestOnly, next_tick
+from .render import FRAMES, WEB_MERCATOR, Frame, Viewport, full_extent, render_field, to_crs
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -101,11 +104,33 @@ def velocity_names(ds) -> tuple[str, str] | None:
 
 
 class MapView(pn.viewable.Viewer):
-    """The map of ``state``'s field, with colour and layer settings as sub-objects."""
+    """The map of ``state``'s field, with colour and layer settings as sub-objects.
+
+    By default it shows the state's current run. Comparisons use the same view to show one
+    run (``run``), the change from the baseline to a run (``change``: ``"diff"`` or
+    ``"pct"``), or a swipe: the baseline left of a draggable divider and the run right of it.
+    """
 
     state = param.ClassSelector(class_=ExplorerState, doc="The session state to show.")
     colors = param.ClassSelector(class_=ColorSettings, doc="Colour mapping settings.")
     layers = param.ClassSelector(class_=LayerSettings, doc="Basemap and overlays.")
+    run = param.String(
+        default=None, allow_None=True, doc="Show this run (None: the state's scenario)."
+    )
+    change = param.Selector(
+        default=None,
+        objects=[None, *compare.CHANGE_MODES],
+        doc="Show the change from the state's baseline to ``run``: diff or pct (None: the run).",
+    )
+    swipe = param.Boolean(
+        default=False, doc="Baseline left of the divider, ``run`` right of it (one map)."
+    )
+    divider = param.Number(
+        default=None, allow_None=True, doc="Swipe divider: Web Mercator x (m); None: mid-view."
+    )
+    clim_group = param.List(
+        default=[], doc="Maps sharing one colour range with this one (when the state locks it)."
+    )
     clim = param.Tuple(default=(0.0, 1.0), length=2, doc="Colour range of the last frame.")
     render_ms = param.Number(default=0.0, doc="Server time of the last frame (ms).")
 
@@ -114,24 +139,33 @@ class MapView(pn.viewable.Viewer):
         params.setdefault("layers", LayerSettings())
         super().__init__(**params)
         self._frame: Frame | None = None
-        self.colors.follow(self.state.dataset[self.state.variable] if self.state.source else None)
+        self._follow_variable()
         self.range = RangeXY()
         self.size = PlotSize()
-        choices = Params(self.state, ["dataset_id", "variable", "time", "depth", "scenario"])
+        choices = Params(
+            self.state,
+            [
+                "dataset_id", "variable", "time", "depth", "scenario", "baseline",
+                "threshold", "within_spread", "lock_colours",
+            ],
+        )  # fmt: skip
         colours = Params(self.colors, ["cmap", "mode", "vmin", "vmax", "log_scale"])
+        shown = Params(self, ["run", "change", "swipe", "divider"])
         self._field_map = hv.DynamicMap(
-            self._field, streams=[self.range, self.size, choices, colours]
+            self._field, streams=[self.range, self.size, choices, colours, shown]
         )
         self._coast_map = hv.DynamicMap(
             self._coast, streams=[self.range, self.size, Params(self.layers, ["coastline"])]
         )
         self._arrow_map = hv.DynamicMap(
             self._arrows,
-            streams=[self.range, self.size, choices, Params(self.layers, ["currents"])],
+            streams=[self.range, self.size, choices, shown, Params(self.layers, ["currents"])],
         )
         self._extra_layers: list[hv.DynamicMap] = []
+        self._divider_span = None
+        self._divider_moves = LatestOnly(lambda x: setattr(self, "divider", float(x)), next_tick)
         self._pane = pn.pane.HoloViews(
-            self._overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
+            self.overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
         )
         self.state.param.watch(self._follow_variable, ["dataset_id", "variable"])
         self.layers.param.watch(self._rebuild, "basemap")
@@ -140,16 +174,97 @@ class MapView(pn.viewable.Viewer):
         # ticks), which Bokeh does not change in place: the plot is rebuilt, in the same view.
         self.state.param.watch(self._rebuild, ["dataset_id", "variable"])
         self.colors.param.watch(self._rebuild, "log_scale")
+        self.param.watch(self._rebuild, ["change", "swipe"])
 
-    # -- helpers ----------------------------------------------------------------------------
+    # -- what is shown ----------------------------------------------------------------------
     def _follow_variable(self, *_) -> None:
-        if self.state.source is not None:
+        if self.state.source is None:
+            return
+        if self.change is None:
             self.colors.follow(self.state.dataset[self.state.variable])
+        else:  # a change: diverging, centred on zero, whatever the variable
+            cmap = compare.CHANGE_CMAPS[self.change]
+            self.colors.param.update(cmap=cmap, mode="symmetric", log_scale=False)
+
+    def _run(self) -> str:
+        return self.run or self.state.scenario
+
+    def field(self) -> xr.DataArray:
+        """The lazy 2-D field this map shows (a run, or the change from the baseline)."""
+        s = self.state
+        if self.change is None or self.swipe:
+            return s.field(scenario=self._run())
+        delta = compare.change(
+            s.field(scenario=s.baseline, members=True),
+            s.field(scenario=self._run(), members=True),
+            self.change,
+        )
+        return compare.hide_small(delta, s.threshold, s.within_spread).reset_coords(drop=True)
+
+    def field_key(self) -> tuple:
+        """What :meth:`field` shows, as a key of the frame cache."""
+        s = self.state
+        shown = (self._run(),)
+        if self.change is not None and not self.swipe:
+            shown = (self._run(), self.change, s.baseline, s.threshold, s.within_spread)
+        return (s.dataset_id, s.variable, s.time, s.depth, *shown)
+
+    def _frame_for(self, viewport: Viewport) -> Frame:
+        """The frame in ``viewport`` (swipe: baseline left of the divider, run right)."""
+        frame = FRAMES.get(self.field_key(), self.field, viewport)
+        if not self.swipe:
+            return frame
+        s = self.state
+        base_key = (s.dataset_id, s.variable, s.time, s.depth, s.baseline)
+        base = FRAMES.get(base_key, lambda: s.field(scenario=s.baseline), viewport)
+        x, _ = viewport.pixel_centres()
+        left = x < self.divider_x(viewport)
+        values = np.where(left[None, :], base.values, frame.values)
+        return Frame(values, viewport, base.cells_read + frame.cells_read)
+
+    def _divider_hook(self, plot, element) -> None:
+        """Put the swipe divider on the map once: a line the user drags (Bokeh editable Span)."""
+        from bokeh.models import Span
+
+        figure = plot.state
+        if self._divider_span is not None and self._divider_span in figure.center:
+            return
+        viewport = self._frame.viewport if self._frame is not None else self.viewport()
+        span = Span(
+            location=self.divider_x(viewport), dimension="height", line_color="#ffffff",
+            line_width=4, line_alpha=0.9, editable=True, level="overlay",
+        )  # fmt: skip
+        figure.add_layout(span)
+        span.on_change("location", self._on_divider)
+        self._divider_span = span
+
+    def _on_divider(self, attr, old, new) -> None:
+        # a drag sends many locations: render only the newest, on the next tick
+        self._divider_moves.submit(new)
+
+    def divider_x(self, viewport: Viewport) -> float:
+        """The swipe divider's x: where the user put it, else the middle of the view."""
+        if self.divider is not None:
+            return float(self.divider)
+        return (viewport.x_range[0] + viewport.x_range[1]) / 2
+
+    def _limits(self, frame: Frame, viewport: Viewport) -> tuple[float, float]:
+        """The colour range: this frame's, or that of every map in the group when locked."""
+        group = [m for m in self.clim_group if m is not self]
+        if not group or not self.state.lock_colours:
+            return self.colors.limits(frame.values)
+        values = [frame.values] + [
+            FRAMES.get(m.field_key(), m.field, viewport).values for m in group
+        ]
+        return self.colors.limits(np.concatenate([v.ravel() for v in values]))
 
     def viewport(self, x_range=None, y_range=None, width=None, height=None) -> Viewport:
         """The viewport for these plot ranges/size; the data's extent before the first draw."""
         if x_range is None or y_range is None or None in (*x_range, *y_range):
-            x0, y0, x1, y1 = full_extent(self.state.field(), WEB_MERCATOR)
+            if self.state.extent is not None:
+                x0, y0, x1, y1 = lonlat_extent_to_mercator(self.state.extent)
+            else:
+                x0, y0, x1, y1 = full_extent(self.state.field(), WEB_MERCATOR)
             x_range, y_range = (x0, x1), (y0, y1)
         width = int(width or DEFAULT_SIZE[0])
         height = int(height or DEFAULT_SIZE[1])
@@ -157,9 +272,16 @@ class MapView(pn.viewable.Viewer):
 
     def _title(self) -> str:
         s = self.state
-        parts = [s.source.title if s.source else s.dataset_id]
-        if s.scenario and s.scenario != "baseline":
-            parts.append(s.scenario)
+        # comparison maps sit side by side: their titles say what differs, not the dataset
+        compared = self.run is not None
+        parts = [] if compared else [s.source.title if s.source else s.dataset_id]
+        run = self._run()
+        if self.swipe:
+            parts.append(f"{s.baseline} ◀ | ▶ {run}")
+        elif self.change is not None:
+            parts.append(compare.label(run, s.baseline, self.change))
+        elif run and (run != "baseline" or self.run):
+            parts.append(run)
         if s.time:
             parts.append(str(s.time))
         if s.depth is not None and "depth" in s.dataset[s.variable].dims:
@@ -176,18 +298,19 @@ class MapView(pn.viewable.Viewer):
     def _render_image(self, x_range, y_range, width, height) -> hv.Image:
         started = _time.perf_counter()
         try:
-            da = self.state.field()
+            da = self.field()
             viewport = self.viewport(x_range, y_range, width, height)
-            frame = render_field(da, viewport)
+            frame = self._frame_for(viewport)
+            clim = self._limits(frame, viewport)
         except (SourceError, ValueError) as exc:
-            self.state.message = str(exc)
+            self.state.report(str(exc))
             return hv.Image(np.full((2, 2), np.nan), kdims=["x", "y"])
         self._frame = frame
+        self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
         x, y = viewport.pixel_centres()
-        name = self.state.variable
+        name = str(da.name or self.state.variable)
         long_name = str(da.attrs.get("long_name", name))
         units = str(da.attrs.get("units", ""))
-        clim = self.colors.limits(frame.values)
         self.clim = clim
         vdim = hv.Dimension(name, label=long_name, unit=units)
         hover = HoverTool(
@@ -221,6 +344,7 @@ class MapView(pn.viewable.Viewer):
             clabel=f"{long_name} [{units}]" if units else long_name,
             # gestures the probes listen to: click, box, freehand and clicked polygons
             tools=[hover, "tap", "box_select", "lasso_select", "poly_select"],
+            hooks=[self._divider_hook] if self.swipe else [],
             responsive=True,
             min_height=420,
             xaxis=None,
@@ -294,7 +418,7 @@ class MapView(pn.viewable.Viewer):
         da = s.dataset[name]
         sel = {}
         if "scenario" in da.dims:
-            da = da.sel(scenario=s.scenario)
+            da = da.sel(scenario=self._run())
         if "time" in da.dims:
             sel["time"] = s.param.time.objects.index(s.time)
         if "depth" in da.dims:
@@ -305,7 +429,7 @@ class MapView(pn.viewable.Viewer):
             sel["member"] = 0
         return da.isel(sel)
 
-    def _overlay(self) -> hv.Overlay:
+    def overlay(self) -> hv.Overlay:
         """Field, arrows and coastline, over a tile basemap when one is chosen."""
         layers = self._field_map * self._arrow_map * self._coast_map
         for layer in self._extra_layers:
@@ -332,7 +456,7 @@ class MapView(pn.viewable.Viewer):
 
     def _rebuild(self, *_) -> None:
         # also for basemaps: Bokeh tile renderers cannot be switched off
-        self._pane.object = self._overlay()
+        self._pane.object = self.overlay()
 
     # -- reading what is shown --------------------------------------------------------------
     @property

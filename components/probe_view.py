@@ -31,7 +31,7 @@ from holoviews.streams import BoundsXY, Lasso, Params, Tap
 
 from data_adapters import SourceError
 
-from . import probes
+from . import compare, probes
 from .colors import palette
 from .map import MapView
 from .render import MERCATOR_HALF_WORLD, WEB_MERCATOR, to_crs, x_to_lon, y_to_lat
@@ -107,22 +107,27 @@ class ProbeView(pn.viewable.Viewer):
     def __init__(self, **params) -> None:
         super().__init__(**params)
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
-        field_map = self.map_view.field_map
-        self._tap = Tap(source=field_map, x=None, y=None)
-        self._tap.add_subscriber(self._on_tap)
-        self._box = BoundsXY(source=field_map, bounds=None)
-        self._box.add_subscriber(self._on_box)
-        self._lasso = Lasso(source=field_map)
-        self._lasso.add_subscriber(self._on_lasso)
-        self.map_view.add_layer(
-            hv.DynamicMap(self._marks, streams=[Params(self.state, ["points"])])
-        )
-        self.map_view.add_layer(
-            hv.DynamicMap(self._region_outline, streams=[Params(self.state, ["region", "polygon"])])
-        )
+        self._streams: list = []  # kept: a stream lives as long as its subscriber needs it
+        self.listen_to(self.map_view)
         # filled when first shown: the tabs' contents are computed by the event loop that
         # shows them (a server session or a notebook)
         self.tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
+
+    def listen_to(self, map_view: MapView) -> None:
+        """Probe with the gestures on ``map_view`` too, and draw the points and region there
+        (comparison maps)."""
+        field_map = map_view.field_map
+        tap = Tap(source=field_map, x=None, y=None)
+        tap.add_subscriber(self._on_tap)
+        box = BoundsXY(source=field_map, bounds=None)
+        box.add_subscriber(self._on_box)
+        lasso = Lasso(source=field_map)
+        lasso.add_subscriber(self._on_lasso)
+        self._streams += [tap, box, lasso]
+        map_view.add_layer(hv.DynamicMap(self._marks, streams=[Params(self.state, ["points"])]))
+        map_view.add_layer(
+            hv.DynamicMap(self._region_outline, streams=[Params(self.state, ["region", "polygon"])])
+        )
 
     # -- gestures ---------------------------------------------------------------------------
     def _on_tap(self, x=None, y=None, **_) -> None:
@@ -260,6 +265,41 @@ class ProbeView(pn.viewable.Viewer):
             out[f"point{p.number}"] = _described(series, p)
         return xr.Dataset(out)
 
+    def comparison_series(self) -> xr.Dataset | None:
+        """At the newest point: the series of the baseline and of every compared scenario
+        (variables named by run; with ensemble members their mean, and ``<run>_min`` /
+        ``<run>_max`` the members' envelope), and each scenario's change from the baseline
+        (``<run> - <baseline>``)."""
+        s = self.state
+        points = self.resolved_points()
+        da = self._variable()
+        if not points or "time" not in da.dims:
+            return None
+        p = points[-1]
+        names = [s.baseline, *(x for x in s.scenarios if x != s.baseline)]
+        compare.runs(da, s.baseline, names[1:] or names)  # checks the labels
+        out: dict[str, xr.DataArray] = {}
+        for name in names:
+            series = self._remember(
+                ("run-series", *self._choice(), name, p.cell),
+                lambda name=name: probes.point_series(
+                    da,
+                    p.cell,
+                    depth=p.depth,
+                    scenario=name if "scenario" in da.dims else None,
+                    members=True,
+                ).compute(),
+            )
+            if "member" in series.dims:
+                out[f"{name}_min"] = series.min("member")
+                out[f"{name}_max"] = series.max("member")
+                series = series.mean("member")
+            out[name] = series
+        for name in names[1:]:
+            out[compare.label(name, s.baseline, "diff")] = out[name] - out[s.baseline]
+        ds = xr.Dataset({k: v.reset_coords(drop=True) for k, v in out.items()})
+        return ds.assign_attrs(cell=p.label, baseline=s.baseline, scenarios=names[1:])
+
     def profiles(self) -> xr.Dataset | None:
         """Value against depth at each point, at the current time step."""
         points = self.resolved_points()
@@ -347,6 +387,8 @@ class ProbeView(pn.viewable.Viewer):
         return pn.pane.Markdown(f"*{text}*", margin=(10, 15), styles={"color": "#555"})
 
     def series_plot(self) -> pn.viewable.Viewable:
+        if self.state.comparing:
+            return self.comparison_plot()
         series = self.series()
         if series is None:
             hint = "Click the sea on the map for a time series; tick *Pin points* to compare"
@@ -373,6 +415,50 @@ class ProbeView(pn.viewable.Viewer):
                 **_PLOT_OPTS,
             )
         )
+
+    def comparison_plot(self) -> pn.viewable.Viewable:
+        """Every run's series at the newest point, and below it each scenario's change."""
+        runs = self.comparison_series()
+        if runs is None:
+            return self._placeholder(
+                "Click the sea on a map for the series of the baseline and every scenario"
+            )
+        long_name, units, ylabel = self._labels()
+        t = plot_times(runs["time"].values)
+        names = [runs.attrs["baseline"], *runs.attrs["scenarios"]]
+        colours = {runs.attrs["baseline"]: "#222222"}
+        colours.update(zip(runs.attrs["scenarios"], PIN_COLORS, strict=False))
+        layers = []
+        for name in names:
+            if f"{name}_min" in runs:
+                layers.append(
+                    hv.Area(
+                        (t, runs[f"{name}_min"].values, runs[f"{name}_max"].values),
+                        "time", ["min", "max"], label=f"{name} members",
+                    ).opts(color=colours[name], alpha=0.2, line_alpha=0)
+                )  # fmt: skip
+            layers.append(
+                hv.Curve((t, runs[name].values), "time", ("value", ylabel), label=name).opts(
+                    color=colours[name], line_width=2
+                )
+            )
+        values = hv.Overlay(layers).opts(
+            title=f"{long_name} at {runs.attrs['cell']}: baseline and scenarios",
+            legend_position="top_left", **_PLOT_OPTS,
+        )  # fmt: skip
+        deltas = [
+            hv.Curve(
+                (t, runs[compare.label(n, names[0], "diff")].values),
+                "time", ("change", f"Δ {self.state.variable} [{units}]"),
+                label=compare.label(n, names[0], "diff"),
+            ).opts(color=colours[n], line_width=2)
+            for n in names[1:]
+        ]  # fmt: skip
+        zero = hv.HLine(0).opts(color="#888888", line_dash="dotted", line_width=1)
+        change = hv.Overlay([*deltas, zero]).opts(
+            title=f"Change from {names[0]}", legend_position="top_left", **_PLOT_OPTS
+        )
+        return pn.Column(self._pane(values), self._pane(change), sizing_mode="stretch_width")
 
     def profile_plot(self) -> pn.viewable.Viewable:
         profiles = self.profiles()
@@ -481,7 +567,12 @@ class ProbeView(pn.viewable.Viewer):
 
     # -- downloads --------------------------------------------------------------------------
     def series_csv(self) -> io.StringIO:
-        """The time series at the points: ``time`` and one column per point."""
+        """The time series at the points: ``time`` and one column per point (comparing:
+        one per run and per change, at the newest point)."""
+        if self.state.comparing:
+            runs = self.comparison_series()
+            header = f"{self._quantity()} at {runs.attrs['cell']}" if runs is not None else ""
+            return _csv(runs, header, index="time")
         series = self.series()
         return _csv(series, self._csv_header(series), index="time")
 
@@ -531,6 +622,8 @@ class ProbeView(pn.viewable.Viewer):
         if what == "area":
             answer = self.area()
             data = answer[0] if answer else None
+        elif what == "series" and self.state.comparing:
+            data = self.comparison_series()
         else:
             data = getattr(self, what)()
         if data is None:
@@ -550,7 +643,7 @@ class ProbeView(pn.viewable.Viewer):
 
     def _quantity(self) -> str:
         _, units, _ = self._labels()
-        scenario = self._scenario()
+        scenario = None if self.state.comparing else self._scenario()
         text = f"{self.state.variable} [{units}]" if units else str(self.state.variable)
         return f"{text}, scenario {scenario}" if scenario else text
 
@@ -589,7 +682,7 @@ class ProbeView(pn.viewable.Viewer):
             (
                 TABS[0],
                 self._tab(
-                    self.series_plot, s.points, *choice,
+                    self.series_plot, s.points, *choice, s.mode, s.baseline, s.scenarios,
                     downloads=[
                         self._download(self.series_csv, "timeseries.csv", "CSV"),
                         self._download(lambda: self.netcdf("series"), "timeseries.nc", "NetCDF"),

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import datashader as dsh
@@ -283,6 +286,73 @@ def render_field(da: xr.DataArray, viewport: Viewport) -> Frame:
     window = grid.window(da, viewport)
     values = grid.rasterize(window, viewport)
     return Frame(values, viewport, int(window.size))
+
+
+#: Memory the frame cache may hold (MB): about 160 frames of 800 x 500 float32 pixels.
+FRAME_CACHE_MB = 256
+
+
+class FrameCache:
+    """Frames by what they show (a bounded LRU, shared by the sessions of a process).
+
+    A replayed animation, a second session on the same view or a comparison that needs the
+    same run twice reads nothing again. Concurrent requests for a frame being rendered wait
+    for it instead of rendering it again (one read upstream, however many sessions ask).
+    """
+
+    def __init__(self, max_bytes: int = FRAME_CACHE_MB * 10**6) -> None:
+        self.max_bytes = max_bytes
+        self._frames: OrderedDict[Hashable, Frame] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._pending: dict[Hashable, threading.Event] = {}
+        #: frames rendered (misses) and served from the cache (hits), for tests and logs
+        self.misses = 0
+        self.hits = 0
+
+    def get(self, key: Hashable, field: Callable[[], xr.DataArray], viewport: Viewport) -> Frame:
+        """The frame of ``field()`` in ``viewport``; ``key`` names the field (dataset,
+        variable, time, depth, run...): the viewport is added to it here."""
+        full_key = (key, viewport)
+        while True:
+            with self._lock:
+                if full_key in self._frames:
+                    self._frames.move_to_end(full_key)
+                    self.hits += 1
+                    return self._frames[full_key]
+                waiting = self._pending.get(full_key)
+                if waiting is None:
+                    self._pending[full_key] = threading.Event()
+                    break
+            waiting.wait()  # someone else renders it: take theirs (or retry if it failed)
+        try:
+            frame = render_field(field(), viewport)
+            with self._lock:
+                self.misses += 1
+                self._store(full_key, frame)
+            return frame
+        finally:
+            with self._lock:
+                self._pending.pop(full_key).set()
+
+    def _store(self, key: Hashable, frame: Frame) -> None:
+        size = frame.values.nbytes
+        if size > self.max_bytes:
+            return
+        self._frames[key] = frame
+        self._bytes += size
+        while self._bytes > self.max_bytes:
+            _, old = self._frames.popitem(last=False)
+            self._bytes -= old.values.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._frames.clear()
+            self._bytes = 0
+
+
+#: The process's frame cache.
+FRAMES = FrameCache()
 
 
 def full_extent(da: xr.DataArray, crs: str = LONLAT) -> tuple[float, float, float, float]:

@@ -27,6 +27,16 @@ def time_label(value: Any) -> str:
     return text.replace("T00:00:00", "")
 
 
+#: Map modes: label -> meaning. The first shows one run; the others compare runs.
+MODES = {
+    "map": "One run",
+    "side-by-side": "Side by side",
+    "difference": "Difference",
+    "relative": "Relative change (%)",
+    "swipe": "Swipe",
+}
+
+
 class ExplorerState(param.Parameterized):
     """What a session is looking at: dataset, variable, time, depth and scenario."""
 
@@ -40,6 +50,42 @@ class ExplorerState(param.Parameterized):
     )
     scenario = param.Selector(
         default=None, objects=[], label="Scenario", doc="Scenario run; 'baseline' for one run."
+    )
+    mode = param.Selector(
+        default="map",
+        objects=list(MODES),
+        doc="What the map shows: one run (map), or a comparison of what-if runs with the "
+        "baseline (side-by-side maps, difference, relative change in %, swipe).",
+    )
+    baseline = param.Selector(
+        default=None, objects=[], label="Baseline", doc="The reference run of comparisons."
+    )
+    scenarios = param.ListSelector(
+        default=[], objects=[], label="What-if scenarios", doc="Runs compared with the baseline."
+    )
+    threshold = param.Number(
+        default=0.0,
+        bounds=(0.0, None),
+        label="Hide |Δ| below",
+        doc="Changes smaller than this (the variable's units; % in relative mode) show as no "
+        "change; impact tables count the area where |Δ| exceeds it.",
+    )
+    within_spread = param.Boolean(
+        default=False,
+        label="Hide changes within the ensemble spread",
+        doc="With ensemble members: hide changes smaller than the members' spread.",
+    )
+    lock_colours = param.Boolean(
+        default=True,
+        label="One colour scale for all maps",
+        doc="Side-by-side maps share one colour range (off: each map its own).",
+    )
+    event_value = param.Number(
+        default=None,
+        allow_None=True,
+        label="Count steps with regional mean above",
+        doc="Impact tables count the time steps in which the region's mean value exceeds "
+        "this (the variable's units), e.g. marine-heatwave days above a temperature.",
     )
     points = param.List(
         default=[],
@@ -57,6 +103,13 @@ class ExplorerState(param.Parameterized):
         allow_None=True,
         doc="Polygon vertices (lon, lat) in degrees drawn for area statistics (instead of a box).",
     )
+    extent = param.Tuple(
+        default=None,
+        length=4,
+        allow_None=True,
+        doc="Map view (W, S, E, N) in degrees, W < E (E may pass 180 when panned round); "
+        "None: the data's extent. Maps start here, so a new map keeps the view.",
+    )
     message = param.String(default="", doc="Last problem to tell the user about (one line).")
     loading = param.Boolean(
         default=False, doc="A frame was asked for and is being computed (shows a spinner)."
@@ -65,7 +118,8 @@ class ExplorerState(param.Parameterized):
     def __init__(self, catalog: Catalog, **params: Any) -> None:
         self.catalog = catalog
         self._opened: OpenedSource | None = None
-        ids = list(catalog.datasets)
+        # scenario groups open like datasets with a scenario dimension: offer both
+        ids = [*catalog.datasets, *catalog.groups]
         super().__init__(**{k: v for k, v in params.items() if k != "dataset_id"})
         self.param.dataset_id.objects = ids
         self.dataset_id = params.get("dataset_id") or (ids[0] if ids else None)
@@ -98,11 +152,18 @@ class ExplorerState(param.Parameterized):
             self.param.time.objects = times
             self.param.depth.objects = depths
             self.param.scenario.objects = scenarios
+            self.param.baseline.objects = scenarios
+            self.param.scenarios.objects = scenarios
+            baseline = keep(self.baseline, scenarios)
+            kept = [s for s in self.scenarios if s in scenarios and s != baseline]
+            others = [s for s in scenarios if s != baseline]
             self.param.update(
                 variable=keep(self.variable, variables),
                 time=keep(self.time, times),
                 depth=keep(self.depth, depths),
                 scenario=keep(self.scenario, scenarios),
+                baseline=baseline,
+                scenarios=kept or others[:1],
                 message="",
             )
 
@@ -131,19 +192,25 @@ class ExplorerState(param.Parameterized):
             raise SourceError(self.message or "no dataset is open")
         return self._opened.dataset
 
-    def field(self) -> xr.DataArray:
-        """The lazy 2-D (lat, lon) or (y, x) slice of the current choices."""
+    @property
+    def comparing(self) -> bool:
+        """True when the map compares runs rather than showing one."""
+        return self.mode != "map"
+
+    def field(self, scenario: str | None = None, members: bool = False) -> xr.DataArray:
+        """The lazy 2-D (lat, lon) or (y, x) slice of the current choices.
+
+        ``scenario`` picks another run than the current one (comparisons); ``members=True``
+        keeps an ensemble's ``member`` dim (default: the first member).
+        """
         da = self.dataset[self.variable]
         sel: dict[str, Any] = {}
-        if "scenario" in da.dims:
-            sel["scenario"] = self.scenario
         if "time" in da.dims:
             sel["time"] = self.param.time.objects.index(self.time)
         if "depth" in da.dims:
             sel["depth"] = self.param.depth.objects.index(self.depth)
-        if "member" in da.dims:
+        if "member" in da.dims and not members:
             sel["member"] = 0
-        scenario = sel.pop("scenario", None)
-        if scenario is not None:
-            da = da.sel(scenario=scenario)
+        if "scenario" in da.dims:
+            da = da.sel(scenario=scenario or self.scenario)
         return da.isel(sel)

@@ -1,0 +1,284 @@
+"""Scenario comparison on the map: linked side-by-side maps, difference and relative-change
+maps, a swipe between baseline and scenario, and the impact table.
+
+The computations live in :mod:`components.compare`; the maps are :class:`MapView` s set to
+show one run, the change from the baseline, or the swipe. Time, depth, region, view extent
+and colour settings are the session's (:class:`ExplorerState`), so they stay as they are when
+the scenarios or the mode change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from typing import Any
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+import xarray as xr
+
+from data_adapters import SourceError
+
+from . import compare, probes
+from .colors import ColorSettings
+from .map import MAP_HEIGHT, LayerSettings, MapView
+from .state import ExplorerState
+
+log = logging.getLogger(__name__)
+
+#: Most cells x time steps an impact table reads to count steps above a value (about 0.8 GB
+#: of float32); above it the table asks for a smaller region.
+MAX_STEP_CELLS = 2 * 10**8
+#: Height of each of several side-by-side maps (pixels).
+SMALL_MAP_HEIGHT = 420
+
+
+class CompareView(pn.viewable.Viewer):
+    """The comparison of what-if runs with the baseline, in the state's ``mode``.
+
+    ``colors`` are the run maps' colour settings (shared with the single map, so they stay
+    when switching); change maps have their own diverging ones (:attr:`change_colors`).
+    """
+
+    state = param.ClassSelector(class_=ExplorerState, doc="The session state to show.")
+    colors = param.ClassSelector(class_=ColorSettings, doc="Colour settings of run maps.")
+    layers = param.ClassSelector(class_=LayerSettings, doc="Basemap and overlays (shared).")
+    maps = param.List(default=[], doc="The maps of the current mode (MapView), baseline first.")
+
+    def __init__(self, **params) -> None:
+        params.setdefault("colors", ColorSettings())
+        params.setdefault("layers", LayerSettings())
+        super().__init__(**params)
+        self.change_colors = {
+            mode: ColorSettings(cmap=compare.CHANGE_CMAPS[mode], mode="symmetric")
+            for mode in compare.CHANGE_MODES
+        }
+        self._kept: dict[tuple, MapView] = {}
+        self._listeners: list = []
+        self._pane = pn.pane.HoloViews(
+            None, sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=True
+        )
+        self.note = pn.pane.Markdown("", margin=(0, 10), styles={"color": "#555"})
+        self.state.param.watch(self._arrange, ["mode", "baseline", "scenarios", "dataset_id"])
+        self.state.param.watch(self._relayout, ["variable"])
+        self.layers.param.watch(self._relayout, ["basemap"])
+        self._arrange()
+
+    # -- which maps -------------------------------------------------------------------------
+    def on_new_map(self, callback) -> None:
+        """Call ``callback(map_view)`` for every map this view makes (now and later): the
+        probes listen to their gestures."""
+        self._listeners.append(callback)
+        for view in self._kept.values():
+            callback(view)
+
+    def _map(self, run: str, change: str | None = None, swipe: bool = False) -> MapView:
+        """A map of ``run`` (kept, so a mode switched back keeps its divider)."""
+        key = (run, change, swipe)
+        if key not in self._kept:
+            colors = self.change_colors[change] if change else self.colors
+            view = MapView(
+                state=self.state, colors=colors, layers=self.layers, run=run, change=change,
+                swipe=swipe,
+            )  # fmt: skip
+            self._kept[key] = view
+            for callback in self._listeners:
+                callback(view)
+        return self._kept[key]
+
+    def _arrange(self, *_) -> None:
+        s = self.state
+        if not s.comparing or s.source is None:
+            self.maps = []
+            self._pane.object = None
+            return
+        scenarios = [x for x in s.scenarios if x != s.baseline]
+        notes = []
+        if not scenarios:
+            self.maps = []
+            self._pane.object = None
+            self.note.object = (
+                "*Choose one or more what-if scenarios to compare with the baseline "
+                f"'{s.baseline}'.*"
+            )
+            return
+        if s.mode == "side-by-side":
+            maps = [self._map(s.baseline), *(self._map(x) for x in scenarios)]
+        elif s.mode in ("difference", "relative"):
+            change = "diff" if s.mode == "difference" else "pct"
+            maps = [self._map(x, change=change) for x in scenarios]
+            notes.append(
+                "Changes are scenario minus baseline"
+                + (" relative to the baseline, in %" if change == "pct" else "")
+                + "; one colour scale, centred on zero."
+            )
+        else:  # swipe: one map, one scenario
+            maps = [self._map(scenarios[0], swipe=True)]
+            notes.append(f"Drag the white line: {s.baseline} left of it, {scenarios[0]} right.")
+            if len(scenarios) > 1:
+                notes.append(f"Swipe shows one scenario: {scenarios[0]} (first chosen).")
+        for view in maps:
+            view.clim_group = maps
+        regridded = s.dataset.attrs.get("regridded_scenarios")
+        if regridded:
+            notes.append(f"Regridded onto the baseline's grid: {regridded}.")
+        self.note.object = " ".join(notes)
+        self.maps = maps
+        self._relayout()
+
+    def _relayout(self, *_) -> None:
+        if not self.maps:
+            return
+        overlays = [view.overlay() for view in self.maps]
+        if len(overlays) == 1:
+            self._pane.height = MAP_HEIGHT
+            self._pane.object = overlays[0]
+            return
+        columns = 2 if len(overlays) <= 4 else 3
+        rows = -(-len(overlays) // columns)
+        self._pane.height = rows * SMALL_MAP_HEIGHT + 40  # + the shared toolbar
+        # one Layout in one pane: the maps share their axes, so they pan and zoom together
+        self._pane.object = (
+            hv.Layout(overlays)
+            .cols(columns)
+            .opts(hv.opts.Image(min_height=SMALL_MAP_HEIGHT - 20), hv.opts.Layout(shared_axes=True))
+        )
+
+    # -- the impact table -------------------------------------------------------------------
+    def _region(self) -> tuple[xr.DataArray, str]:
+        """The drawn region, else the view, as a mask on the grid, and its name."""
+        s = self.state
+        field = s.field(scenario=s.baseline)
+        if s.region is not None or s.polygon is not None:
+            name = "drawn polygon" if s.polygon is not None else "drawn box"
+            return probes.region_mask(field, bbox=s.region, polygon=s.polygon), name
+        if s.extent is None:
+            return probes.region_mask(field), "whole grid"
+        west, south, east, north = s.extent
+        if east - west >= 360.0:
+            west, east = -180.0, 180.0
+        else:
+            west, east = ((v + 180.0) % 360.0 - 180.0 for v in (west, east))
+        return probes.region_mask(field, bbox=(west, south, east, north)), "view"
+
+    def impact_table(self) -> pd.DataFrame:
+        """Per scenario: the change's statistics over the region at the current time, and
+        the time steps in which the region's mean exceeds the state's ``event_value``.
+
+        Raises
+        ------
+        SourceError
+            When nothing can be compared (no scenario, no sea in the region...).
+        """
+        s = self.state
+        da = s.dataset[s.variable]
+        scenarios = [x for x in s.scenarios if x != s.baseline]
+        compare.runs(da, s.baseline, scenarios)  # checks the labels
+        mask, _ = self._region()
+        change = "pct" if s.mode == "relative" else "diff"
+        rows = []
+        steps = self._steps_above(mask, [s.baseline, *scenarios])
+        units = str(da.attrs.get("units", ""))
+        for name in scenarios:
+            delta = compare.change(
+                s.field(scenario=s.baseline, members=True),
+                s.field(scenario=name, members=True),
+                change,
+            ).reset_coords(drop=True)
+            stats = compare.impact(delta, mask, s.threshold)
+            row: dict[str, Any] = {"scenario": name, **{k: stats[k] for k in compare.IMPACT_KEYS}}
+            if steps is not None:
+                row["steps_above"] = steps[name]
+                row["baseline_steps_above"] = steps[s.baseline]
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        table.attrs.update(units=units if change == "diff" else "%", value_units=units)
+        return table
+
+    def _steps_above(self, mask: xr.DataArray, names: list[str]) -> dict[str, int] | None:
+        s = self.state
+        da = s.series_dataset[s.variable]
+        if s.event_value is None or "time" not in da.dims:
+            return None
+        cells = int(np.asarray(mask.values).sum()) * da.sizes["time"] * len(names)
+        if cells > MAX_STEP_CELLS:
+            raise SourceError(
+                f"counting steps above {s.event_value:g} would read {cells:,} values; "
+                "zoom in or draw a smaller region"
+            )
+        depth = s.depth if "depth" in da.dims else None
+        out = {}
+        for name in names:
+            series = probes.area_series(da, mask, depth=depth, scenario=name)["mean"]
+            out[name] = compare.steps_above(series.compute(), s.event_value)
+        return out
+
+    def table_csv(self) -> io.StringIO:
+        """The impact table as CSV, with a first line saying over what and when."""
+        buffer = io.StringIO()
+        try:
+            table = self.impact_table()
+            _, where = self._region()
+        except SourceError as exc:
+            buffer.write(f"# {exc}\n")
+            buffer.seek(0)
+            return buffer
+        s = self.state
+        buffer.write(
+            f"# {s.variable} change [{table.attrs['units']}] from {s.baseline} over the "
+            f"{where} at {s.time}; threshold {s.threshold:g}\n"
+        )
+        table.to_csv(buffer, index=False)
+        buffer.seek(0)
+        return buffer
+
+    def _table_markdown(self) -> str:
+        s = self.state
+        if not s.comparing:
+            return ""
+        try:
+            table = self.impact_table()
+            _, where = self._region()
+        except SourceError as exc:
+            return f"*{exc}*"
+        units = table.attrs["units"]
+        head = ["scenario", *compare.describe(table.iloc[0].to_dict(), units)]
+        if "steps_above" in table:
+            head.append(f"steps with mean > {s.event_value:g} {table.attrs['value_units']}")
+        lines = [
+            f"**Impact over the {where} at {s.time}** (threshold: change above {s.threshold:g} "
+            f"{units})",
+            "",
+            "| " + " | ".join(head) + " |",
+            "|" + " --- |" * len(head),
+        ]
+        for row in table.to_dict("records"):
+            cells = [str(row["scenario"]), *compare.describe(row, units).values()]
+            if "steps_above" in row:
+                cells.append(f"{row['steps_above']} (baseline {row['baseline_steps_above']})")
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state.param
+
+        async def table(*_):
+            return await asyncio.to_thread(self._table_markdown)
+
+        body = pn.panel(
+            pn.bind(
+                table, s.mode, s.baseline, s.scenarios, s.time, s.depth, s.variable,
+                s.threshold, s.within_spread, s.event_value, s.region, s.polygon, s.extent,
+            ),
+            loading_indicator=True,
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+        download = pn.widgets.FileDownload(
+            callback=self.table_csv, filename="impact.csv", label="Impact table CSV",
+            color="light", embed=False, height=32,
+        )  # fmt: skip
+        return pn.Column(self._pane, self.note, pn.Row(body, download), sizing_mode="stretch_width")

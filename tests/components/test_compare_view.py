@@ -1,0 +1,200 @@
+"""The comparison views without a browser: which maps each mode shows, what they draw,
+the swipe composite, the shared colour scale and the impact table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from components import CompareView, ExplorerState, MapView
+from components.map import lonlat_extent_to_mercator
+from components.render import FRAMES, WEB_MERCATOR, Viewport
+from data_adapters import Catalog
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return Catalog.from_dict(
+        {"datasets": [{"id": "demo-1deg", "adapter": "demo", "resolution": 1.0, "days": 10}]}
+    )
+
+
+@pytest.fixture
+def state(catalog):
+    return ExplorerState(catalog)
+
+
+def viewport(bbox, width=120, height=80) -> Viewport:
+    x0, y0, x1, y1 = lonlat_extent_to_mercator(bbox)
+    return Viewport((x0, x1), (y0, y1), width, height, WEB_MERCATOR)
+
+
+def render(view: MapView, bbox, width=120, height=80):
+    vp = viewport(bbox, width, height)
+    return view._field(x_range=vp.x_range, y_range=vp.y_range, width=width, height=height)
+
+
+def test_each_mode_shows_its_maps(state):
+    view = CompareView(state=state)
+    assert view.maps == []  # one run: the comparison shows nothing
+    state.param.update(mode="side-by-side", scenarios=["warming_1p5", "warming_3"])
+    assert [(m.run, m.change, m.swipe) for m in view.maps] == [
+        ("baseline", None, False), ("warming_1p5", None, False), ("warming_3", None, False)
+    ]  # fmt: skip
+    state.mode = "difference"
+    assert [(m.run, m.change) for m in view.maps] == [
+        ("warming_1p5", "diff"),
+        ("warming_3", "diff"),
+    ]
+    state.mode = "relative"
+    assert [m.change for m in view.maps] == ["pct", "pct"]
+    state.mode = "swipe"
+    assert [(m.run, m.swipe) for m in view.maps] == [("warming_1p5", True)]
+    assert "warming_1p5 right" in view.note.object
+    assert "first chosen" in view.note.object  # two scenarios chosen, one swiped
+
+
+def test_a_difference_map_shows_the_change_on_a_diverging_scale(state):
+    view = CompareView(state=state)
+    state.param.update(mode="difference", scenarios=["warming_1p5"])
+    (diff,) = view.maps
+    image = render(diff, (-60.0, -30.0, 0.0, 30.0))
+    values = diff.frame.values
+    sea = np.isfinite(values)
+    assert sea.mean() > 0.5
+    np.testing.assert_allclose(values[sea], 1.5, atol=1e-5)  # warming_1p5 is +1.5 degC
+    lo, hi = diff.clim
+    assert lo == -hi  # centred on zero
+    assert diff.colors.cmap == "balance"
+    assert "warming_1p5 - baseline" in image.opts.get().kwargs["title"]
+    assert image.vdims[0].unit == "degC"
+
+
+def test_the_threshold_hides_small_changes(state):
+    view = CompareView(state=state)
+    state.param.update(mode="difference", scenarios=["warming_1p5"], threshold=2.0)
+    (diff,) = view.maps
+    render(diff, (-60.0, -30.0, 0.0, 30.0))
+    values = diff.frame.values
+    assert (values[np.isfinite(values)] == 0).all()  # every change is below 2 degC
+
+
+def test_relative_change_is_in_percent(state):
+    view = CompareView(state=state)
+    state.param.update(mode="relative", scenarios=["warming_3"])
+    (pct,) = view.maps
+    bbox = (-40.0, -10.0, -20.0, 10.0)
+    image = render(pct, bbox)
+    base = FRAMES.get(
+        (state.dataset_id, state.variable, state.time, state.depth, "baseline"),
+        lambda: state.field(scenario="baseline"),
+        viewport(bbox),
+    ).values
+    sea = np.isfinite(base)
+    # +3 degC everywhere: the relative change is 300 / baseline temperature
+    np.testing.assert_allclose(pct.frame.values[sea], 300.0 / np.abs(base[sea]), rtol=1e-4)
+    assert image.vdims[0].unit == "%"
+
+
+def test_swipe_shows_the_baseline_left_of_the_divider(state):
+    view = CompareView(state=state)
+    state.param.update(mode="swipe", scenarios=["warming_3"])
+    (swipe,) = view.maps
+    bbox = (-40.0, -10.0, -20.0, 10.0)
+    render(swipe, bbox)
+    values = swipe.frame.values
+    vp = viewport(bbox)
+    base = FRAMES.get(
+        (state.dataset_id, state.variable, state.time, state.depth, "baseline"),
+        lambda: state.field(scenario="baseline"),
+        vp,
+    ).values
+    # the divider starts in the middle: baseline on the left half, +3 degC on the right
+    half = values.shape[1] // 2
+    np.testing.assert_allclose(values[:, :half], base[:, :half])
+    np.testing.assert_allclose(values[:, half:], base[:, half:] + 3.0, rtol=1e-6)
+    # moved a quarter of the way: the baseline shows on the first quarter only
+    x0, x1 = vp.x_range
+    swipe.divider = x0 + (x1 - x0) / 4
+    render(swipe, bbox)
+    quarter = values.shape[1] // 4
+    np.testing.assert_allclose(swipe.frame.values[:, quarter:], base[:, quarter:] + 3.0, rtol=1e-6)
+    np.testing.assert_allclose(swipe.frame.values[:, :quarter], base[:, :quarter])
+
+
+def test_side_by_side_maps_share_one_colour_scale_unless_unlocked(state):
+    view = CompareView(state=state)
+    state.param.update(mode="side-by-side", scenarios=["warming_3"])
+    baseline, warm = view.maps
+    bbox = (-60.0, -30.0, 0.0, 30.0)
+    render(baseline, bbox)
+    render(warm, bbox)
+    assert baseline.clim == warm.clim
+    state.lock_colours = False
+    render(baseline, bbox)
+    render(warm, bbox)
+    assert warm.clim[0] > baseline.clim[0] + 2.0  # each its own: the warm run reads higher
+
+
+def test_switching_mode_keeps_the_view(state):
+    view = CompareView(state=state)
+    single = MapView(state=state)
+    render(single, (-20.0, 40.0, 10.0, 60.0))
+    extent = state.extent
+    state.param.update(mode="difference", scenarios=["warming_3"])
+    (diff,) = view.maps
+    # a new map's first frame (before the browser reports ranges) is where the view was
+    diff._field()
+    assert diff.frame.viewport.lon_lat_bounds() == pytest.approx(extent, abs=1e-3)
+
+
+def test_impact_table_for_the_view_and_for_a_region(state):
+    view = CompareView(state=state)
+    state.param.update(mode="difference", scenarios=["warming_1p5", "heatwave"], threshold=1.0)
+    state.extent = (-60.0, -30.0, 0.0, 30.0)
+    table = view.impact_table().set_index("scenario")
+    warm = table.loc["warming_1p5"]
+    assert warm["mean_diff"] == pytest.approx(1.5) and warm["max_abs_diff"] == pytest.approx(1.5)
+    assert warm["fraction_exceeding"] == pytest.approx(1.0)
+    heat = table.loc["heatwave"]  # in January the heatwave has not started, in the Atlantic
+    assert heat["max_abs_diff"] == 0 and heat["area_km2_exceeding"] == 0
+    assert heat["area_km2"] == pytest.approx(warm["area_km2"])
+    # a drawn box wins over the view
+    state.region = (-40.0, -10.0, -20.0, 10.0)
+    boxed = view.impact_table().set_index("scenario").loc["warming_1p5"]
+    assert boxed["area_km2"] < warm["area_km2"] / 4
+    csv = view.table_csv().getvalue().splitlines()
+    assert csv[0].startswith("# thetao change [degC] from baseline over the drawn box")
+    assert csv[1].split(",")[:3] == ["scenario", "mean_diff", "min_diff"]
+
+
+def test_impact_table_counts_steps_above_a_value(state):
+    view = CompareView(state=state)
+    state.param.update(mode="difference", scenarios=["warming_3"])
+    state.region = (-30.0, -2.0, -28.0, 2.0)  # the equatorial Atlantic: about 26-28 degC
+    field = state.field(scenario="baseline").sel(lon=slice(-30, -28), lat=slice(-2, 2))
+    state.event_value = float(field.mean()) + 1.5
+    row = view.impact_table().iloc[0]
+    assert row["baseline_steps_above"] < 10  # the baseline stays below it
+    assert row["steps_above"] == 10  # 3 degC warmer: every one of the 10 days is above it
+
+
+def test_a_source_with_one_run_has_nothing_to_compare(catalog):
+    one = Catalog.from_dict(
+        {
+            "datasets": [
+                {
+                    "id": "one",
+                    "adapter": "demo",
+                    "resolution": 1.0,
+                    "days": 3,
+                    "scenarios": ["baseline"],
+                }
+            ]
+        }
+    )
+    state = ExplorerState(one)
+    view = CompareView(state=state)
+    state.mode = "difference"
+    assert view.maps == []
+    assert "Choose one or more what-if scenarios" in view.note.object
