@@ -51,6 +51,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra origin allowed to open the app's websocket (default: localhost only)",
     )
     p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.add_argument(
+        "--prefix", metavar="P", help="serve under /P/ (behind a reverse proxy at that path)"
+    )
+    p.add_argument(
+        "--num-procs", type=int, default=1, metavar="N", help="server processes (0: one per core)"
+    )
+    p.add_argument(
+        "--basic-auth",
+        metavar="FILE",
+        help="require a password: FILE holds it, or user:password lines (Panel's basic auth)",
+    )
+    p.add_argument(
+        "--dask-scheduler",
+        metavar="ADDR",
+        help="send dask work to this distributed scheduler (tcp://host:8786), or 'local' "
+        "for a cluster of worker processes here",
+    )
+    p.add_argument(
+        "--use-xheaders",
+        action="store_true",
+        help="trust X-Forwarded-* headers from a reverse proxy (the client's address, https)",
+    )
+    oauth = p.add_argument_group("OAuth (passed to Panel; see its authentication docs)")
+    oauth.add_argument("--oauth-provider", metavar="NAME", help="e.g. github, google, azure")
+    oauth.add_argument("--oauth-key", metavar="KEY", help="client id (or $PANEL_OAUTH_KEY)")
+    oauth.add_argument("--oauth-secret", metavar="S", help="client secret ($PANEL_OAUTH_SECRET)")
+    oauth.add_argument("--oauth-redirect-uri", metavar="URI", help="the app's callback URL")
+    oauth.add_argument(
+        "--oauth-extra-params", metavar="JSON", help="provider parameters as a JSON object"
+    )
+    oauth.add_argument(
+        "--oauth-encryption-key", metavar="KEY", help="key that encrypts the OAuth cookies"
+    )
+    oauth.add_argument("--cookie-secret", metavar="S", help="secret that signs the cookies")
 
     p = sub.add_parser("datasets", parents=[common], help="list the catalog's datasets")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -87,28 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="W,S,E,N",
         help="extent in degrees; W > E crosses the dateline (default: the data's extent)",
     )
-    p.add_argument("--width", type=_pixels_arg, default=800, help="map width, px (default 800)")
-    p.add_argument("--height", type=_pixels_arg, default=450, help="map height, px (default 450)")
-    p.add_argument("--cmap", metavar="NAME", help="cmocean colormap (default: by variable)")
-    p.add_argument(
-        "--clim",
-        type=_clim_arg,
-        metavar="LO,HI",
-        help="colour range (default: robust range of the map; symmetric for diverging maps)",
-    )
-    p.add_argument(
-        "--bare",
-        action="store_true",
-        help="only the map raster: exactly WIDTH x HEIGHT, RGBA, land and no-data transparent",
-    )
-    p.add_argument(
-        "--crs",
-        type=str.upper,
-        choices=RENDER_CRSES,
-        default=RENDER_CRSES[0],
-        help="map projection: EPSG:4326 (longitude/latitude, default) or EPSG:3857",
+    _add_map_options(
+        p, cmap="by variable", clim="robust range of the map; symmetric for diverging maps"
     )
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
+
+    _add_compare_parser(sub, common)
 
     p = sub.add_parser(
         "timeseries",
@@ -176,9 +194,101 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_map_options(p: argparse.ArgumentParser, cmap: str, clim: str) -> None:
+    """The PNG options ``render`` and ``compare`` share (size, colour, bare, projection)."""
+    p.add_argument("--width", type=_pixels_arg, default=800, help="map width, px (default 800)")
+    p.add_argument("--height", type=_pixels_arg, default=450, help="map height, px (default 450)")
+    p.add_argument("--cmap", metavar="NAME", help=f"cmocean colormap (default: {cmap})")
+    p.add_argument(
+        "--clim", type=_clim_arg, metavar="LO,HI", help=f"colour range (default: {clim})"
+    )
+    p.add_argument(
+        "--bare",
+        action="store_true",
+        help="only the map raster: exactly WIDTH x HEIGHT, RGBA, land and no-data transparent",
+    )
+    p.add_argument(
+        "--crs",
+        type=str.upper,
+        choices=RENDER_CRSES,
+        default=RENDER_CRSES[0],
+        help="map projection: EPSG:4326 (longitude/latitude, default) or EPSG:3857",
+    )
+
+
+def _add_compare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``compare`` command's arguments."""
+    p = sub.add_parser(
+        "compare",
+        parents=[common],
+        help="write a PNG map (and statistics) of a scenario's change from a baseline",
+        description="Write a PNG of the change from a baseline run to a what-if run (scenario "
+        "minus baseline, or the relative change in percent) through the renderer the "
+        "dashboard uses, on a diverging colormap centred on zero; with --stats, its "
+        "area-weighted statistics over the sea cells of the box as JSON. A (--baseline) "
+        "and B (--scenario) are runs of SOURCE, or paths, URLs or catalog ids of other "
+        "sources with one run (regridded onto the baseline's grid when on another regular "
+        "grid).",
+    )
+    p._negative_number_matcher = re.compile(r"^-\.?\d")  # --bbox -70,25,-10,65 as typed
+    p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
+    p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
+    p.add_argument(
+        "--baseline",
+        metavar="A",
+        help="baseline: a run of SOURCE, or another source (default: SOURCE's first run)",
+    )
+    p.add_argument(
+        "--scenario",
+        required=True,
+        metavar="B",
+        help="what-if run: a run of SOURCE, or another source's path, URL or catalog id",
+    )
+    p.add_argument(
+        "--time", metavar="ISO", help="time, e.g. 2025-07-24; the nearest step (default: the first)"
+    )
+    p.add_argument(
+        "--depth",
+        type=float,
+        metavar="M",
+        help="depth in metres, positive down; the nearest level is used (default: the top)",
+    )
+    p.add_argument(
+        "--bbox",
+        type=_bbox_arg,
+        metavar="W,S,E,N",
+        help="box in degrees for the map and the statistics; W > E crosses the dateline "
+        "(default: the whole grid)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=CHANGE_MODES,
+        default=CHANGE_MODES[0],
+        help="diff: scenario minus baseline, in the variable's units (default); pct: relative "
+        "change in percent of the baseline",
+    )
+    p.add_argument(
+        "--threshold",
+        type=_threshold_arg,
+        default=0.0,
+        metavar="T",
+        help="changes of magnitude above T count as exceeding in the statistics (units of the "
+        "change; default 0)",
+    )
+    _add_map_options(
+        p, cmap="balance for diff, diff for pct", clim="symmetric about zero, ±max |change| in view"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
+    p.add_argument("--stats", metavar="OUT.json", help="also write the statistics as JSON")
+
+
 #: --crs choices: components.render's LONLAT and WEB_MERCATOR (not imported here: the
 #: renderer's imports are slow and only ``render`` needs them).
 RENDER_CRSES = ("EPSG:4326", "EPSG:3857")
+#: ``compare --mode`` choices: components.compare's CHANGE_MODES (not imported here either).
+CHANGE_MODES = ("diff", "pct")
+#: The minus sign (U+2212) of change titles: "warming_1p5 MINUS baseline".
+MINUS = "\u2212"
 #: Largest image side (px) the renderer accepts.
 MAX_PIXELS = 8192
 #: Largest ``export`` (MB = 10**6 bytes of values, before compression) unless told otherwise.
@@ -243,6 +353,13 @@ def _clim_arg(text: str) -> tuple[float, float]:
     if low >= high:
         raise argparse.ArgumentTypeError(f"LO must be below HI (got {low:g}, {high:g})")
     return low, high
+
+
+def _threshold_arg(text: str) -> float:
+    (value,) = _numbers(text, 1, "a threshold, e.g. 0.5")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"the threshold is a magnitude: 0 or more, got '{text}'")
+    return value
 
 
 def _pixels_arg(text: str) -> int:
@@ -328,12 +445,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for source in args.sources:
         entry = catalog.add_source(source)
         catalog.open(entry.id)  # refuse a bad SOURCE now, not in the first session
+    if args.basic_auth and not pathlib.Path(args.basic_auth).is_file():
+        raise SourceError(f"--basic-auth {args.basic_auth}: no such file; create it first")
+    if args.num_procs < 0:
+        raise SourceError(f"--num-procs {args.num_procs}: give 0 (one per core) or more")
+    extra = None
+    if args.oauth_extra_params:
+        try:
+            extra = json.loads(args.oauth_extra_params)
+        except ValueError as exc:
+            raise SourceError(f"--oauth-extra-params is not a JSON object ({exc})") from exc
     serve(
         catalog,
         port=args.port,
         address=args.address,
         allow_websocket_origin=args.allow_websocket_origin,
         show=args.show,
+        prefix=args.prefix,
+        num_procs=args.num_procs,
+        basic_auth=args.basic_auth,
+        dask_scheduler=args.dask_scheduler,
+        use_xheaders=args.use_xheaders or None,
+        oauth_provider=args.oauth_provider,
+        oauth_key=args.oauth_key,
+        oauth_secret=args.oauth_secret,
+        oauth_redirect_uri=args.oauth_redirect_uri,
+        oauth_extra_params=extra,
+        oauth_encryption_key=args.oauth_encryption_key,
+        cookie_secret=args.cookie_secret,
     )
     return 0
 
@@ -379,11 +518,34 @@ def _variable(opened: Any, name: str) -> Any:
     return opened.dataset[name]
 
 
-def _render_choice(opened: Any, args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
-    """The lazy 2-D field of SOURCE for the options, and the labels of what was chosen."""
+def _at_time_and_depth(
+    da: Any, time: str | None, depth: float | None, where: str, chosen: dict[str, str]
+) -> tuple[Any, dict[str, str]]:
+    """``da`` (lazy) at the step nearest ``time`` (default: the first) and the level nearest
+    ``depth`` (default: the top), and ``chosen`` with the labels of both added."""
     import numpy as np
 
     from components.state import time_label
+
+    chosen = dict(chosen)
+    if "time" in da.dims:
+        index = _nearest_time(da["time"], time, where) if time else 0
+        da = da.isel(time=index)
+    if "time" in da.coords:
+        chosen["time"] = time_label(da["time"].values[()])  # a scalar: cftime or datetime64
+    if "depth" in da.dims:
+        if depth is not None and depth < 0:
+            raise SourceError(f"--depth {depth:g}: depth is in metres, positive down")
+        depths = np.asarray(da["depth"].values, dtype=float)
+        index = int(np.argmin(np.abs(depths - depth))) if depth is not None else 0
+        da = da.isel(depth=index)
+    if "depth" in da.coords:
+        chosen["depth"] = f"{float(da['depth']):g} m"
+    return da, chosen
+
+
+def _render_choice(opened: Any, args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
+    """The lazy 2-D field of SOURCE for the options, and the labels of what was chosen."""
     from data_adapters.errors import did_you_mean
 
     ds = opened.dataset
@@ -404,19 +566,7 @@ def _render_choice(opened: Any, args: argparse.Namespace) -> tuple[Any, dict[str
         raise SourceError(f"{opened.id}: has no scenarios (one run, 'baseline'); drop --scenario")
     else:
         scenario = "baseline"
-    if "time" in da.dims:
-        index = _nearest_time(da["time"], args.time, opened.id) if args.time else 0
-        da = da.isel(time=index)
-    if "time" in da.coords:
-        chosen["time"] = time_label(da["time"].values[()])  # a scalar: cftime or datetime64
-    if "depth" in da.dims:
-        if args.depth is not None and args.depth < 0:
-            raise SourceError(f"--depth {args.depth:g}: depth is in metres, positive down")
-        depths = np.asarray(da["depth"].values, dtype=float)
-        index = int(np.argmin(np.abs(depths - args.depth))) if args.depth is not None else 0
-        da = da.isel(depth=index)
-    if "depth" in da.coords:
-        chosen["depth"] = f"{float(da['depth']):g} m"
+    da, chosen = _at_time_and_depth(da, args.time, args.depth, opened.id, chosen)
     chosen["scenario"] = scenario
     if "member" in da.dims:
         chosen["member"] = str(da["member"].values[0])
@@ -426,25 +576,12 @@ def _render_choice(opened: Any, args: argparse.Namespace) -> tuple[Any, dict[str
     return da, chosen
 
 
-def cmd_render(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from components.colors import default_cmap, is_diverging, robust_range
-    from components.export import ColourScale, colormap_names, write_bare_png, write_map_png
-    from components.render import (
-        MERCATOR_MAX_LAT,
-        WEB_MERCATOR,
-        Viewport,
-        full_extent,
-        render_field,
-    )
+def _png_output(args: argparse.Namespace) -> pathlib.Path:
+    """The PNG to write, and ``--cmap`` checked, before any source is opened."""
+    from components.export import colormap_names
     from data_adapters.errors import did_you_mean
 
-    output = pathlib.Path(args.output)
-    if output.suffix.lower() != ".png":
-        raise SourceError(f"-o {output}: the output is a PNG; name it something.png")
-    if not output.parent.is_dir():
-        raise SourceError(f"-o {output}: no directory {output.parent}; create it first")
+    output = _output_file(args.output, (".png",), "a PNG")
     if args.cmap is not None:
         names = colormap_names()
         if args.cmap not in names:
@@ -452,8 +589,22 @@ def cmd_render(args: argparse.Namespace) -> int:
                 f"--cmap '{args.cmap}' is not a cmocean colormap{did_you_mean(args.cmap, names)}; "
                 "e.g. thermal, haline, balance, algae, deep (reversed: add _r)"
             )
-    opened = open_source(args.source, _catalog(args))
-    field, chosen = _render_choice(opened, args)
+    return output
+
+
+def _map_frame(field: Any, args: argparse.Namespace) -> Any:
+    """``field`` rendered into the viewport of ``--bbox`` (default: the data's extent),
+    ``--width``, ``--height`` and ``--crs``: the frame a PNG shows."""
+    import numpy as np
+
+    from components.render import (
+        MERCATOR_MAX_LAT,
+        WEB_MERCATOR,
+        Viewport,
+        full_extent,
+        render_field,
+    )
+
     if args.bbox is not None and args.crs == WEB_MERCATOR:
         _, south, _, north = args.bbox
         if south >= MERCATOR_MAX_LAT or north <= -MERCATOR_MAX_LAT:
@@ -473,6 +624,42 @@ def cmd_render(args: argparse.Namespace) -> int:
     if not np.isfinite(frame.values).any():
         warning = "ocean-explorer: warning: no data in this extent (land, or outside the data)"
         print(warning, file=sys.stderr)
+    return frame
+
+
+def _write_png(
+    frame: Any,
+    output: pathlib.Path,
+    scale: Any,
+    title: str,
+    label: str,
+    metadata: dict[str, str],
+    bare: bool,
+) -> None:
+    """Write ``frame`` as the bare raster or as the decorated map (title, colour bar)."""
+    from components.export import write_bare_png, write_map_png
+
+    try:
+        if bare:
+            write_bare_png(frame, output, scale, metadata)
+        else:
+            write_map_png(frame, output, scale, title, label, metadata)
+    except OSError as exc:
+        raise SourceError(f"-o {output}: cannot write ({exc.strerror or exc})") from exc
+
+
+def _source_credit(opened: Any) -> str:
+    return opened.id + (f" ({opened.attribution})" if opened.attribution else "")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from components.colors import default_cmap, is_diverging, robust_range
+    from components.export import ColourScale
+
+    output = _png_output(args)
+    opened = open_source(args.source, _catalog(args))
+    field, chosen = _render_choice(opened, args)
+    frame = _map_frame(field, args)
     cmap = args.cmap or default_cmap(field)
     # "balance_r" is as diverging as "balance"
     clim = args.clim or robust_range(frame.values, symmetric=is_diverging(cmap.split("_")[0]))
@@ -483,20 +670,184 @@ def cmd_render(args: argparse.Namespace) -> int:
     details = [label, *(chosen[k] for k in ("scenario", "member", "time", "depth") if k in chosen)]
     metadata = {
         "Title": f"{opened.title}: " + ", ".join(details),
-        "Source": opened.id + (f" ({opened.attribution})" if opened.attribution else ""),
+        "Source": _source_credit(opened),
         "Software": "ocean-explorer render",
     }
-    try:
-        if args.bare:
-            write_bare_png(frame, output, scale, metadata)
-        else:
-            title = f"{opened.title}\n" + ", ".join(details)
-            write_map_png(frame, output, scale, title, label, metadata)
-    except OSError as exc:
-        raise SourceError(f"-o {output}: cannot write ({exc.strerror or exc})") from exc
+    title = f"{opened.title}\n" + ", ".join(details)
+    _write_png(frame, output, scale, title, label, metadata, args.bare)
     used = [chosen[k] for k in ("variable", "time", "depth", "scenario", "member") if k in chosen]
     print(f"wrote {output} ({', '.join(used)})")
     return 0
+
+
+# -- compare --------------------------------------------------------------------------------
+def _looks_like_source(text: str) -> bool:
+    """True for what names a path, glob or URL rather than a run's label."""
+    import os
+
+    return os.path.exists(text) or any(c in text for c in "/\\:.*?[")
+
+
+def _run_label(text: str, taken: set[str]) -> str:
+    """A short name for a run from another source: its file name (or the text as given)."""
+    name = pathlib.PurePosixPath(text.rstrip("/")).name or text
+    return name if name not in taken else text
+
+
+def _other_run(text: str, option: str, opened: Any, labels: list[str], catalog: Catalog) -> Any:
+    """The one run of another source (a Dataset without a ``scenario`` dim, lazy)."""
+    from data_adapters.errors import did_you_mean
+
+    if text not in catalog and not _looks_like_source(text):
+        raise SourceError(
+            f"{opened.id}: no scenario '{text}'{did_you_mean(text, labels)}; the runs are: "
+            f"{', '.join(labels)} (or give {option} the path, URL or catalog id of another source)"
+        )
+    other = open_source(text, catalog)
+    ds = other.dataset
+    if "scenario" in ds.dims:
+        runs = [str(s) for s in ds["scenario"].values]
+        if len(runs) > 1:
+            raise SourceError(
+                f"{option} {text}: that source has several runs ({', '.join(runs)}); give a "
+                "source with one run, or compare the runs of one source by name"
+            )
+        ds = ds.isel(scenario=0, drop=True)
+    return other, ds
+
+
+def _compare_pair(
+    opened: Any, args: argparse.Namespace, catalog: Catalog
+) -> tuple[Any, str, str, str | None]:
+    """The variable on a ``scenario`` dim holding the baseline and the scenario (lazy), their
+    names, and what was regridded (None: nothing).
+
+    Runs of SOURCE are taken as they are; a run of another source goes with them through
+    ``data_adapters.align_runs``, the checks a scenario group of separate sources passes.
+    """
+    from components import compare
+    from data_adapters import align_runs
+
+    ds = opened.dataset
+    labels = compare.scenario_labels(ds)
+    da = _every_run(opened, _variable(opened, args.var), labels[0])
+    picks: dict[str, Any] = {}
+    for option, text in (("--baseline", args.baseline), ("--scenario", args.scenario)):
+        if text is None:
+            picks[option] = labels[0]
+        elif text in labels:
+            picks[option] = text
+        else:
+            picks[option] = _other_run(text, option, opened, labels, catalog)
+    if all(isinstance(p, str) for p in picks.values()):
+        # a scenario group of runs stored apart may have regridded some: name those compared
+        chosen = (picks["--baseline"], picks["--scenario"])
+        notes = str(ds.attrs.get("regridded_scenarios") or "").split("; ")
+        notes = [n for n in notes if n.split(" (")[0] in chosen]
+        return da, picks["--baseline"], picks["--scenario"], "; ".join(notes) or None
+    runs: dict[str, Any] = {}
+    for pick in picks.values():
+        if isinstance(pick, str):
+            name = pick
+            run = da.to_dataset(name=args.var)
+            run = run.sel(scenario=pick, drop=True) if "scenario" in run.dims else run
+        else:
+            other, run = pick
+            name = _run_label(other.id, set(runs))
+            if args.var not in run.data_vars:
+                _variable(other, args.var)  # the error that names its variables
+        if name in runs:
+            raise SourceError(f"{opened.id}: --baseline and --scenario are the same run '{name}'")
+        runs[name] = run[[args.var]]
+    joined = align_runs(runs, label=opened.id)
+    baseline, scenario = runs
+    return joined[args.var], baseline, scenario, joined.attrs.get("regridded_scenarios")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from components import compare, probes
+    from components.export import ColourScale
+
+    output = _png_output(args)
+    stats_file = _output_file(args.stats, (".json",), "JSON") if args.stats else None
+    catalog = _catalog(args)
+    opened = open_source(args.source, catalog)
+    da, baseline, scenario, regridded = _compare_pair(opened, args, catalog)
+    try:
+        da, chosen = _at_time_and_depth(da, args.time, args.depth, opened.id, {})
+        pair = compare.runs(da, baseline, [scenario])
+        delta = compare.change(pair[baseline], pair[scenario], args.mode)
+        if delta.ndim != 2:
+            raise SourceError(
+                f"'{args.var}' is not a map (dims: {', '.join(map(str, delta.dims))})"
+            )
+        stats = None
+        if stats_file is not None:
+            mask = probes.region_mask(delta, bbox=args.bbox) if args.bbox is not None else None
+            stats = compare.impact(delta, mask, args.threshold)
+    except SourceError as exc:
+        raise SourceError(f"{opened.id}: {exc}") from exc
+    members = pair[scenario].sizes.get("member")
+    if members:
+        chosen["members"] = f"ensemble mean of {members} members"
+    frame = _map_frame(delta, args)
+    cmap = args.cmap or compare.CHANGE_CMAPS[args.mode]
+    clim = args.clim or compare.change_range(frame.values)
+    scale = ColourScale(cmap, clim)
+    units = str(delta.attrs.get("units") or "")
+    long_name = str(delta.attrs.get("long_name") or args.var)
+    label = f"{long_name} [{units}]" if units else long_name
+    change = f"{scenario} {MINUS} {baseline}"
+    details = [label, *(chosen[k] for k in ("time", "depth", "members") if k in chosen)]
+    metadata = {
+        "Title": f"{opened.title}: {change}, " + ", ".join(details),
+        "Source": _source_credit(opened),
+        "Software": "ocean-explorer compare",
+    }
+    if regridded:
+        metadata["Comment"] = f"regridded onto the baseline's grid: {regridded}"
+    title = f"{opened.title}: {change}\n" + ", ".join(details)
+    _write_png(frame, output, scale, title, label, metadata, args.bare)
+    written = [str(output)]
+    if stats is not None and stats_file is not None:
+        _write_stats(stats_file, stats, args, delta, baseline, scenario, chosen)
+        written.append(str(stats_file))
+    used = [args.var, change + (" (%)" if args.mode == "pct" else "")]
+    used += [chosen[k] for k in ("time", "depth") if k in chosen]
+    note = f"; regridded: {regridded}" if regridded else ""
+    print(f"wrote {' and '.join(written)} ({', '.join(used)}{note})")
+    return 0
+
+
+def _write_stats(
+    path: pathlib.Path,
+    stats: dict[str, Any],
+    args: argparse.Namespace,
+    delta: Any,
+    baseline: str,
+    scenario: str,
+    chosen: dict[str, str],
+) -> None:
+    """The ``compare --stats`` JSON: the impact statistics of ``delta`` and what they are of."""
+    from components.compare import IMPACT_KEYS
+
+    doc: dict[str, Any] = {key: stats[key] for key in IMPACT_KEYS}
+    doc.update(
+        cells=stats["cells"],
+        variable=args.var,
+        baseline=baseline,
+        scenario=scenario,
+        mode=args.mode,
+        units=str(delta.attrs.get("units") or ""),
+        threshold=args.threshold,
+        time=chosen.get("time"),
+        depth=float(delta["depth"]) if "depth" in delta.coords else None,
+        bbox=list(args.bbox) if args.bbox is not None else None,
+    )
+    try:
+        path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise SourceError(f"--stats {path}: cannot write ({exc.strerror or exc})") from exc
 
 
 def _period_arg(text: str | None, option: str) -> str | None:
@@ -866,6 +1217,7 @@ COMMANDS = {
     "datasets": cmd_datasets,
     "inspect": cmd_inspect,
     "render": cmd_render,
+    "compare": cmd_compare,
     "timeseries": cmd_timeseries,
     "export": cmd_export,
     "prepare": cmd_prepare,

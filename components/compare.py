@@ -180,6 +180,19 @@ def _check_same_cells(a: xr.DataArray, b: xr.DataArray) -> None:
                 )
 
 
+def change_range(values: np.ndarray) -> tuple[float, float]:
+    """The default colour range of a change map: symmetric about zero, ±max |change|.
+
+    Not a percentile range: a local change (a heatwave, a wind farm) covers a few per cent
+    of the map at most, and must not vanish into the range of the unchanged sea. (-1, 1)
+    when nothing changes.
+    """
+    finite = np.abs(np.asarray(values, dtype=float))
+    finite = finite[np.isfinite(finite)]
+    top = float(finite.max()) if finite.size else 0.0
+    return (-top, top) if top > 0 else (-1.0, 1.0)
+
+
 def hide_small(delta: xr.DataArray, threshold: float = 0.0, spread: bool = False) -> xr.DataArray:
     """``delta`` with changes smaller than ``threshold`` (absolute) set to 0, and with
     ``spread=True`` also those smaller than the ensemble spread (lazy).

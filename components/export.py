@@ -156,7 +156,8 @@ def write_map_png(
     bar.set_label(label, fontsize=fontsize)
     bar.ax.tick_params(labelsize=fontsize - 1)
 
-    path = pathlib.Path(path)
+    if isinstance(path, str | os.PathLike):  # else a binary file object (a download)
+        path = pathlib.Path(path)
     fig.savefig(path, format="png", dpi=DPI, metadata=metadata or {})
     return path
 

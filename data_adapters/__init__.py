@@ -3,6 +3,7 @@
 This package never imports panel, holoviews, geoviews or bokeh.
 """
 
+from .alignment import align_runs, same_units
 from .base import Adapter, adapter_class, adapter_for_uri, make_adapter, registered_adapters
 from .catalog import Catalog, DatasetEntry, OpenedSource, ScenarioGroup, open_source
 from .contract import bbox, grid_kind, normalize, summarize, validate_dataset
@@ -20,12 +21,14 @@ __all__ = [
     "SourceError",
     "adapter_class",
     "adapter_for_uri",
+    "align_runs",
     "bbox",
     "grid_kind",
     "make_adapter",
     "normalize",
     "open_source",
     "registered_adapters",
+    "same_units",
     "summarize",
     "validate_dataset",
     "write_prepared",

@@ -14,7 +14,7 @@ Format (see README "Catalog format")::
       - id: shelf-windfarm
         title: Wind farm what-if
         baseline: shelf-baseline     # a dataset id ...
-        scenarios:                   # ... and what-if runs: name -> dataset id on the same grid
+        scenarios:                   # ... and what-if runs: name -> dataset id (see align_runs)
           windfarm: shelf-windfarm-run
       - id: demo-warming
         dataset: demo                # or: labels of one dataset's 'scenario' dimension
@@ -36,10 +36,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import xarray as xr
 import yaml
 
+from .alignment import align_runs
+from .alignment import grid_difference as _grid_difference
 from .base import Adapter, adapter_class, adapter_for_uri, make_adapter
 from .errors import SourceError, did_you_mean
 from .remote import is_url
@@ -150,17 +151,6 @@ class OpenedSource:
         the same cell on the other)."""
         series = self.series_layout()
         return series if series is not None else self.dataset
-
-
-def _grid_difference(a: xr.Dataset, b: xr.Dataset) -> str | None:
-    """The first coordinate of lon, lat and depth on which two datasets' grids differ."""
-    for coord in ("lon", "lat", "depth"):
-        x, y = a.get(coord), b.get(coord)
-        if (x is None) != (y is None) or (
-            x is not None and (x.shape != y.shape or not np.allclose(x.values, y.values, atol=1e-6))
-        ):
-            return coord
-    return None
 
 
 def _series_mismatch(dataset: xr.Dataset, series: xr.Dataset) -> str | None:
@@ -416,33 +406,19 @@ def _with_scenario_dim(ds: xr.Dataset) -> xr.Dataset:
 
 
 def join_scenarios(runs: dict[str, xr.Dataset], label: str) -> xr.Dataset:
-    """Stack runs on one grid along a new ``scenario`` dimension (first = baseline).
+    """Stack runs stored apart along a new ``scenario`` dimension (first = baseline).
+
+    A run on another regular grid that covers the baseline's cells is regridded onto it
+    (bilinear, noted in ``attrs["regridded_scenarios"]``); see
+    :func:`data_adapters.alignment.align_runs`, which does the checks.
 
     Raises
     ------
     SourceError
-        When a run is on another grid or already has scenarios.
+        When a run already has scenarios, units or calendars differ, the time axes do not
+        overlap, or a run's grid cannot be put on the baseline's.
     """
-    names = list(runs)
-    base = runs[names[0]]
-    for name, ds in runs.items():
-        if "scenario" in ds.dims:
-            raise SourceError(f"{label}: run '{name}' already has a scenario dimension")
-        coord = _grid_difference(base, ds)
-        if coord:
-            raise SourceError(
-                f"{label}: run '{name}' is on a different grid than '{names[0]}' "
-                f"({coord} differs); put runs of one group on one grid"
-            )
-    common = [v for v in base.data_vars if all(v in ds.data_vars for ds in runs.values())]
-    if not common:
-        raise SourceError(f"{label}: the runs share no variable")
-    stacked = xr.concat(
-        [ds[common] for ds in runs.values()], dim="scenario", join="inner", combine_attrs="override"
-    )
-    stacked = stacked.assign_coords(scenario=("scenario", np.array(names, dtype=object)))
-    order = [d for d in ("scenario", "member", "time", "depth", "lat", "lon", "y", "x")]
-    return stacked.transpose(*[d for d in order if d in stacked.dims])
+    return align_runs(runs, label)
 
 
 def _both_lines(line: int | None, first: int | None) -> str:

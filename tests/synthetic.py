@@ -410,6 +410,31 @@ def run(offset: float, lon: np.ndarray | None = None) -> xr.Dataset:
     return ds.assign(thetao=thetao)
 
 
+def run_variant(
+    offset: float = 0.0,
+    lon: np.ndarray | None = None,
+    lat: np.ndarray | None = None,
+    start: str = "2025-01-01",
+    calendar: str = "standard",
+    units: str = "degC",
+) -> xr.Dataset:
+    """A run stored on its own like :func:`run` (thetao = :func:`marker` + ``offset``), on
+    another grid (``lon``, ``lat``), period (``start``), calendar or with other ``units``.
+
+    With a non-standard ``calendar`` the two daily steps are cftime dates from ``start``.
+    """
+    base = regular(times=2)
+    lon = base["lon"].values if lon is None else np.asarray(lon, dtype="float64")
+    lat = base["lat"].values if lat is None else np.asarray(lat, dtype="float64")
+    ds = _grid_dataset(lon, lat, 2, start)
+    if calendar != "standard":
+        times = xr.date_range(start, periods=2, freq="D", calendar=calendar, use_cftime=True)
+        ds = ds.assign_coords(time=("time", times.values))
+    thetao = ds["thetao"] + np.float32(offset)
+    thetao.attrs = {**THETAO_ATTRS, "units": units}
+    return ds.assign(thetao=thetao)
+
+
 # -- broken beyond repair -------------------------------------------------------------------
 @synthetic
 def no_horizontal() -> xr.Dataset:

@@ -9,11 +9,15 @@ import textwrap
 
 import numpy as np
 import pytest
+import xarray as xr
 
-from data_adapters import Catalog, SourceError, open_source, validate_dataset
+from data_adapters import Catalog, SourceError, align_runs, open_source, validate_dataset
 from data_adapters.catalog import DEFAULT_CATALOG
 from tests import synthetic
 from tests.synthetic import marker, write_netcdf
+
+#: Cell centres of a global 10° grid half a cell east of :func:`synthetic.regular`'s.
+SHIFTED_LON = np.arange(-180.0, 180.0, 10.0)
 
 
 def write_catalog(directory, text: str) -> str:
@@ -32,7 +36,8 @@ def runs_catalog(tmp_path):
     for label, offset in synthetic.RUN_OFFSETS.items():
         write_netcdf(synthetic.run(offset), data / f"{label}.nc")
     write_netcdf(synthetic.scenario_runs(), data / "all_runs.nc")
-    write_netcdf(synthetic.run(0.0, lon=np.arange(-170.0, 180.0, 10.0)), data / "coarse.nc")
+    # a global 10° grid shifted by half a cell: centres -180, -170, ..., 170
+    write_netcdf(synthetic.run_variant(1.0, lon=SHIFTED_LON), data / "shifted.nc")
     path = write_catalog(
         tmp_path,
         """
@@ -50,7 +55,7 @@ def runs_catalog(tmp_path):
             path: data/heatwave.nc
           - id: other-grid-run
             adapter: netcdf
-            path: data/coarse.nc
+            path: data/shifted.nc
           - id: all-runs
             adapter: netcdf
             path: data/all_runs.nc
@@ -73,7 +78,7 @@ def runs_catalog(tmp_path):
           - id: mixed-grids
             baseline: baseline-run
             scenarios:
-              coarse: other-grid-run
+              shifted: other-grid-run
         """,
     )
     return Catalog.load(path)
@@ -138,12 +143,153 @@ def test_group_of_one_dataset_picks_its_runs_in_order(runs_catalog):
     ) == pytest.approx(marker(35.0, 45.0) + 3.0, abs=1e-3)
 
 
-def test_group_with_a_run_on_another_grid_is_refused(runs_catalog):
+def test_group_with_a_run_on_another_regular_grid_regrids_it_onto_the_baselines(runs_catalog):
+    ds = runs_catalog.open("mixed-grids").dataset
+    base = runs_catalog.open("baseline-run").dataset
+
+    assert list(ds["scenario"].values) == ["baseline", "shifted"]
+    assert ds["thetao"].dims == ("scenario", "time", "depth", "lat", "lon")
+    np.testing.assert_array_equal(ds["lon"].values, base["lon"].values)
+    np.testing.assert_array_equal(ds["lat"].values, base["lat"].values)
+    # said where users see it (the comparison view shows this attribute)
+    assert ds.attrs["regridded_scenarios"] == "shifted (10° → baseline grid, bilinear)"
+    assert ds["thetao"].chunks is not None  # regridded lazily
+    shifted = ds["thetao"].sel(scenario="shifted").isel(time=0, depth=0)
+    # every baseline centre lies halfway between two of the run's columns on the same row:
+    # bilinear is their mean, here of the run's values marker + 1
+    for lon in (-175.0, -5.0, 35.0, 175.0):
+        west, east = lon - 5.0, lon + 5.0  # 175°E: between 170°E and 180°
+        expected = 1.0 + (marker(west, 45.0) + marker(east, 45.0)) / 2
+        assert float(shifted.sel(lon=lon, lat=45.0)) == pytest.approx(expected, abs=1e-4), lon
+    assert np.isfinite(shifted.values).all()  # the seam at the dateline is interpolated too
+    validate_dataset(ds)
+
+
+def test_group_regrids_a_finer_run_bilinearly_in_lat_and_lon(tmp_path):
+    # 5° cells: each 10° baseline centre is the middle of four of them
+    fine = synthetic.run_variant(
+        2.0, lon=np.arange(-177.5, 180.0, 5.0), lat=np.arange(-87.5, 90.0, 5.0)
+    )
+    write_netcdf(synthetic.run(0.0), tmp_path / "base.nc")
+    write_netcdf(fine, tmp_path / "fine.nc")
+    catalog = Catalog.load(
+        write_catalog(
+            tmp_path,
+            """
+            datasets:
+              - {id: base, adapter: netcdf, path: base.nc}
+              - {id: fine, adapter: netcdf, path: fine.nc}
+            scenario_groups:
+              - {id: g, baseline: base, scenarios: {fine: fine}}
+            """,
+        )
+    )
+
+    ds = catalog.open("g").dataset
+
+    assert ds.attrs["regridded_scenarios"] == "fine (5° → baseline grid, bilinear)"
+    change = (ds["thetao"].sel(scenario="fine") - ds["thetao"].sel(scenario="baseline")).isel(
+        time=0, depth=0
+    )
+    # the marker is linear in latitude, and in longitude east of 0°E and west of it: no
+    # baseline centre has fine cells on both sides of 0°E, so each is its four's mean
+    assert np.isfinite(change.values).all()
+    np.testing.assert_allclose(change.values, 2.0, atol=1e-4)
+
+
+def _group_of(tmp_path, run: xr.Dataset) -> Catalog:
+    """A catalog with a scenario group of the plain baseline and ``run`` ('other')."""
+    write_netcdf(synthetic.run(0.0), tmp_path / "base.nc")
+    write_netcdf(run, tmp_path / "other.nc")
+    return Catalog.load(
+        write_catalog(
+            tmp_path,
+            """
+            datasets:
+              - {id: base, adapter: netcdf, path: base.nc}
+              - {id: other, adapter: netcdf, path: other.nc}
+            scenario_groups:
+              - {id: what-if, baseline: base, scenarios: {other: other}}
+            """,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        # a region 60°W..0°: the baseline's cells elsewhere would be empty
+        (
+            synthetic.run_variant(lon=np.arange(-60.0, 1.0, 10.0)),
+            "does not cover the baseline's cells at longitudes -175..-65 and 5..175 (30 columns)",
+        ),
+        # 35 columns 10° apart: no column at 180°, so no cell around the baseline's ±175°
+        (
+            synthetic.run_variant(lon=np.arange(-170.0, 180.0, 10.0)),
+            "does not cover the baseline's cells at longitudes -175 and 175 (2 columns)",
+        ),
+        (
+            synthetic.run_variant(lat=np.arange(-45.0, 50.0, 10.0)),
+            "does not cover the baseline's cells at latitudes -85..-55 and 55..85 (8 rows)",
+        ),
+    ],
+)
+def test_group_with_a_run_not_covering_the_baseline_is_refused(tmp_path, run, expected):
+    catalog = _group_of(tmp_path, run)
+
     with pytest.raises(SourceError) as info:
-        runs_catalog.open("mixed-grids")
+        catalog.open("what-if")
 
     message = str(info.value)
-    assert "mixed-grids" in message and "coarse" in message and "different grid" in message
+    assert message.startswith("what-if: run 'other' is on a different grid than 'baseline'")
+    assert expected in message
+
+
+def test_group_with_a_run_on_a_curvilinear_grid_is_refused(tmp_path):
+    catalog = _group_of(tmp_path, synthetic.nemo_curvilinear())
+
+    with pytest.raises(SourceError, match="what-if: run 'other' is on a different grid") as info:
+        catalog.open("what-if")
+
+    assert "not curvilinear ones" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        (
+            synthetic.run_variant(units="K"),
+            "what-if: 'thetao' is in 'K' in run 'other' but in 'degC' in 'baseline'",
+        ),
+        (
+            synthetic.run_variant(calendar="noleap"),
+            "what-if: run 'other' uses the noleap calendar and 'baseline' the standard calendar",
+        ),
+        (
+            synthetic.run_variant(start="2026-03-01"),
+            "what-if: run 'other' (2026-03-01..2026-03-02) has no time step in common with "
+            "'baseline' (2025-01-01..2025-01-02)",
+        ),
+    ],
+)
+def test_group_of_runs_in_other_units_or_times_is_refused(tmp_path, run, expected):
+    catalog = _group_of(tmp_path, run)
+
+    with pytest.raises(SourceError) as info:
+        catalog.open("what-if")
+
+    assert expected in str(info.value)
+
+
+def test_group_accepts_another_spelling_of_the_same_units(tmp_path):
+    catalog = _group_of(tmp_path, synthetic.run_variant(1.0, units="degree_Celsius"))
+
+    ds = catalog.open("what-if").dataset
+
+    assert ds["thetao"].attrs["units"] == "degC"  # the baseline's
+    assert "regridded_scenarios" not in ds.attrs
+    change = ds["thetao"].sel(scenario="other") - ds["thetao"].sel(scenario="baseline")
+    np.testing.assert_allclose(change.values, 1.0, atol=1e-4)
 
 
 def test_group_naming_a_scenario_the_dataset_lacks_says_did_you_mean(tmp_path):
@@ -240,3 +386,26 @@ def test_unknown_id_says_did_you_mean(runs_catalog):
         SourceError, match="unknown dataset id 'separat' \\(did you mean 'separate'"
     ):
         runs_catalog.open("separat")
+
+
+def test_group_keeps_the_time_steps_common_to_its_runs(tmp_path):
+    catalog = _group_of(tmp_path, synthetic.run_variant(1.0, start="2025-01-02"))
+
+    ds = catalog.open("what-if").dataset
+
+    assert [str(t)[:10] for t in ds["time"].values] == ["2025-01-02"]
+    change = ds["thetao"].sel(scenario="other") - ds["thetao"].sel(scenario="baseline")
+    np.testing.assert_allclose(change.values, 1.0, atol=1e-4)
+
+
+def test_runs_on_one_calendar_decoded_as_cftime_and_datetime64_are_joined():
+    base = synthetic.run(0.0)
+    other = synthetic.run_variant(2.0, calendar="proleptic_gregorian")  # cftime dates
+    assert other["time"].dtype == object
+
+    ds = align_runs({"baseline": base, "other": other}, label="g")
+
+    assert ds["time"].dtype.kind == "M"
+    assert ds.sizes["time"] == 2
+    change = ds["thetao"].sel(scenario="other") - ds["thetao"].sel(scenario="baseline")
+    np.testing.assert_allclose(change.values, 2.0, atol=1e-4)
