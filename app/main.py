@@ -9,8 +9,13 @@ from collections.abc import Callable
 import panel as pn
 
 from components import CompareView, ExplorerState, MapView, ProbeView, TimeControls
+from components.catalog_view import CatalogView
 from components.state import MODES
+from components.text import escape
 from data_adapters import Catalog
+
+from . import urlstate
+from .share import ShareDialog
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +23,73 @@ ASSETS = pathlib.Path(__file__).resolve().parents[1] / "assets"
 TITLE = "Ocean Explorer"
 
 
+class Session:
+    """One browser session's state and views, shared by the page and the embed routes."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.state = ExplorerState(catalog)
+        self.map = MapView(state=self.state)
+        self.compare = CompareView(state=self.state, colors=self.map.colors, layers=self.map.layers)
+        self.probes = ProbeView(state=self.state, map_view=self.map)
+        self.compare.on_new_map(self.probes.listen_to)
+        self.state.param.watch(self._notify, "message")
+
+    def colors_for(self, mode: str):
+        """The colour settings of what a mode shows: runs, or changes."""
+        return _colour_settings(mode, self.map, self.compare)
+
+    def front_map(self) -> MapView:
+        """The map in front: the one-run map, or the first comparison map."""
+        return self.compare.maps[0] if self.state.comparing and self.compare.maps else self.map
+
+    def apply_url(self) -> None:
+        """Apply the page's query (a link) and keep the URL following the state."""
+        args = pn.state.session_args if pn.state.curdoc is not None else {}
+        notices = urlstate.apply_query(urlstate.read_query(args or {}), self.state, self.colors_for)
+        if notices:
+            pn.state.onload(lambda: [self._warn(n) for n in notices])
+        self.url = urlstate.UrlSync(self.state, self.colors_for, pn.state.location)
+
+    @staticmethod
+    def _warn(text: str) -> None:
+        if pn.state.notifications is not None:
+            pn.state.notifications.warning(escape(text), duration=10000)
+
+    def _notify(self, event) -> None:
+        if event.new and pn.state.notifications is not None:
+            pn.state.notifications.error(escape(event.new), duration=8000)
+
+    def caption(self) -> pn.viewable.Viewable:
+        """Title, time, depth and the data's attribution, for embeds (escaped)."""
+
+        def text(*_):
+            s = self.state
+            if s.source is None:
+                return f"<div style='font:13px sans-serif'>{escape(s.dataset_id)}</div>"
+            da = s.dataset[s.variable]
+            units = da.attrs.get("units", "")
+            quantity = str(da.attrs.get("long_name", s.variable)) + (f" [{units}]" if units else "")
+            credit = s.source.attribution
+            return (
+                f"<div style='font:13px sans-serif'><b>{escape(s.source.title)}</b> · "
+                f"{escape(quantity)}</div>"
+                f"<div style='font:11px sans-serif;color:#555'>"
+                + (f"Data: {escape(credit)} · " if credit else "")
+                + "Ocean Explorer</div>"
+            )
+
+        s = self.state.param
+        return pn.pane.HTML(
+            pn.bind(text, s.dataset_id, s.variable, s.time, s.depth, s.scenario, s.mode),
+            sizing_mode="stretch_width",
+            margin=(2, 8),
+        )
+
+
 def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
-    """One session's page: sidebar controls and the map, in Panel's FastList template."""
-    state = ExplorerState(catalog)
-    view = MapView(state=state)
-    compare_view = CompareView(state=state, colors=view.colors, layers=view.layers)
-    probe_view = ProbeView(state=state, map_view=view)
-    compare_view.on_new_map(probe_view.listen_to)
+    """One session's page: catalogue, controls, map or comparison, and probes."""
+    session = Session(catalog)
+    state, view, compare_view = session.state, session.map, session.compare
     time_controls = TimeControls(state=state)
     status = pn.pane.Markdown(
         pn.bind(
@@ -36,7 +101,7 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
     )
     comparing = state.param.mode.rx() != "map"
     sidebar = [
-        pn.widgets.Select.from_param(state.param.dataset_id, label="Dataset"),
+        CatalogView(state=state),
         pn.widgets.Select.from_param(state.param.variable, label="Variable"),
         time_controls,
         pn.widgets.Select.from_param(state.param.depth, label="Depth (m)"),
@@ -50,7 +115,7 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
             sizing_mode="stretch_width",
         ),
         pn.Card(
-            pn.bind(lambda mode: _colour_settings(mode, view, compare_view), state.param.mode),
+            pn.bind(session.colors_for, state.param.mode),
             title="Colour",
             collapsed=False,
             sizing_mode="stretch_width",
@@ -62,20 +127,63 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
     compared = pn.Column(compare_view, visible=comparing, sizing_mode="stretch_width")
     template = pn.template.FastListTemplate(
         title=TITLE,
+        logo="assets/logo.svg",
+        favicon="assets/logo.svg",
         sidebar=sidebar,
-        main=[pn.Column(single, compared, probe_view, sizing_mode="stretch_width")],
+        main=[pn.Column(single, compared, session.probes, sizing_mode="stretch_width")],
         accent="#0b5d8c",
         header_background="#0b3954",
         theme_toggle=False,
         sidebar_width=330,
     )
-
-    def notify(event) -> None:
-        if event.new and pn.state.notifications is not None:
-            pn.state.notifications.error(event.new, duration=8000)
-
-    state.param.watch(notify, "message")
+    share = ShareDialog(state, session.front_map, template)
+    template.header.append(pn.Row(pn.layout.HSpacer(), share.button, align="center"))
+    session.apply_url()
     return template
+
+
+def embed_map(catalog: Catalog) -> pn.viewable.Viewable:
+    """``/embed/map``: the map of the URL's view with its caption, no other chrome."""
+    session = Session(catalog)
+    session.apply_url()
+    if session.state.comparing:
+        session.state.mode = "map"
+    return pn.Column(session.caption(), session.map, sizing_mode="stretch_width")
+
+
+def embed_timeseries(catalog: Catalog) -> pn.viewable.Viewable:
+    """``/embed/timeseries``: the time series at the URL's points (``points=lon,lat;...``)."""
+    session = Session(catalog)
+    session.apply_url()
+    probes = session.probes
+
+    async def plot(*_):
+        import asyncio
+
+        return await asyncio.to_thread(probes.series_plot)
+
+    s = session.state.param
+    body = pn.panel(
+        pn.bind(plot, s.points, s.variable, s.depth, s.scenario, s.mode), loading_indicator=True
+    )
+    return pn.Column(session.caption(), body, sizing_mode="stretch_width")
+
+
+def embed_compare(catalog: Catalog) -> pn.viewable.Viewable:
+    """``/embed/compare``: the URL's comparison (default: the difference map)."""
+    session = Session(catalog)
+    session.apply_url()
+    if not session.state.comparing:
+        session.state.mode = "difference"
+    return pn.Column(session.caption(), session.compare, sizing_mode="stretch_width")
+
+
+#: Routes beside the app (``/``): minimal-chrome views for iframes and script embeds.
+EMBEDS = {
+    "/embed/map": embed_map,
+    "/embed/timeseries": embed_timeseries,
+    "/embed/compare": embed_compare,
+}
 
 
 def _colour_settings(mode: str, view: MapView, compare_view: CompareView):
@@ -99,8 +207,8 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
             state.param.mode,
             options={label: key for key, label in MODES.items()},
             orientation="vertical",
-            button_type="primary",
-            button_style="outline",
+            color="primary",
+            variant="outline",
             sizing_mode="stretch_width",
         ),
         pn.widgets.Select.from_param(state.param.baseline, visible=mode != "map"),
@@ -118,6 +226,14 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
 def app_factory(catalog: Catalog) -> Callable[[], pn.template.BaseTemplate]:
     """A function Panel calls once per session."""
     return lambda: create_app(catalog)
+
+
+def routes(catalog: Catalog) -> dict[str, Callable[[], pn.viewable.Viewable]]:
+    """Every page the server serves: the app at ``/`` and the embed routes."""
+    pages: dict[str, Callable[[], pn.viewable.Viewable]] = {"/": app_factory(catalog)}
+    for route, build in EMBEDS.items():
+        pages[route] = lambda build=build: build(catalog)
+    return pages
 
 
 def warm_up(catalog: Catalog) -> float:
@@ -141,25 +257,66 @@ def warm_up(catalog: Catalog) -> float:
     return time.perf_counter() - started
 
 
+def default_origins(port: int) -> list[str]:
+    """The origins allowed to open a session's websocket when none are configured."""
+    return [f"localhost:{port}", f"127.0.0.1:{port}"]
+
+
+def connect_dask(address: str | None):
+    """Send dask work (reading, rendering inputs, statistics) to a distributed cluster.
+
+    ``address`` is a scheduler (``tcp://host:8786``) or ``local`` for a cluster of worker
+    processes on this machine; None keeps dask's threads in the server process. Returns the
+    client (None without a cluster).
+    """
+    if not address:
+        return None
+    from dask.distributed import Client, LocalCluster
+
+    if address == "local":
+        cluster = LocalCluster(processes=True, dashboard_address=None)
+        client = Client(cluster, set_as_default=True)
+    else:
+        client = Client(address, set_as_default=True, timeout="20s")
+    log.warning("dask work goes to %s", client.scheduler.address)
+    return client
+
+
 def serve(
     catalog: Catalog,
     port: int = 5006,
     address: str = "localhost",
     allow_websocket_origin: list[str] | None = None,
     show: bool = False,
+    prefix: str | None = None,
+    num_procs: int = 1,
+    basic_auth: str | None = None,
+    dask_scheduler: str | None = None,
     **kwargs,
 ) -> None:
-    """Serve the app until interrupted (localhost origins only unless configured)."""
-    origins = allow_websocket_origin or [f"localhost:{port}", f"127.0.0.1:{port}"]
+    """Serve the app and its embed routes until interrupted.
+
+    Websocket origins: localhost on ``port``, plus ``allow_websocket_origin``. Other
+    keyword arguments (OAuth, cookie secret, ...) go to ``pn.serve``.
+    """
+    origins = [*default_origins(port), *(allow_websocket_origin or [])]
     pn.config.notifications = True
+    connect_dask(dask_scheduler)
     print(f"warmed up in {warm_up(catalog):.1f} s (first frames compile nothing)", flush=True)
+    options = {k: v for k, v in kwargs.items() if v is not None}
+    if prefix:
+        options["prefix"] = prefix
+    if num_procs != 1:
+        options["num_procs"] = num_procs
+    if basic_auth:
+        options["basic_auth"] = basic_auth
     pn.serve(
-        {"/": app_factory(catalog)},
+        routes(catalog),
         port=port,
         address=address,
         websocket_origin=origins,
         show=show,
         title=TITLE,
         static_dirs={"assets": str(ASSETS)},
-        **kwargs,
+        **options,
     )

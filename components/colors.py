@@ -137,7 +137,7 @@ class ColorSettings(pn.viewable.Viewer):
         return pn.Column(
             pn.widgets.Select.from_param(self.param.cmap, label="Colormap"),
             pn.widgets.RadioButtonGroup.from_param(
-                self.param.mode, label="Range", button_type="primary", button_style="outline"
+                self.param.mode, label="Range", color="primary", variant="outline"
             ),
             fixed,
             pn.widgets.Checkbox.from_param(self.param.log_scale, label="Log scale"),

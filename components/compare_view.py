@@ -27,6 +27,7 @@ from . import compare, probes
 from .colors import ColorSettings
 from .map import MAP_HEIGHT, LayerSettings, MapView
 from .state import ExplorerState
+from .text import escape
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class CompareView(pn.viewable.Viewer):
             self._pane.object = None
             self.note.object = (
                 "*Choose one or more what-if scenarios to compare with the baseline "
-                f"'{s.baseline}'.*"
+                f"'{escape(s.baseline)}'.*"
             )
             return
         if s.mode == "side-by-side":
@@ -126,7 +127,7 @@ class CompareView(pn.viewable.Viewer):
         regridded = s.dataset.attrs.get("regridded_scenarios")
         if regridded:
             notes.append(f"Regridded onto the baseline's grid: {regridded}.")
-        self.note.object = " ".join(notes)
+        self.note.object = escape(" ".join(notes))
         self.maps = maps
         self._relayout()
 
@@ -244,11 +245,11 @@ class CompareView(pn.viewable.Viewer):
             table = self.impact_table()
             _, where = self._region()
         except SourceError as exc:
-            return f"*{exc}*"
-        units = table.attrs["units"]
+            return f"*{escape(exc)}*"
+        units = escape(table.attrs["units"])
         head = ["scenario", *compare.describe(table.iloc[0].to_dict(), units)]
         if "steps_above" in table:
-            head.append(f"steps with mean > {s.event_value:g} {table.attrs['value_units']}")
+            head.append(f"steps with mean > {s.event_value:g} {escape(table.attrs['value_units'])}")
         lines = [
             f"**Impact over the {where} at {s.time}** (threshold: change above {s.threshold:g} "
             f"{units})",
@@ -257,7 +258,7 @@ class CompareView(pn.viewable.Viewer):
             "|" + " --- |" * len(head),
         ]
         for row in table.to_dict("records"):
-            cells = [str(row["scenario"]), *compare.describe(row, units).values()]
+            cells = [escape(row["scenario"]), *compare.describe(row, units).values()]
             if "steps_above" in row:
                 cells.append(f"{row['steps_above']} (baseline {row['baseline_steps_above']})")
             lines.append("| " + " | ".join(cells) + " |")

@@ -270,7 +270,8 @@ class MapView(pn.viewable.Viewer):
         height = int(height or DEFAULT_SIZE[1])
         return Viewport(tuple(x_range), tuple(y_range), max(width, 2), max(height, 2), WEB_MERCATOR)
 
-    def _title(self) -> str:
+    def title(self) -> str:
+        """What the map shows, as its title says: run or change, time, depth."""
         s = self.state
         # comparison maps sit side by side: their titles say what differs, not the dataset
         compared = self.run is not None
@@ -349,7 +350,7 @@ class MapView(pn.viewable.Viewer):
             min_height=420,
             xaxis=None,
             yaxis=None,
-            title=self._title(),
+            title=self.title(),
             bgcolor=LAND_COLOR,
             clipping_colors={"NaN": (0, 0, 0, 0)},
             nodata=None,

@@ -36,6 +36,7 @@ from .colors import palette
 from .map import MapView
 from .render import MERCATOR_HALF_WORLD, WEB_MERCATOR, to_crs, x_to_lon, y_to_lat
 from .state import ExplorerState
+from .text import escape
 
 log = logging.getLogger(__name__)
 
@@ -526,7 +527,7 @@ class ProbeView(pn.viewable.Viewer):
             answer = self.area()
         except SourceError as exc:
             self.state.report(str(exc))
-            return self._placeholder(str(exc))
+            return self._placeholder(escape(exc))
         if answer is None:
             return self._placeholder(
                 "Choose *Box Select*, *Lasso Select* or *Poly Select* in the map's toolbar and "
@@ -551,7 +552,7 @@ class ProbeView(pn.viewable.Viewer):
         return pn.Column(self._pane(overlay), table, sizing_mode="stretch_width")
 
     def _stats_table(self, stats: dict[str, float], units: str) -> pn.pane.Markdown:
-        u = f" {units}" if units else ""
+        u = f" {escape(units)}" if units else ""
         return pn.pane.Markdown(
             f"**Over the {self.region_label()} at {self.state.time}** "
             f"({stats['cells']} ocean cells)\n\n"
@@ -669,7 +670,7 @@ class ProbeView(pn.viewable.Viewer):
                 return await asyncio.to_thread(plot)
             except SourceError as exc:
                 self.state.report(str(exc))
-                return self._placeholder(str(exc))
+                return self._placeholder(escape(exc))
 
         body = pn.panel(pn.bind(content, *depends), loading_indicator=True)
         bar = pn.Row(pn.pane.Markdown("Download:", margin=(8, 4, 0, 10)), *downloads, align="end")
@@ -726,7 +727,7 @@ class ProbeView(pn.viewable.Viewer):
         rows = []
         for i, (lon, lat) in enumerate(points):
             remove = pn.widgets.Button(
-                name="✕", color="light", width=34, height=30, margin=(0, 4),
+                label="✕", color="light", width=34, height=30, margin=(0, 4),
                 description=f"Remove point {i + 1}",
             )  # fmt: skip
             remove.on_click(lambda _, i=i: self.remove_point(i))
@@ -740,7 +741,7 @@ class ProbeView(pn.viewable.Viewer):
         return pn.Row(*rows, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        clear = pn.widgets.Button(name="Clear points and region", color="light")
+        clear = pn.widgets.Button(label="Clear points and region", color="light")
         clear.on_click(self.clear)
         controls = pn.Row(
             pn.widgets.Checkbox.from_param(

@@ -1,0 +1,200 @@
+"""Share and embed: the link to this view, snippets for stakeholder sites, static exports.
+
+- the link: this page's URL, which holds every visible choice (:mod:`app.urlstate`);
+- an ``<iframe>`` of the minimal-chrome embed route (``/embed/map``, ``/embed/timeseries``,
+  ``/embed/compare``) with the same query;
+- a ``<script>`` tag from Bokeh's ``server_document`` for pages that embed Bokeh apps;
+- static exports for sites that cannot reach a live server: a PNG of the map (the same
+  pixels through ``ocean-explorer render``'s writer) and a standalone HTML page (Bokeh
+  resources inline: it opens offline).
+"""
+
+from __future__ import annotations
+
+import io
+import urllib.parse
+
+import holoviews as hv
+import panel as pn
+
+from components import MapView
+from components.export import ColourScale, write_map_png
+from components.state import ExplorerState
+from components.text import escape
+
+#: Size of the iframe the snippet proposes (pixels).
+IFRAME_SIZE = (900, 560)
+
+
+def page_origin(location) -> str:
+    """``scheme://host[:port]`` of the page, from Panel's ``pn.state.location``."""
+    if location is None or not location.hostname:
+        return "http://localhost:5006"
+    port = f":{location.port}" if location.port else ""
+    return f"{location.protocol}//{location.hostname}{port}"
+
+
+def embed_route(state: ExplorerState) -> str:
+    """The embed route that shows what the page shows."""
+    if state.comparing:
+        return "embed/compare"
+    return "embed/timeseries" if state.points and not state.comparing else "embed/map"
+
+
+def app_root(location) -> str:
+    """The app's root path (``/`` or ``/PREFIX/``), from the page's path."""
+    path = location.pathname if location is not None and location.pathname else "/"
+    for route in ("embed/map", "embed/timeseries", "embed/compare"):
+        if path.rstrip("/").endswith(route):
+            path = path.rstrip("/")[: -len(route)]
+    return path if path.endswith("/") else path + "/"
+
+
+def snippets(state: ExplorerState, location, route: str | None = None) -> dict[str, str]:
+    """The link, the iframe and the script snippet for the current view."""
+    from bokeh.embed import server_document
+
+    origin = page_origin(location)
+    root = app_root(location)
+    search = location.search if location is not None else ""
+    route = route or embed_route(state)
+    link = f"{origin}{root}{search}"
+    embed = f"{origin}{root}{route}"
+    width, height = IFRAME_SIZE
+    title = escape(f"Ocean Explorer: {state.source.title if state.source else state.dataset_id}")
+    iframe = (
+        f'<iframe src="{escape(embed + search)}" width="{width}" height="{height}" '
+        f'style="border:0" loading="lazy" title="{title}"></iframe>'
+    )
+    arguments = dict(urllib.parse.parse_qsl(search.lstrip("?")))
+    script = server_document(url=embed, arguments=arguments)
+    return {"link": link, "iframe": iframe, "script": script}
+
+
+def _static_map(view: MapView) -> tuple[hv.Overlay, str]:
+    """The last frame as a static Bokeh plot, and its caption."""
+    frame = view.frame
+    if frame is None:
+        raise ValueError("the map has not been drawn yet")
+    vp = frame.viewport
+    x, y = vp.pixel_centres()
+    da = view.field()
+    units = str(da.attrs.get("units", ""))
+    long_name = str(da.attrs.get("long_name", da.name))
+    image = hv.Image(
+        (x, y, frame.values),
+        kdims=["x", "y"],
+        vdims=[hv.Dimension("value", label=long_name, unit=units)],
+        bounds=(vp.x_range[0], vp.y_range[0], vp.x_range[1], vp.y_range[1]),
+    ).opts(
+        cmap=view.colors.palette(),
+        clim=view.clim,
+        colorbar=True,
+        clabel=f"{long_name} [{units}]" if units else long_name,
+        width=vp.width,
+        height=vp.height,
+        xaxis=None,
+        yaxis=None,
+        tools=["hover"],
+        bgcolor="#d9d2c5",
+        clipping_colors={"NaN": (0, 0, 0, 0)},
+        title=view.title(),
+    )
+    return image, view.title()
+
+
+def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
+    """A standalone HTML page of the current map (no server needed, opens offline)."""
+    image, caption = _static_map(view)
+    credit = state.source.attribution if state.source else ""
+    page = pn.Column(
+        pn.pane.HoloViews(image),
+        pn.pane.HTML(
+            f"<p style='font:12px sans-serif;color:#444'>{escape(caption)}"
+            + (f"<br>Data: {escape(credit)}" if credit else "")
+            + "<br>Made with Ocean Explorer</p>"
+        ),
+    )
+    text = io.StringIO()
+    page.save(text, resources="inline", title=caption, embed=True)
+    return io.BytesIO(text.getvalue().encode("utf-8"))
+
+
+def png_image(view: MapView) -> io.BytesIO:
+    """The current map as a PNG: title, colour bar with units, coastline, graticule."""
+    frame = view.frame
+    if frame is None:
+        raise ValueError("the map has not been drawn yet")
+    da = view.field()
+    units = str(da.attrs.get("units", ""))
+    long_name = str(da.attrs.get("long_name", da.name))
+    scale = ColourScale(view.colors.cmap, tuple(float(v) for v in view.clim))
+    buffer = io.BytesIO()
+    write_map_png(
+        frame,
+        buffer,
+        scale,
+        title=view.title(),
+        label=f"{long_name} [{units}]" if units else long_name,
+        metadata={"Title": view.title(), "Software": "Ocean Explorer"},
+    )
+    buffer.seek(0)
+    return buffer
+
+
+class ShareDialog:
+    """The "Share / embed" button and the dialog it opens in a template's modal."""
+
+    def __init__(self, state: ExplorerState, current_map, template) -> None:
+        self.state = state
+        self.current_map = current_map  # () -> the MapView in front
+        self.template = template
+        self.link = pn.widgets.TextInput(label="Link to this view", sizing_mode="stretch_width")
+        self.iframe = pn.widgets.TextAreaInput(
+            label="Embed in a web page (iframe, minimal chrome)", height=90,
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+        self.script = pn.widgets.TextAreaInput(
+            label="Embed as a Bokeh server document (script tag)", height=110,
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+        self.png = pn.widgets.FileDownload(
+            callback=lambda: png_image(self.current_map()), filename="ocean-explorer.png",
+            label="PNG of this map", embed=False, color="light",
+        )  # fmt: skip
+        self.html = pn.widgets.FileDownload(
+            callback=lambda: html_page(self.current_map(), self.state),
+            filename="ocean-explorer.html", label="Standalone HTML page", embed=False,
+            color="light",
+        )  # fmt: skip
+        self.button = pn.widgets.Button(
+            label="Share / embed", color="light", css_classes=["share-button"], width=130
+        )
+        self.button.on_click(self.open)
+        template.modal.append(
+            pn.Column(
+                pn.pane.HTML("<h3 style='margin:0'>Share or embed this view</h3>"),
+                self.link,
+                self.iframe,
+                self.script,
+                pn.pane.HTML(
+                    "<p style='font-size:12px;color:#555'>The embedding site's origin must be "
+                    "allowed: <code>ocean-explorer serve --allow-websocket-origin "
+                    "site.example</code>. For sites without a live server:</p>"
+                ),
+                pn.Row(self.png, self.html),
+                sizing_mode="stretch_width",
+                css_classes=["share-dialog"],
+            )
+        )
+
+    def refresh(self) -> None:
+        """Fill the snippets for the view as it is now."""
+        texts = snippets(self.state, pn.state.location)
+        self.link.value = texts["link"]
+        self.iframe.value = texts["iframe"]
+        self.script.value = texts["script"]
+
+    def open(self, *_) -> None:
+        self.refresh()
+        self.template.open_modal()

@@ -1,0 +1,131 @@
+"""The URL state without a browser: a link gives the same view; bad values are refused one
+by one, saying why, and never open anything outside the catalog."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.urlstate import apply_query, encode, query_of, read_query
+from components import ColorSettings, ExplorerState
+from data_adapters import Catalog
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return Catalog.from_dict(
+        {
+            "datasets": [
+                {"id": "demo-1deg", "adapter": "demo", "resolution": 1.0, "days": 20},
+                {"id": "other", "adapter": "demo", "resolution": 1.0, "days": 3},
+            ],
+            "scenario_groups": [
+                {
+                    "id": "warming",
+                    "dataset": "demo-1deg",
+                    "baseline": "baseline",
+                    "scenarios": ["warming_1p5", "warming_3"],
+                }
+            ],
+        }
+    )
+
+
+@pytest.fixture
+def session(catalog):
+    state = ExplorerState(catalog)
+    colours = {"map": ColorSettings(), "change": ColorSettings(cmap="balance")}
+
+    def colors_for(mode):
+        return colours["change" if mode in ("difference", "relative") else "map"]
+
+    return state, colors_for
+
+
+def test_a_link_gives_the_same_view(session):
+    state, colors_for = session
+    query = {
+        "dataset": "other", "variable": "so", "time": "2025-01-03", "depth": "95",
+        "scenario": "heatwave", "bbox": "-70,25,-10,65", "points": "-30.5,20.25;-40,10",
+        "cmap": "haline", "clim": "30,38",
+    }  # fmt: skip
+    assert apply_query(query, state, colors_for) == []
+    assert state.dataset_id == "other" and state.variable == "so"
+    assert state.time == "2025-01-03"
+    assert state.depth == 100.0  # the nearest level to 95 m
+    assert state.scenario == "heatwave"
+    assert state.extent == (-70.0, 25.0, -10.0, 65.0)
+    assert state.points == [(-30.5, 20.25), (-40.0, 10.0)]
+    colours = colors_for("map")
+    assert (colours.cmap, colours.mode, colours.vmin, colours.vmax) == ("haline", "fixed", 30, 38)
+    # and back: the state written as a query reads as the same view in a new session
+    written = query_of(state, colours)
+    assert written["bbox"] == "-70,25,-10,65" and written["clim"] == "30,38"
+    assert written["points"] == "-30.5,20.25;-40,10"
+    again = ExplorerState(state.catalog)
+    assert apply_query(written, again, colors_for) == []
+    for name in ("dataset_id", "variable", "time", "depth", "scenario", "extent", "points"):
+        assert getattr(again, name) == getattr(state, name)
+
+
+def test_a_comparison_link(session):
+    state, colors_for = session
+    query = {"dataset": "warming", "mode": "difference", "scenario": "warming_3,warming_1p5"}
+    assert apply_query(query, state, colors_for) == []
+    assert state.mode == "difference" and state.baseline == "baseline"
+    assert state.scenarios == ["warming_3", "warming_1p5"]
+    written = query_of(state, colors_for(state.mode))
+    assert written["scenario"] == "warming_3,warming_1p5" and written["cmap"] == "balance"
+    assert encode(written).startswith("?dataset=warming&variable=thetao&")
+
+
+def test_a_view_across_the_dateline(session):
+    state, colors_for = session
+    assert apply_query({"bbox": "170,-10,-170,10"}, state, colors_for) == []
+    assert state.extent == (170.0, -10.0, 190.0, 10.0)  # the map runs on past 180 degrees
+    assert query_of(state, colors_for("map"))["bbox"] == "170,-10,-170,10"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "why"),
+    [
+        ("dataset", "/etc/passwd", "no dataset '/etc/passwd'"),
+        ("dataset", "https://evil.example/data.nc", "no dataset 'https://evil.example"),
+        ("variable", "<script>alert(1)</script>", "no variable"),
+        ("time", "2025-13-45", "not a date"),
+        ("time", "yesterday", "not a date"),
+        ("depth", "-5", "positive down"),
+        ("depth", "nan", "finite"),
+        ("scenario", "warming_9", "no scenario 'warming_9'"),
+        ("scenario", "baseline,heatwave", "one scenario at a time"),
+        ("mode", "explode", "no mode 'explode'"),
+        ("bbox", "1e999,2,3,4", "finite"),
+        ("bbox", "0,10,20", "4 numbers"),
+        ("bbox", "0,50,20,10", "S < N"),
+        ("points", "../../etc/passwd", "not a number"),
+        ("points", "0,95", "not a longitude, latitude"),
+        ("points", ";".join(["1,1"] * 9), "at most 7"),
+        ("cmap", "jet", "no colormap 'jet'"),
+        ("clim", "5,1", "LO < HI"),
+        ("time", "2" * 5000, "longer than"),
+    ],
+)
+def test_bad_values_are_refused_and_the_rest_applies(session, key, value, why):
+    state, colors_for = session
+    before = {n: getattr(state, n) for n in ("dataset_id", "variable", "time", "depth")}
+    query = (
+        {key: value, "variable": "so"} if key != "variable" else {key: value, "time": "2025-01-05"}
+    )
+    notices = apply_query(query, state, colors_for)
+    assert len(notices) == 1
+    assert notices[0].startswith(f"URL {key}=") and why in notices[0]
+    assert len(notices[0]) < 200  # one line, the value shortened
+    if key == "variable":
+        assert state.variable == before["variable"] and state.time == "2025-01-05"
+    else:
+        assert state.variable == "so"  # the good value still applied
+    assert state.dataset_id in ("demo-1deg",)  # nothing outside the catalog was opened
+
+
+def test_session_args_are_read_as_text():
+    args = {"dataset": [b"demo"], "time": [b"2025-01-02", b"2025-01-03"], "utm_source": [b"x"]}
+    assert read_query(args) == {"dataset": "demo", "time": "2025-01-03"}
