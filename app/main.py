@@ -21,6 +21,15 @@ log = logging.getLogger(__name__)
 
 ASSETS = pathlib.Path(__file__).resolve().parents[1] / "assets"
 TITLE = "Ocean Explorer"
+#: On narrow screens the sidebar floats over the map instead of squeezing it.
+PHONE_CSS = """
+@media (max-width: 720px) {
+  #sidebar { position: fixed; z-index: 50; top: 56px; bottom: 0; left: 0; overflow-y: auto;
+             background: #ffffff; box-shadow: 2px 0 8px rgba(0, 0, 0, 0.3); }
+  #sidebar.hidden { box-shadow: none; }
+  .app-header .title { display: none; }  /* the logo says it; room for Share and busy */
+}
+"""
 
 
 class Session:
@@ -89,6 +98,7 @@ class Session:
 def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
     """One session's page: catalogue, controls, map or comparison, and probes."""
     session = Session(catalog)
+    session.apply_url()  # before the views are laid out: they open on the linked view
     state, view, compare_view = session.state, session.map, session.compare
     time_controls = TimeControls(state=state)
     status = pn.pane.Markdown(
@@ -125,8 +135,13 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
     ]
     single = pn.Column(view, visible=state.param.mode.rx() == "map", sizing_mode="stretch_width")
     compared = pn.Column(compare_view, visible=comparing, sizing_mode="stretch_width")
+    # phones: the sidebar starts closed (the hamburger opens it over the map)
+    agent = (pn.state.headers or {}).get("User-Agent", "") if pn.state.curdoc else ""
     template = pn.template.FastListTemplate(
         title=TITLE,
+        meta_viewport="width=device-width, initial-scale=1",
+        collapsed_sidebar="Mobi" in agent,
+        raw_css=[PHONE_CSS],
         logo="assets/logo.svg",
         favicon="assets/logo.svg",
         sidebar=sidebar,
@@ -138,14 +153,31 @@ def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
     )
     share = ShareDialog(state, session.front_map, template)
     template.header.append(pn.Row(pn.layout.HSpacer(), share.button, align="center"))
-    session.apply_url()
     return template
+
+
+def _absolute_resources(route: str) -> None:
+    """In a ``<script>`` embed (Bokeh's autoload.js) load every resource by absolute URL.
+
+    Panel resolves its extension resources (notifications, ES module shims) relative to the
+    request path (``pn.state.location`` sets that when first read), which on a
+    stakeholder's page points at that site: the embed would never load. The autoload
+    request names the app's absolute URL; resources go from its root.
+    """
+    args = pn.state.session_args if pn.state.curdoc is not None else {}
+    absolute = (args or {}).get("bokeh-absolute-url")
+    if not absolute:
+        return
+    url = absolute[-1].decode("utf-8", errors="replace").split("?")[0].rstrip("/")
+    if url.endswith(route):
+        pn.state.rel_path = url[: -len(route)]
 
 
 def embed_map(catalog: Catalog) -> pn.viewable.Viewable:
     """``/embed/map``: the map of the URL's view with its caption, no other chrome."""
     session = Session(catalog)
     session.apply_url()
+    _absolute_resources("/embed/map")  # after the URL: reading it resets the paths
     if session.state.comparing:
         session.state.mode = "map"
     return pn.Column(session.caption(), session.map, sizing_mode="stretch_width")
@@ -155,6 +187,7 @@ def embed_timeseries(catalog: Catalog) -> pn.viewable.Viewable:
     """``/embed/timeseries``: the time series at the URL's points (``points=lon,lat;...``)."""
     session = Session(catalog)
     session.apply_url()
+    _absolute_resources("/embed/timeseries")  # after the URL: reading it resets the paths
     probes = session.probes
 
     async def plot(*_):
@@ -173,6 +206,7 @@ def embed_compare(catalog: Catalog) -> pn.viewable.Viewable:
     """``/embed/compare``: the URL's comparison (default: the difference map)."""
     session = Session(catalog)
     session.apply_url()
+    _absolute_resources("/embed/compare")  # after the URL: reading it resets the paths
     if not session.state.comparing:
         session.state.mode = "difference"
     return pn.Column(session.caption(), session.compare, sizing_mode="stretch_width")
@@ -237,20 +271,37 @@ def routes(catalog: Catalog) -> dict[str, Callable[[], pn.viewable.Viewable]]:
 
 
 def warm_up(catalog: Catalog) -> float:
-    """Compile and load what the first frame needs (Datashader's numba kernels, the
-    coastlines, the default dataset), so that no user waits for it; returns seconds."""
+    """Compile and load what the first frames need, so that no user waits for it: Datashader's
+    numba kernels for both grid kinds, the coastlines, the default dataset and its map
+    pyramid; returns seconds.
+
+    On 2 cores the first regular-grid frame of a process compiles for about 0.7 s and the
+    first curvilinear one for about 2 s; both are compiled here on tiny grids.
+    """
     import time
 
+    import numpy as np
+    import xarray as xr
+
     from components.basemap import render_coastline
-    from components.render import WEB_MERCATOR, Viewport, full_extent, render_field
+    from components.render import WEB_MERCATOR, Viewport, full_extent, pyramid_for, render_field
 
     started = time.perf_counter()
     try:
+        # a rotated 4 x 4 grid (2-D lon/lat): the curvilinear quadmesh, whatever is served
+        y, x = np.meshgrid(np.arange(4.0), np.arange(4.0), indexing="ij")
+        curvilinear = xr.DataArray(
+            np.ones((4, 4), dtype="float32"),
+            dims=("y", "x"),
+            coords={"lon": (("y", "x"), 2.0 * x + 0.5 * y), "lat": (("y", "x"), 2.0 * y - 0.5 * x)},
+        )
+        render_field(curvilinear, Viewport.from_bbox((-1.0, -2.0, 8.0, 7.0), 16, 16, WEB_MERCATOR))
         state = ExplorerState(catalog)
         field = state.field()
         x0, y0, x1, y1 = full_extent(field, WEB_MERCATOR)
         viewport = Viewport((x0, x1), (y0, y1), 96, 54, WEB_MERCATOR)
-        render_field(field, viewport)
+        # as the map renders it: through the dataset's pyramid (opening its levels now)
+        render_field(pyramid_for(field, state.dataset), viewport)
         render_coastline(viewport)
     except Exception as exc:  # a warm-up failure must not stop the server; sessions report it
         log.warning("warm-up skipped: %s", exc)
@@ -262,23 +313,45 @@ def default_origins(port: int) -> list[str]:
     return [f"localhost:{port}", f"127.0.0.1:{port}"]
 
 
+#: Seconds ``serve --dask-scheduler ADDR`` waits for the scheduler before giving up.
+DASK_CONNECT_TIMEOUT_S = 20.0
+
+
 def connect_dask(address: str | None):
     """Send dask work (reading, rendering inputs, statistics) to a distributed cluster.
 
     ``address`` is a scheduler (``tcp://host:8786``) or ``local`` for a cluster of worker
-    processes on this machine; None keeps dask's threads in the server process. Returns the
-    client (None without a cluster).
+    processes on this machine; None keeps dask's threads in the server process. The client
+    becomes dask's default scheduler, so every computation of the process (frames, probes,
+    comparisons) runs as tasks on the cluster; the demo ocean's chunk functions pickle, so it
+    runs on worker processes too. Returns the client (None without a cluster).
+
+    Raises
+    ------
+    SourceError
+        When the scheduler cannot be reached within :data:`DASK_CONNECT_TIMEOUT_S`, or the
+        local cluster cannot start (one line; the CLI exits 2).
     """
     if not address:
         return None
     from dask.distributed import Client, LocalCluster
 
-    if address == "local":
-        cluster = LocalCluster(processes=True, dashboard_address=None)
-        client = Client(cluster, set_as_default=True)
-    else:
-        client = Client(address, set_as_default=True, timeout="20s")
-    log.warning("dask work goes to %s", client.scheduler.address)
+    from data_adapters import SourceError
+
+    try:
+        if address == "local":
+            cluster = LocalCluster(processes=True, dashboard_address=None)
+            client = Client(cluster, set_as_default=True)
+        else:
+            client = Client(address, set_as_default=True, timeout=f"{DASK_CONNECT_TIMEOUT_S}s")
+    except (OSError, TimeoutError, ValueError) as exc:  # refused, unreachable, bad address
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SourceError(
+            f"--dask-scheduler {address}: cannot connect ({reason}); start the scheduler "
+            "or check the address (tcp://HOST:PORT, or 'local')"
+        ) from exc
+    workers = len(client.scheduler_info().get("workers", {}))
+    log.warning("dask work goes to %s (%d workers)", client.scheduler.address, workers)
     return client
 
 

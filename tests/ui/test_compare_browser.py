@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from .pages import pixels, wait_for_map, wait_for_title
 
@@ -62,7 +63,8 @@ def test_each_mode_shows_what_it_compares(small_demo_server, page):
     wait_for_title(page, "baseline ◀ | ▶ warming_1p5")
     # the impact table sits under the comparison, per scenario
     page.get_by_text("Impact over the view").first.wait_for(state="visible", timeout=30_000)
-    assert "+1.5 degC" in page.locator("table").first.inner_text()
+    impact = page.locator("table", has_text="mean Δ").first
+    expect(impact).to_contain_text("+1.5 degC", timeout=30_000)
 
 
 def test_dragging_the_swipe_divider_moves_the_split(small_demo_server, page):
