@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5006
 
-.PHONY: help setup run test lint format bench chromium lock clean
+.PHONY: help setup run test lint format bench loadtest chromium lock clean
 
 help:
 	@echo "make run    set up and serve the app on the demo ocean at http://localhost:$(PORT)"
 	@echo "make test   set up and run all tests (lint, unit, servers, real browser)"
 	@echo "make bench  side-by-side performance runs (not part of the tests)"
+	@echo "make loadtest  25 concurrent sessions and 500 open/close cycles on one server"
 
 # The virtual environment, pinned by requirements.lock (regenerate with `make lock`).
 $(BIN)/.installed: pyproject.toml requirements.lock
@@ -44,8 +45,15 @@ format: $(BIN)/.installed
 test: setup chromium lint
 	$(BIN)/python -m pytest
 
-bench: setup
+# The peers (xpublish-wms, ...) come with the `bench` extra; Chromium drives the browser runs.
+bench: setup chromium
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[bench]'
 	$(BIN)/python -m benchmarks
+
+# The load and leak tests at full size (CI runs them at a reduced size in `make test`).
+loadtest: setup
+	OCEAN_EXPLORER_LOAD_SESSIONS=25 OCEAN_EXPLORER_LOAD_CYCLES=500 \
+	  $(BIN)/python -m pytest -s -p no:cacheprovider tests/app/test_load.py
 
 lock: $(BIN)/.installed
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^ocean-explorer' > requirements.lock

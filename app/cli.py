@@ -58,6 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--num-procs", type=int, default=1, metavar="N", help="server processes (0: one per core)"
     )
     p.add_argument(
+        "--num-threads",
+        type=int,
+        default=4,
+        metavar="N",
+        help="threads that handle browser events (default 4; 0: all on the event loop)",
+    )
+    p.add_argument(
+        "--session-expiry",
+        type=float,
+        default=15.0,
+        metavar="S",
+        help="seconds after a page closes before its session is dropped (default 15)",
+    )
+    p.add_argument(
         "--basic-auth",
         metavar="FILE",
         help="require a password: FILE holds it, or user:password lines (Panel's basic auth)",
@@ -463,6 +477,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         show=args.show,
         prefix=args.prefix,
         num_procs=args.num_procs,
+        num_threads=args.num_threads,
+        session_expiry_s=args.session_expiry,
         basic_auth=args.basic_auth,
         dask_scheduler=args.dask_scheduler,
         use_xheaders=args.use_xheaders or None,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import pathlib
 from collections.abc import Callable
 
 import panel as pn
+import psutil
+import tornado.web
 
 from components import CompareView, ExplorerState, MapView, ProbeView, TimeControls
 from components.catalog_view import CatalogView
@@ -355,6 +358,19 @@ def connect_dask(address: str | None):
     return client
 
 
+class HealthHandler(tornado.web.RequestHandler):
+    """``GET /health``: ``{"status": "ok", "sessions": N, "rss_mb": M}`` for monitors and
+    load tests: the live sessions of every route, and the server process's resident memory."""
+
+    def get(self) -> None:
+        app = self.application  # BokehTornado: its routes and their sessions
+        sessions = sum(len(app.get_sessions(path)) for path in app.app_paths)
+        rss = psutil.Process().memory_info().rss / 1e6
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.write(json.dumps({"status": "ok", "sessions": sessions, "rss_mb": round(rss, 1)}))
+
+
 def serve(
     catalog: Catalog,
     port: int = 5006,
@@ -363,6 +379,8 @@ def serve(
     show: bool = False,
     prefix: str | None = None,
     num_procs: int = 1,
+    num_threads: int = 4,
+    session_expiry_s: float = 15.0,
     basic_auth: str | None = None,
     dask_scheduler: str | None = None,
     **kwargs,
@@ -374,6 +392,10 @@ def serve(
     """
     origins = [*default_origins(port), *(allow_websocket_origin or [])]
     pn.config.notifications = True
+    # events from the browser run in a pool of threads: one session's slow read does not
+    # hold the event loop that every other session needs
+    if num_threads > 0:
+        pn.config.nthreads = num_threads
     connect_dask(dask_scheduler)
     print(f"warmed up in {warm_up(catalog):.1f} s (first frames compile nothing)", flush=True)
     options = {k: v for k, v in kwargs.items() if v is not None}
@@ -383,6 +405,11 @@ def serve(
         options["num_procs"] = num_procs
     if basic_auth:
         options["basic_auth"] = basic_auth
+    # a closed page's session is dropped this long after its websocket goes
+    expiry_ms = max(int(session_expiry_s * 1000), 100)
+    options.setdefault("unused_session_lifetime_milliseconds", expiry_ms)
+    options.setdefault("check_unused_sessions_milliseconds", max(expiry_ms // 2, 100))
+    options.setdefault("extra_patterns", [(r"/health", HealthHandler)])
     pn.serve(
         routes(catalog),
         port=port,

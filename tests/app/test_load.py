@@ -1,0 +1,103 @@
+"""Load and leaks on a real server: many websocket sessions at once, many opened and closed.
+
+Sizes come from the environment so that ``make loadtest`` runs them at full size (25
+sessions, 500 open/close cycles) and CI at a reduced one (the defaults here). The figures are
+printed; the tests assert what a user would notice: no errors, no dropped connections, no
+session left behind, memory that does not grow with the sessions served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests import load
+from tests.ui.conftest import serving
+
+pytestmark = [pytest.mark.slow]
+
+SESSIONS = int(os.environ.get("OCEAN_EXPLORER_LOAD_SESSIONS", "6"))
+CYCLES = int(os.environ.get("OCEAN_EXPLORER_LOAD_CYCLES", "40"))
+#: Resident memory the server may gain over the open/close cycles (MB).
+MAX_GROWTH_MB = 50.0
+
+
+def health(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}health", timeout=30) as response:
+        return json.loads(response.read())
+
+
+def wait_for_sessions(url: str, count: int, timeout_s: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = health(url)
+        if status["sessions"] == count or time.monotonic() > deadline:
+            return status
+        threading.Event().wait(0.25)  # polling interval, not a synchronisation
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("load")
+    catalog = root / "catalog.yaml"
+    catalog.write_text(
+        "datasets:\n  - id: demo-half\n    title: Demo ocean, half degree\n"
+        "    adapter: demo\n    resolution: 0.5\n    days: 30\n"
+    )
+    log = root / "serve.log"
+    with serving("--catalog", str(catalog), "--session-expiry", "1", log=log) as url:
+        load.register_models()
+        yield url, log
+
+
+def test_concurrent_sessions_step_time_and_click_without_errors(server, capsys):
+    url, log = server
+    # a click in the open Pacific (Web Mercator metres), after three animation steps
+    results = load.run_load(url, SESSIONS, steps=3, clicks=[(-15_000_000.0, 0.0)])
+    with capsys.disabled():
+        print(f"\n{SESSIONS} sessions at once: {json.dumps(results.summary())}")
+    assert results.errors == []
+    assert results.disconnects == 0
+    summary = results.summary()
+    assert summary["time step"]["count"] == 3 * SESSIONS
+    assert summary["click"]["count"] == SESSIONS
+    assert "Traceback" not in log.read_text()
+
+
+def test_sessions_opened_and_closed_leave_nothing_behind(server, capsys):
+    url, _ = server
+    warm = max(5, CYCLES // 10)  # first sessions fill the caches (frames, coastlines)
+    for _ in range(warm):
+        load.Visitor(url).close()
+    before = wait_for_sessions(url, 0)
+    assert before["sessions"] == 0
+    errors = []
+
+    def cycle(count: int) -> None:
+        for _ in range(count):
+            try:
+                load.Visitor(url).close()
+            except Exception as exc:  # counted: a refused session is a failure
+                errors.append(repr(exc))
+
+    workers = [threading.Thread(target=cycle, args=(CYCLES // 4,)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    after = wait_for_sessions(url, 0)
+    growth = after["rss_mb"] - before["rss_mb"]
+    with capsys.disabled():
+        print(
+            f"\n{4 * (CYCLES // 4)} sessions opened and closed: server memory "
+            f"{before['rss_mb']:.0f} -> {after['rss_mb']:.0f} MB ({growth:+.1f} MB), "
+            f"{after['sessions']} sessions left"
+        )
+    assert errors == []
+    assert after["sessions"] == 0
+    assert growth < MAX_GROWTH_MB
