@@ -459,8 +459,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for source in args.sources:
         entry = catalog.add_source(source)
         catalog.open(entry.id)  # refuse a bad SOURCE now, not in the first session
-    if args.basic_auth and not pathlib.Path(args.basic_auth).is_file():
-        raise SourceError(f"--basic-auth {args.basic_auth}: no such file; create it first")
+    logins = None
+    if args.basic_auth:
+        from .main import read_basic_auth
+
+        if not pathlib.Path(args.basic_auth).is_file():
+            raise SourceError(f"--basic-auth {args.basic_auth}: no such file; create it first")
+        try:
+            logins = read_basic_auth(args.basic_auth)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SourceError(f"--basic-auth {args.basic_auth}: {exc}") from exc
     if args.num_procs < 0:
         raise SourceError(f"--num-procs {args.num_procs}: give 0 (one per core) or more")
     extra = None
@@ -479,7 +487,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         num_procs=args.num_procs,
         num_threads=args.num_threads,
         session_expiry_s=args.session_expiry,
-        basic_auth=args.basic_auth,
+        basic_auth=logins,
         dask_scheduler=args.dask_scheduler,
         use_xheaders=args.use_xheaders or None,
         oauth_provider=args.oauth_provider,

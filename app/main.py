@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import pathlib
+import secrets
 from collections.abc import Callable
 
 import panel as pn
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 ASSETS = pathlib.Path(__file__).resolve().parents[1] / "assets"
 TITLE = "Ocean Explorer"
+#: Request headers a session may read (the phone layout reads the user agent).
+SESSION_HEADERS = ("User-Agent", "Accept-Language")
+#: Cookies a session may read when logins are on: Panel's own authentication cookies.
+AUTH_COOKIES = ("user", "id_token", "access_token", "refresh_token", "oauth_expiry", "is_guest")
 #: On narrow screens the sidebar floats over the map instead of squeezing it.
 PHONE_CSS = """
 @media (max-width: 720px) {
@@ -371,6 +376,36 @@ class HealthHandler(tornado.web.RequestHandler):
         self.write(json.dumps({"status": "ok", "sessions": sessions, "rss_mb": round(rss, 1)}))
 
 
+def read_basic_auth(path: str) -> str | dict[str, str]:
+    """The logins of a ``--basic-auth`` file: ``user:password`` lines (``#`` comments), a
+    JSON object ``{"user": "password"}``, or one line with a single shared password.
+
+    Raises
+    ------
+    ValueError
+        For an empty file or a line that is not ``user:password``.
+    """
+    text = pathlib.Path(path).read_text(encoding="utf-8").strip()
+    if text.startswith("{"):
+        logins = json.loads(text)
+        if not (isinstance(logins, dict) and all(isinstance(v, str) for v in logins.values())):
+            raise ValueError("a JSON basic-auth file maps user names to passwords")
+        return logins
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if not lines:
+        raise ValueError("the basic-auth file is empty; write a password or user:password lines")
+    if len(lines) == 1 and ":" not in lines[0]:
+        return lines[0]
+    logins = {}
+    for number, line in enumerate(lines, start=1):
+        user, sep, password = line.partition(":")
+        if not (sep and user.strip() and password):
+            raise ValueError(f"line {number} of the basic-auth file is not user:password")
+        logins[user.strip()] = password
+    return logins
+
+
 def serve(
     catalog: Catalog,
     port: int = 5006,
@@ -381,7 +416,7 @@ def serve(
     num_procs: int = 1,
     num_threads: int = 4,
     session_expiry_s: float = 15.0,
-    basic_auth: str | None = None,
+    basic_auth: str | dict[str, str] | None = None,
     dask_scheduler: str | None = None,
     **kwargs,
 ) -> None:
@@ -405,6 +440,13 @@ def serve(
         options["num_procs"] = num_procs
     if basic_auth:
         options["basic_auth"] = basic_auth
+    # Request headers and cookies travel into the page inside the session token: only the
+    # few the app reads go (a proxy's or another app's cookies and credentials never do)
+    authenticated = bool(basic_auth or kwargs.get("oauth_provider"))
+    options.setdefault("include_headers", list(SESSION_HEADERS))
+    options.setdefault("include_cookies", list(AUTH_COOKIES) if authenticated else [])
+    if authenticated and not (kwargs.get("cookie_secret") or pn.config.cookie_secret):
+        options["cookie_secret"] = secrets.token_urlsafe(32)  # logins last as long as the server
     # a closed page's session is dropped this long after its websocket goes
     expiry_ms = max(int(session_expiry_s * 1000), 100)
     options.setdefault("unused_session_lifetime_milliseconds", expiry_ms)

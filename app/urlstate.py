@@ -136,7 +136,9 @@ def apply_query(
         except (UrlValueError, ValueError, TypeError) as exc:
             shown = value if len(value) <= 60 else value[:57] + "..."
             notices.append(f"URL {key}='{shown}' ignored: {exc}")
-            log.warning("refused URL value %s=%r: %s", key, value[:200], exc)
+            log.warning(
+                "event=url_value_refused key=%s value=%r reason=%r", key, value[:200], str(exc)
+            )
 
     def dataset(v: str) -> None:
         state.dataset_id = _choice(v, state.param.dataset_id.objects, "dataset")
