@@ -20,12 +20,24 @@ from bokeh.models import CustomJSHover, HoverTool
 from holoviews.streams import Params, PlotSize, RangeXY
 
 from data_adapters import SourceError
+from data_adapters.errors import as_source_error, read_errors
+from data_adapters.remote import missing_chunks
 
 from . import compare
 from .basemap import LAND_COLOR, render_coastline
 from .colors import ColorSettings
 from .controls import LatestOnly, next_tick
-from .render import FRAMES, WEB_MERCATOR, Frame, Viewport, full_extent, render_field, to_crs
+from .render import (
+    FRAMES,
+    WEB_MERCATOR,
+    FieldPyramid,
+    Frame,
+    Viewport,
+    full_extent,
+    pyramid_for,
+    render_field,
+    to_crs,
+)
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -201,8 +213,18 @@ class MapView(pn.viewable.Viewer):
         )
         return compare.hide_small(delta, s.threshold, s.within_spread).reset_coords(drop=True)
 
+    def shown(self) -> xr.DataArray | FieldPyramid:
+        """What :meth:`field` shows, ready to render: one run comes with the same slice of
+        the dataset's map pyramid (a prepared store's coarser levels, read when zoomed out);
+        a change is computed from the full grids."""
+        da = self.field()
+        if self.change is None or self.swipe:
+            return pyramid_for(da, self.state.dataset)
+        return da
+
     def field_key(self) -> tuple:
-        """What :meth:`field` shows, as a key of the frame cache."""
+        """What :meth:`field` shows, as a key of the frame cache (the cache adds the view's
+        extent, size and CRS; the pyramid level follows from them)."""
         s = self.state
         shown = (self._run(),)
         if self.change is not None and not self.swipe:
@@ -211,12 +233,14 @@ class MapView(pn.viewable.Viewer):
 
     def _frame_for(self, viewport: Viewport) -> Frame:
         """The frame in ``viewport`` (swipe: baseline left of the divider, run right)."""
-        frame = FRAMES.get(self.field_key(), self.field, viewport)
+        frame = FRAMES.get(self.field_key(), self.shown, viewport)
         if not self.swipe:
             return frame
         s = self.state
         base_key = (s.dataset_id, s.variable, s.time, s.depth, s.baseline)
-        base = FRAMES.get(base_key, lambda: s.field(scenario=s.baseline), viewport)
+        base = FRAMES.get(
+            base_key, lambda: pyramid_for(s.field(scenario=s.baseline), s.dataset), viewport
+        )
         x, _ = viewport.pixel_centres()
         left = x < self.divider_x(viewport)
         values = np.where(left[None, :], base.values, frame.values)
@@ -254,7 +278,7 @@ class MapView(pn.viewable.Viewer):
         if not group or not self.state.lock_colours:
             return self.colors.limits(frame.values)
         values = [frame.values] + [
-            FRAMES.get(m.field_key(), m.field, viewport).values for m in group
+            FRAMES.get(m.field_key(), m.shown, viewport).values for m in group
         ]
         return self.colors.limits(np.concatenate([v.ravel() for v in values]))
 
@@ -301,11 +325,21 @@ class MapView(pn.viewable.Viewer):
         try:
             da = self.field()
             viewport = self.viewport(x_range, y_range, width, height)
+            # chunks a remote Zarr server answered 404 for are read as no data: say so
+            missing = missing_chunks(da)
+            known = len(missing) if missing is not None else 0
             frame = self._frame_for(viewport)
             clim = self._limits(frame, viewport)
         except (SourceError, ValueError) as exc:
             self.state.report(str(exc))
             return hv.Image(np.full((2, 2), np.nan), kdims=["x", "y"])
+        except read_errors() as exc:  # a lazy read failed (network, server, decoding)
+            # nothing half-read is shown as data: an empty map, and the reason
+            self.state.report(str(as_source_error(exc, f"dataset '{self.state.dataset_id}'")))
+            return hv.Image(np.full((2, 2), np.nan), kdims=["x", "y"])
+        else:
+            if missing is not None and len(missing) > known:
+                self.state.report(missing.note(len(missing) - known))
         self._frame = frame
         self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
         x, y = viewport.pixel_centres()

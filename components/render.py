@@ -2,7 +2,9 @@
 
 A frame is the field resampled by Datashader to exactly the viewport's pixels: the browser
 (or the PNG) never gets the whole grid. Map cost follows the viewport: only the cells in
-view are read, and coordinates are projected as 1-D arrays on regular grids.
+view are read, coordinates are projected as 1-D arrays on regular grids, and a field with
+coarser copies (:class:`FieldPyramid`, from a prepared store's map pyramid) is read from the
+coarsest copy whose cells are still no larger than a pixel.
 
 Grid kinds recognise themselves (``grid_for``) and say how they render:
 
@@ -25,6 +27,8 @@ import datashader as dsh
 import numpy as np
 import xarray as xr
 from pyproj import Transformer
+
+from data_adapters import layouts as _layouts  # noqa: F401  (registers ``ds.pyramid``)
 
 LONLAT = "EPSG:4326"
 WEB_MERCATOR = "EPSG:3857"
@@ -125,6 +129,9 @@ class Frame:
     viewport: Viewport
     #: cells of the source grid that were read for this frame
     cells_read: int
+    #: the pyramid level read: cells this many times larger than the full grid's (1: the
+    #: full grid itself)
+    factor: int = 1
 
     def to_xarray(self, name: str = "value") -> xr.DataArray:
         """The frame as a DataArray on (y, x) pixel centres, plus lon/lat of each pixel."""
@@ -152,7 +159,7 @@ class RegularGrid:
         lat = da["lat"].values
         step_lat = float(np.median(np.diff(lat))) if lat.size > 1 else 1.0
         rows = (lat >= lat0 - MARGIN_CELLS * step_lat) & (lat <= lat1 + MARGIN_CELLS * step_lat)
-        da = da.isel(lat=np.flatnonzero(rows)) if not rows.all() else da
+        da = da.isel(lat=_as_slice(np.flatnonzero(rows))) if not rows.all() else da
         lon = da["lon"].values
         step = float(np.median(np.diff(lon))) if lon.size > 1 else 1.0
         lo, hi = lon0 - MARGIN_CELLS * step, lon1 + MARGIN_CELLS * step
@@ -164,7 +171,7 @@ class RegularGrid:
             shifted = lon + 360.0 * k
             cols = np.flatnonzero((shifted >= lo) & (shifted <= hi))
             if cols.size:
-                piece = da.isel(lon=cols)
+                piece = da.isel(lon=_as_slice(cols))
                 pieces.append(piece.assign_coords(lon=shifted[cols]))
         if not pieces:
             return da.isel(lon=slice(0, 0))
@@ -177,6 +184,14 @@ class RegularGrid:
             keep = np.abs(window["lat"].values) <= MERCATOR_MAX_LAT
             values, y = values[keep], y[keep]
         return _quadmesh(values, ("y", y), ("x", x), viewport)
+
+
+def _as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """``index`` as a slice when it is a run of consecutive positions (it always is for a
+    window of an ascending axis): dask then slices chunks instead of gathering cells."""
+    if index.size and index[-1] - index[0] == index.size - 1:
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
 
 
 class CurvilinearGrid:
@@ -205,9 +220,16 @@ class CurvilinearGrid:
         ny, nx = lon.shape
         y0, y1 = max(rows[0] - MARGIN_CELLS, 0), min(rows[-1] + MARGIN_CELLS + 1, ny)
         x0, x1 = max(cols[0] - MARGIN_CELLS, 0), min(cols[-1] + MARGIN_CELLS + 1, nx)
-        return da.isel(y=slice(y0, y1), x=slice(x0, x1))
+        window = da.isel(y=slice(y0, y1), x=slice(x0, x1))
+        if viewport.crs == WEB_MERCATOR:
+            # the grid's Mercator y, projected once per grid (not per frame), for this window
+            y_merc = PROJECTED_Y.get(lat)[y0:y1, x0:x1]
+            window = window.assign_coords({_MERCATOR_Y: (("y", "x"), y_merc)})
+        return window
 
     def rasterize(self, window: xr.DataArray, viewport: Viewport) -> np.ndarray:
+        if min(window.shape) < 2:  # no cells in view (or one row): nothing to draw
+            return np.full((viewport.height, viewport.width), np.nan, dtype="float32")
         values = np.asarray(window.values, dtype="float32").copy()
         lon = window["lon"].values.astype("float64")
         lat = window["lat"].values.astype("float64")
@@ -223,8 +245,60 @@ class CurvilinearGrid:
         values[seam] = np.nan
         if viewport.crs == WEB_MERCATOR:
             values[np.abs(lat) > MERCATOR_MAX_LAT] = np.nan
-        x, y = to_crs(lon, lat, viewport.crs)
+            x = lon_to_x(lon)
+            has_y = _MERCATOR_Y in window.coords
+            y = window[_MERCATOR_Y].values if has_y else lat_to_y(lat)
+        else:
+            x, y = to_crs(lon, lat, viewport.crs)
         return _quadmesh(values, (("y", "x"), y), (("y", "x"), x), viewport)
+
+
+#: Name of the window coordinate holding a curvilinear grid's Web Mercator y (m).
+_MERCATOR_Y = "_mercator_y"
+#: Curvilinear grids whose projected coordinates are kept (a grid of 1500 x 1000 cells
+#: takes 12 MB).
+PROJECTED_GRIDS = 8
+
+
+class ProjectedY:
+    """Web Mercator y of the 2-D latitudes of curvilinear grids, computed once per grid.
+
+    Projecting 1.5 million cells costs about 90 ms (2 cores): every frame of such a grid
+    would pay it again. Grids are known by the identity of their latitude array (kept here,
+    so that its identity cannot pass to another array while cached): the slices of one
+    dataset share their coordinate arrays. A bounded LRU of :data:`PROJECTED_GRIDS`.
+    """
+
+    def __init__(self, max_grids: int = PROJECTED_GRIDS) -> None:
+        self.max_grids = max_grids
+        self._grids: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+        #: grids projected (misses), for tests
+        self.misses = 0
+
+    def get(self, lat: np.ndarray) -> np.ndarray:
+        """Web Mercator y (m) of ``lat`` (degrees, clipped to the Mercator limit)."""
+        with self._lock:
+            entry = self._grids.get(id(lat))
+            if entry is not None and entry[0] is lat:
+                self._grids.move_to_end(id(lat))
+                return entry[1]
+        y = lat_to_y(lat)  # outside the lock: another grid's frame need not wait
+        y.flags.writeable = False  # shared by every frame of the grid
+        with self._lock:
+            self.misses += 1
+            self._grids[id(lat)] = (lat, y)
+            while len(self._grids) > self.max_grids:
+                self._grids.popitem(last=False)
+        return y
+
+    def clear(self) -> None:
+        with self._lock:
+            self._grids.clear()
+
+
+#: The process's projected curvilinear grids.
+PROJECTED_Y = ProjectedY()
 
 
 def _cell_size(lon: np.ndarray, lat: np.ndarray, samples: int = 64) -> float:
@@ -248,9 +322,13 @@ def _cell_size(lon: np.ndarray, lat: np.ndarray, samples: int = 64) -> float:
 def _neighbourhood_span(lon: np.ndarray) -> np.ndarray:
     """Max minus min of ``lon`` over each cell's 3 x 3 neighbourhood (edges repeated)."""
     padded = np.pad(lon, 1, mode="edge")
-    ny, nx = lon.shape
-    shifted = [padded[i : i + ny, j : j + nx] for i in range(3) for j in range(3)]
-    return np.max(shifted, axis=0) - np.min(shifted, axis=0)
+    # separable: over the 3 columns, then over the 3 rows (four passes instead of a 9-deep
+    # stack of shifted copies)
+    rows_max = np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+    rows_min = np.minimum(np.minimum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+    top = np.maximum(np.maximum(rows_max[:-2], rows_max[1:-1]), rows_max[2:])
+    bottom = np.minimum(np.minimum(rows_min[:-2], rows_min[1:-1]), rows_min[2:])
+    return top - bottom
 
 
 GRID_KINDS = (RegularGrid, CurvilinearGrid)
@@ -280,12 +358,102 @@ def _quadmesh(values: np.ndarray, y: tuple, x: tuple, viewport: Viewport) -> np.
     return np.asarray(agg.values, dtype="float32")
 
 
-def render_field(da: xr.DataArray, viewport: Viewport) -> Frame:
-    """Render a 2-D field (lazy is fine: only the window is read) into ``viewport``."""
+# -- pyramids -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FieldPyramid:
+    """A 2-D field and coarser copies of it: the same slice of a map pyramid's levels.
+
+    :meth:`level_for` picks, per viewport, the coarsest copy whose cells are still no larger
+    than a pixel, so a zoomed-out map reads about one cell per pixel instead of the whole
+    grid, and a zoomed-in one reads the full grid's own values (hover shows them).
+    """
+
+    full: xr.DataArray
+    #: (factor, field): the field in cells ``factor`` times larger along each axis (block
+    #: means that ignore NaN), factor ascending
+    coarser: tuple[tuple[int, xr.DataArray], ...] = ()
+
+    def level_for(self, viewport: Viewport) -> tuple[int, xr.DataArray]:
+        """(factor, field) to read for ``viewport``: (1, :attr:`full`) unless a coarser copy's
+        cells are at most one pixel wide (regular grids only)."""
+        if not self.coarser or not RegularGrid.recognises(self.full):
+            return 1, self.full
+        pixel = pixel_degrees(viewport)
+        chosen: tuple[int, xr.DataArray] = (1, self.full)
+        for factor, da in self.coarser:
+            # 1e-9: a level exactly one pixel wide qualifies despite rounding
+            if _cell_degrees(da["lon"].values) <= pixel * (1 + 1e-9):
+                chosen = (factor, da)
+        return chosen
+
+
+def _cell_degrees(lon: np.ndarray) -> float:
+    """Spacing (degrees) of a regular grid's 1-D longitudes."""
+    lon = np.asarray(lon, dtype="float64")
+    return float(np.median(np.abs(np.diff(lon)))) if lon.size > 1 else 360.0
+
+
+def pixel_degrees(viewport: Viewport) -> float:
+    """The size of a pixel in degrees at the centre of ``viewport``: the smaller of its width
+    (degrees of longitude) and its height (degrees of latitude).
+
+    Web Mercator pixels are square on the ground, so their height in degrees of latitude is
+    their width times cos(latitude): measured at the centre, a whole-globe view (centred on
+    the equator) takes its pixel width, and a view of the Arctic smaller pixels.
+    """
+    lon0, lat0, lon1, lat1 = viewport.lon_lat_bounds()
+    width = (lon1 - lon0) / viewport.width
+    if viewport.crs == LONLAT:
+        return min(width, (lat1 - lat0) / viewport.height)
+    centre = float(y_to_lat(np.array(sum(viewport.y_range) / 2.0)))
+    return width * math.cos(math.radians(centre))
+
+
+def pyramid_for(field: xr.DataArray, dataset: xr.Dataset | None) -> FieldPyramid:
+    """``field`` (a 2-D slice of ``dataset``) and the same slice of each of ``dataset``'s map
+    pyramid levels (``dataset.pyramid.levels``: a prepared store's; none for others).
+
+    The slice is found by the field's scalar coordinates (time, depth, scenario...), so each
+    copy shows the same step, level and run. A level that lacks the variable, or where the
+    slice cannot be found, is left out; curvilinear grids have no pyramid.
+    """
+    if dataset is None or field.name is None or not RegularGrid.recognises(field):
+        return FieldPyramid(field)
+    coarser = []
+    for level in dataset.pyramid.levels:
+        if field.name not in level.dataset.data_vars:
+            continue
+        da = level.dataset[field.name]
+        at = {}
+        for dim in da.dims:
+            if dim in field.dims:
+                continue
+            coord = field.coords.get(dim)
+            if coord is None or coord.ndim != 0:
+                break  # the field does not say which index of ``dim`` it is
+            at[dim] = coord.values[()]
+        else:
+            try:
+                da = da.sel(at)
+            except (KeyError, ValueError, TypeError):
+                continue
+            if da.dims == field.dims:
+                coarser.append((level.factor, da))
+    return FieldPyramid(field, tuple(coarser))
+
+
+def render_field(field: xr.DataArray | FieldPyramid, viewport: Viewport) -> Frame:
+    """Render a 2-D field (lazy is fine: only the window is read) into ``viewport``.
+
+    With a :class:`FieldPyramid`, the level that suits the viewport is read (see
+    :meth:`FieldPyramid.level_for`).
+    """
+    pyramid = field if isinstance(field, FieldPyramid) else FieldPyramid(field)
+    factor, da = pyramid.level_for(viewport)
     grid = grid_for(da)
     window = grid.window(da, viewport)
     values = grid.rasterize(window, viewport)
-    return Frame(values, viewport, int(window.size))
+    return Frame(values, viewport, int(window.size), factor)
 
 
 #: Memory the frame cache may hold (MB): about 160 frames of 800 x 500 float32 pixels.
@@ -310,9 +478,15 @@ class FrameCache:
         self.misses = 0
         self.hits = 0
 
-    def get(self, key: Hashable, field: Callable[[], xr.DataArray], viewport: Viewport) -> Frame:
+    def get(
+        self,
+        key: Hashable,
+        field: Callable[[], xr.DataArray | FieldPyramid],
+        viewport: Viewport,
+    ) -> Frame:
         """The frame of ``field()`` in ``viewport``; ``key`` names the field (dataset,
-        variable, time, depth, run...): the viewport is added to it here."""
+        variable, time, depth, run...): the viewport (extent, size, CRS) is added to it here.
+        ``field`` is called only when the frame is not cached."""
         full_key = (key, viewport)
         while True:
             with self._lock:
@@ -344,6 +518,14 @@ class FrameCache:
         while self._bytes > self.max_bytes:
             _, old = self._frames.popitem(last=False)
             self._bytes -= old.values.nbytes
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the frames held now (at most :attr:`max_bytes`)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._frames)
 
     def clear(self) -> None:
         with self._lock:

@@ -32,6 +32,7 @@ import os
 import pathlib
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,7 +112,9 @@ class OpenedSource:
     by ``ocean-explorer prepare``, Copernicus Marine's ``arco-time-series``) has that copy
     as ``series``; point series, profiles and sections read :meth:`for_series`, which picks
     it when there is one. ``series`` may be opened lazily: ``series_opener`` is called on the
-    first :meth:`for_series` (opening it may cost a request to a remote service).
+    first :meth:`for_series` (opening it may cost a request to a remote service). When that
+    open fails (a remote fault), the failure is not kept: point reads use ``dataset``
+    meanwhile, and the opener is tried again after :data:`SERIES_RETRY_S` seconds.
     """
 
     id: str
@@ -129,15 +132,41 @@ class OpenedSource:
     _series_lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
+    #: When opening ``series`` last failed (time.monotonic()), or None.
+    _series_failed_at: float | None = field(default=None, init=False, repr=False, compare=False)
 
     def series_layout(self) -> xr.Dataset | None:
         """``series``, opened on the first call when it is opened lazily; None when the
-        source has no point-series layout, or one that does not match ``dataset``."""
+        source has no point-series layout, or one that does not match ``dataset``, or while
+        it cannot be opened (tried again later)."""
+        try:
+            return self._series_or_raise()
+        except _SERIES_OPEN_ERRORS as exc:
+            log.warning(
+                "%s: the point-series layout cannot be opened now (%s); point reads use the "
+                "maps layout, and it is tried again in %g s",
+                self.id,
+                exc,
+                SERIES_RETRY_S,
+            )
+            return None
+
+    def _series_or_raise(self) -> xr.Dataset | None:
+        """:meth:`series_layout`, raising when opening the layout failed; the opener is then
+        kept, to be tried again once :data:`SERIES_RETRY_S` have passed (a failed open is
+        never taken for "no such layout")."""
         if self.series_opener is None:
             return self.series
         with self._series_lock:  # one opening, however many views ask at once
             if self.series_opener is not None:
-                series = self.series if self.series is not None else self.series_opener()
+                failed = self._series_failed_at
+                if failed is not None and time.monotonic() - failed < SERIES_RETRY_S:
+                    return None  # failed a moment ago: not every point read pays for it
+                try:
+                    series = self.series if self.series is not None else self.series_opener()
+                except _SERIES_OPEN_ERRORS:
+                    self._series_failed_at = time.monotonic()
+                    raise
                 problem = _series_mismatch(self.dataset, series) if series is not None else None
                 if problem:
                     log.warning("%s: the point-series layout is not used (%s)", self.id, problem)
@@ -151,6 +180,19 @@ class OpenedSource:
         the same cell on the other)."""
         series = self.series_layout()
         return series if series is not None else self.dataset
+
+
+#: Seconds before a point-series layout that failed to open is tried again.
+SERIES_RETRY_S = 30.0
+#: What opening a point-series layout may raise (a remote fault, a damaged store).
+_SERIES_OPEN_ERRORS = (SourceError, OSError, ValueError, KeyError, TypeError, RuntimeError)
+
+
+def _open_series(adapter: Adapter) -> xr.Dataset | None:
+    """``adapter.open_series()``, but raising when the layout exists and cannot be opened
+    (``Adapter.open_series`` logs that and returns None, which would read as "no layout")."""
+    raw = adapter._open_series()
+    return None if raw is None else adapter._normalised(raw)
 
 
 def _series_mismatch(dataset: xr.Dataset, series: xr.Dataset) -> str | None:
@@ -171,7 +213,7 @@ def _series_mismatch(dataset: xr.Dataset, series: xr.Dataset) -> str | None:
 def _series_of_runs(source: OpenedSource, names: list[str], label: str) -> xr.Dataset | None:
     """The runs ``names`` of a scenario group, in that order, from the point-series layout
     of the one ``source`` that holds them; None (logged) when it has none or not them."""
-    series = source.series_layout()
+    series = source._series_or_raise()  # a failed open fails the group's open too
     if series is None:
         return None
     labels = [str(s) for s in series["scenario"].values] if "scenario" in series.dims else []
@@ -184,7 +226,7 @@ def _series_of_runs(source: OpenedSource, names: list[str], label: str) -> xr.Da
 def _joined_series(runs: dict[str, OpenedSource], label: str) -> xr.Dataset | None:
     """The point-series layouts of runs stored apart, joined as their datasets are; None
     unless every run has one (logged when they cannot be joined)."""
-    layouts = {name: source.series_layout() for name, source in runs.items()}
+    layouts = {name: source._series_or_raise() for name, source in runs.items()}
     if any(series is None for series in layouts.values()):
         return None
     try:
@@ -326,7 +368,7 @@ class Catalog:
                 entry.description,
                 entry.attribution,
                 entry.license,
-                series_opener=adapter.open_series,
+                series_opener=functools.partial(_open_series, adapter),
             )
         if source_id in self.groups:
             return self._open_group(self.groups[source_id])
@@ -552,4 +594,4 @@ def open_source(source: str, catalog: Catalog | None = None) -> OpenedSource:
     adapter = adapter_for_uri(source)
     ds = adapter.open()
     title = str(ds.attrs.get("title") or source)
-    return OpenedSource(source, title, ds, series_opener=adapter.open_series)
+    return OpenedSource(source, title, ds, series_opener=functools.partial(_open_series, adapter))

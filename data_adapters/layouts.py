@@ -12,17 +12,25 @@ into one Zarr (format 3) store with two groups:
 - ``series``: the whole time axis per chunk, the grid in small tiles (64 x 64 cells at
   most, fewer for long time axes) so that a chunk is a few MB.
 
+On a regular grid, the maps are also written as a pyramid: groups ``maps_1``, ``maps_2``
+… each two times coarser than the one before (the mean of 2 x 2 cells, ignoring NaN: land
+does not darken the coast), chunked like ``maps``, until the longer side of the grid would
+drop below :data:`PYRAMID_MIN_SIDE` cells. A zoomed-out map reads a coarse level: its cost
+follows the screen, not the grid (``components.render`` picks the level per viewport).
+
 The root group's attribute :data:`LAYOUTS_ATTR` names the groups and their chunk shapes;
 ``ZarrAdapter`` recognises a prepared store from it (one small metadata read) and opens
-``maps`` as the dataset and ``series`` for point series, profiles and sections.
+``maps`` as the dataset, ``series`` for point series, profiles and sections, and the
+pyramid's levels as ``dataset.pyramid.levels`` (:class:`Pyramid`, opened on first use).
 
 Turning one-step chunks into whole-time-axis chunks cannot be done a chunk at a time, and
 the whole cube may not fit in memory, so the data go through a temporary copy chunked in
 bands of rows. Memory stays near ``memory_mb``: pass 1 holds at most half of it in whole
 time steps (at least one step of a variable, every level and run), pass 2 at most half of
 it in a band of series tiles over the whole time axis (at least one tile); zarr encodes up
-to 10 chunks of at most 16 MB at a time on top. On disk the temporary copy takes about as
-much as one layout, until the end.
+to 10 chunks of at most 16 MB at a time on top, and the pyramid's levels of the block being
+copied (a third of it). On disk the temporary copy takes about as much as one layout, until
+the end; the pyramid takes a third of ``maps``.
 
 I/O only, like the rest of ``data_adapters``.
 """
@@ -30,10 +38,12 @@ I/O only, like the rest of ``data_adapters``.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import pathlib
 import shutil
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -46,8 +56,13 @@ import xarray as xr
 from .contract import grid_kind
 from .errors import SourceError, short_reason
 
+log = logging.getLogger(__name__)
+
 #: Root attribute of a prepared store: ``{"version": 1, "maps": {var: {dim: chunk}},
-#: "series": {var: {dim: chunk}}}``. Written last, so a store without it is not complete.
+#: "series": {var: {dim: chunk}}, "levels": [{"group": "maps_1", "factor": 2, "variables":
+#: {var: {dim: chunk}}}, ...]}``. Written last, so a store without it is not complete.
+#: ``levels`` (the pyramid, finest first) is optional: stores written before it have none,
+#: and readers that do not know it ignore it, so the version stays 1.
 LAYOUTS_ATTR = "ocean_explorer_layouts"
 #: Version of the layout; a reader that does not know a version opens the store as plain Zarr.
 LAYOUT_VERSION = 1
@@ -68,6 +83,15 @@ DEFAULT_MEMORY_MB = 1000.0
 #: Largest chunk (bytes, uncompressed) of the temporary copy used for rechunking: zarr
 #: encodes up to 10 chunks at once (its ``async.concurrency``), so chunks are kept small.
 RECHUNK_CHUNK_BYTES = 16_000_000
+#: The pyramid stops before a level whose longer side would be shorter than this (cells): a
+#: 1/12° globe (2160 x 4320) gets levels of 1/6°, 1/3° and 2/3° (the last 270 x 540), enough
+#: for a whole-globe map of 400 px or more; a 1/4° globe one level of 1/2°.
+PYRAMID_MIN_SIDE = 512
+#: Key of the pyramid in :data:`LAYOUTS_ATTR`, and the prefix of its groups (``maps_1``...).
+LEVELS_KEY = "levels"
+#: Key of :data:`LAYOUTS_ATTR` saying every chunk was written, all-fill ones too: a reader
+#: may then take a chunk that is not there for a lost one, not an empty one.
+COMPLETE_KEY = "complete"
 #: Group of the temporary copy (removed before the store is complete).
 _RECHUNK_GROUP = "_rechunk"
 #: Seconds between progress lines of one variable.
@@ -135,7 +159,39 @@ def layouts_in(metadata: str | Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     if not all(isinstance(layouts.get(g), Mapping) for g in (MAPS_GROUP, SERIES_GROUP)):
         return None
-    return dict(layouts)
+    layouts = dict(layouts)
+    if LEVELS_KEY in layouts and not _valid_levels(layouts[LEVELS_KEY]):
+        # the pyramid only makes maps cheaper: a store with a garbled one still opens
+        del layouts[LEVELS_KEY]
+    return layouts
+
+
+def _valid_levels(levels: Any) -> bool:
+    """Whether ``levels`` is a list of ``{"group": str, "factor": int > 1, "variables": {}}``
+    with factors increasing (finest first)."""
+    if not isinstance(levels, list):
+        return False
+    factors = []
+    for level in levels:
+        if not isinstance(level, Mapping) or not isinstance(level.get("group"), str):
+            return False
+        factor = level.get("factor")
+        if (
+            not isinstance(factor, int)
+            or factor < 2
+            or not isinstance(level.get("variables"), Mapping)
+        ):
+            return False
+        factors.append(factor)
+    return factors == sorted(set(factors))
+
+
+def level_groups(layouts: Mapping[str, Any] | None) -> list[tuple[str, int]]:
+    """(group, factor) of each pyramid level named by ``layouts`` (finest first); empty for
+    stores without a pyramid."""
+    if not layouts:
+        return []
+    return [(level["group"], level["factor"]) for level in layouts.get(LEVELS_KEY, [])]
 
 
 def read_layouts(path: str | os.PathLike) -> dict[str, Any] | None:
@@ -146,6 +202,93 @@ def read_layouts(path: str | os.PathLike) -> dict[str, Any] | None:
     except OSError:
         return None
     return layouts_in(text)
+
+
+# -- the pyramid of a dataset ---------------------------------------------------------------
+@dataclass(frozen=True)
+class PyramidLevel:
+    """One level of a map pyramid: the same maps in cells ``factor`` times larger along each
+    axis (means of ``factor`` x ``factor`` cells that ignore NaN)."""
+
+    factor: int
+    dataset: xr.Dataset
+
+
+@xr.register_dataset_accessor("pyramid")
+class MapPyramid:
+    """``ds.pyramid``: coarser copies of a dataset's maps, for zoomed-out views.
+
+    The maps dataset of a prepared store has them: ``ZarrAdapter`` attaches an opener when
+    it opens the store, and the levels are opened on the first read of :attr:`levels`. Any
+    other dataset, and any dataset derived from one (a selection, a subset of variables), has
+    none: its maps read the full grid. The levels live on the dataset object itself, so
+    nothing can pair a dataset with another's levels.
+    """
+
+    def __init__(self, ds: xr.Dataset) -> None:
+        self._ds = ds
+        self._opener: Callable[[], list[PyramidLevel]] | None = None
+        self._levels: tuple[PyramidLevel, ...] = ()
+        self._lock = threading.Lock()
+
+    def attach(self, opener: Callable[[], list[PyramidLevel]]) -> None:
+        """Give the dataset levels, opened by ``opener()`` on the first read of :attr:`levels`
+        (opening costs a metadata read per level: a request for a remote store)."""
+        with self._lock:
+            self._opener, self._levels = opener, ()
+
+    @property
+    def levels(self) -> tuple[PyramidLevel, ...]:
+        """The levels, finest first; empty without a pyramid.
+
+        Never raises: the pyramid only makes maps cheaper, so when its levels cannot be
+        opened the reason is logged and the maps read the full grid.
+        """
+        if self._opener is None:
+            return self._levels
+        with self._lock:  # one opening, however many sessions ask at once
+            if self._opener is not None:
+                try:
+                    levels = tuple(self._opener())
+                except (SourceError, OSError, ValueError, KeyError, TypeError) as exc:
+                    log.warning("the map pyramid is not used (%s)", short_reason(exc))
+                    levels = ()
+                self._levels, self._opener = levels, None
+        return self._levels
+
+
+def block_mean(values: np.ndarray) -> np.ndarray:
+    """Means of the 2 x 2 blocks of cells of the last two axes, ignoring NaN.
+
+    A block of land only (all NaN) stays NaN; a coastal block is the mean of its sea cells.
+    With an odd number of rows (columns), the last block row (column) holds one cell's row.
+    The result has the dtype of ``values``; maps are coarsened one at a time, so temporaries
+    stay the size of one map.
+    """
+    *lead, ny, nx = values.shape
+    out = np.empty((*lead, (ny + 1) // 2, (nx + 1) // 2), dtype=values.dtype)
+    maps, coarse = values.reshape(-1, ny, nx), out.reshape(-1, *out.shape[-2:])
+    for i, field in enumerate(maps):
+        if ny % 2 or nx % 2:
+            field = np.pad(field, ((0, ny % 2), (0, nx % 2)), constant_values=np.nan)
+        blocks = field.reshape(field.shape[0] // 2, 2, field.shape[1] // 2, 2)
+        finite = np.isfinite(blocks)
+        total = np.where(finite, blocks, 0).sum(axis=(1, 3), dtype=values.dtype)
+        count = finite.sum(axis=(1, 3))
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: no value in the block
+            coarse[i] = total / count
+    return out
+
+
+def block_centres(coord: np.ndarray) -> np.ndarray:
+    """Centres of the 2-cell blocks of a 1-D axis of cell centres (see :func:`block_mean`).
+
+    An odd last block holds one cell and keeps its centre, so that no centre leaves the
+    grid (a latitude never passes the pole).
+    """
+    coord = np.asarray(coord, dtype="float64")
+    pairs = coord[: coord.size // 2 * 2].reshape(-1, 2).mean(axis=1)
+    return np.append(pairs, coord[-1:]) if coord.size % 2 else pairs
 
 
 # -- choosing chunks ------------------------------------------------------------------------
@@ -244,6 +387,81 @@ def _band(
     return ty, cols
 
 
+@dataclass(frozen=True)
+class _Level:
+    """One pyramid level to write: its group, factor, grid size and chunks per variable."""
+
+    group: str
+    factor: int
+    #: rows, columns (cells) of the level's grid
+    shape: tuple[int, int]
+    #: variable -> dim -> chunk length
+    chunks: dict[str, dict[str, int]]
+
+
+def _pyramid_plan(
+    ds: xr.Dataset,
+    hdims: tuple[str, str],
+    plans: Mapping[str, _Plan],
+    levels: int | None,
+    map_chunks: tuple[int, int] | None,
+) -> list[_Level]:
+    """The levels to write: for the floating-point variables of a regular grid, each level
+    two times coarser than the previous one, chunked like ``maps`` (see
+    :data:`PYRAMID_MIN_SIDE`; ``levels`` asks for that many, as far as the grid allows)."""
+    if hdims != ("lat", "lon") or levels == 0:
+        return []  # curvilinear grids: their 2-D coordinates do not coarsen by blocks
+    names = [name for name, da in ds.data_vars.items() if da.dtype.kind == "f"]
+    if not names:
+        return []  # means of integer codes (masks, classes) mean nothing
+    rows, cols = hdims
+    shape = (ds.sizes[rows], ds.sizes[cols])
+    out: list[_Level] = []
+    while min(shape) > 1:
+        coarser = ((shape[0] + 1) // 2, (shape[1] + 1) // 2)
+        if levels is None and max(coarser) < PYRAMID_MIN_SIDE:
+            break
+        if levels is not None and len(out) == levels:
+            break
+        shape = coarser
+        if map_chunks is None:
+            tile = (_even_tile(shape[0], MAP_TILE[0]), _even_tile(shape[1], MAP_TILE[1]))
+        else:
+            tile = (min(map_chunks[0], shape[0]), min(map_chunks[1], shape[1]))
+        chunks = {}
+        for name in names:
+            chunks[str(name)] = {**plans[str(name)].maps, rows: tile[0], cols: tile[1]}
+        out.append(_Level(f"{MAPS_GROUP}_{len(out) + 1}", 2 ** (len(out) + 1), shape, chunks))
+    return out
+
+
+def _level_template(ds: xr.Dataset, level: _Level) -> xr.Dataset:
+    """Empty lazy variables and the coarsened coordinates of one pyramid level."""
+    import dask.array
+
+    coords: dict[str, xr.Variable] = {}
+    for name, coord in ds.coords.items():
+        if name in ("lat", "lon"):
+            centres = np.asarray(coord.values)
+            for _ in range(level.factor.bit_length() - 1):  # log2(factor) halvings
+                centres = block_centres(centres)
+            coords[name] = xr.Variable(coord.dims, centres, attrs=dict(coord.attrs))
+        elif not {"lat", "lon"} & set(coord.dims):  # time, depth, scenario...
+            coords[name] = xr.Variable(
+                coord.dims, np.asarray(coord.values), attrs=dict(coord.attrs)
+            )
+    data = {}
+    for name, chunks in level.chunks.items():
+        da = ds[name]
+        shape = tuple(
+            dict(zip(("lat", "lon"), level.shape, strict=True)).get(d, n)
+            for d, n in zip(da.dims, da.shape, strict=True)
+        )
+        empty = dask.array.zeros(shape, dtype=da.dtype, chunks=tuple(chunks[d] for d in da.dims))
+        data[name] = xr.Variable(da.dims, empty, attrs=dict(da.attrs))
+    return xr.Dataset(data, coords=coords, attrs=dict(ds.attrs))
+
+
 # -- writing --------------------------------------------------------------------------------
 def check_output(out: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:
     """``out`` as a path if a prepared store may be written there, else a SourceError.
@@ -281,15 +499,18 @@ def write_prepared(
     series_chunks: tuple[int, int] | None = None,
     memory_mb: float = DEFAULT_MEMORY_MB,
     overwrite: bool = False,
+    pyramid_levels: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PreparedStore:
-    """Write ``ds`` as one Zarr store with a map layout and a point-series layout.
+    """Write ``ds`` as one Zarr store with a map layout (and its pyramid) and a point-series
+    layout.
 
     The data stream through memory: pass 1 reads blocks of whole time steps from ``ds``
-    and writes the ``maps`` group and a temporary copy chunked in bands of rows; pass 2
-    reads each band's whole time axis from that copy and writes the ``series`` group. The
-    store is written to ``OUT.part`` and renamed to ``out`` only when complete, with the
-    layouts attribute last, so an interrupted run never leaves a store that looks whole.
+    and writes the ``maps`` group, the pyramid's levels (each block coarsened from the
+    previous level in memory) and a temporary copy chunked in bands of rows; pass 2 reads
+    each band's whole time axis from that copy and writes the ``series`` group. The store is
+    written to ``OUT.part`` and renamed to ``out`` only when complete, with the layouts
+    attribute last, so an interrupted run never leaves a store that looks whole.
 
     Parameters
     ----------
@@ -311,6 +532,11 @@ def write_prepared(
         tile's whole time axis are always held, even if larger.
     overwrite
         Replace an existing Zarr store at ``out`` (anything else is never replaced).
+    pyramid_levels
+        Coarser map levels to write (regular grids, floating-point variables): None (the
+        default) halves the grid until its longer side would drop below
+        :data:`PYRAMID_MIN_SIDE` cells; 0 writes none; a number asks for that many, as far as
+        the grid can be halved.
     progress
         Called with a short line now and then (about every 2 s per variable).
 
@@ -341,18 +567,30 @@ def write_prepared(
         if da.dtype.kind not in "fiub":
             raise SourceError(f"variable '{name}' has dtype {da.dtype}; only numbers can be stored")
         plans[str(name)] = _plan(da, hdims, map_chunks, series_chunks, memory_mb * 1e6)
-    _check_room(path, ds)
+    if pyramid_levels is not None and pyramid_levels < 0:
+        raise SourceError(f"pyramid_levels={pyramid_levels}: give 0 (none) or more levels")
+    levels = _pyramid_plan(ds, hdims, plans, pyramid_levels, map_chunks)
+    _check_room(path, ds, pyramid=bool(levels))
     part = path.with_name(path.name + ".part")
     shutil.rmtree(part, ignore_errors=True)  # left by an interrupted run: ours by its name
     try:
-        _write_templates(ds, part, plans)
-        for name, plan in plans.items():
-            _copy_variable(ds[name], name, part, plan, say)
+        import zarr
+
+        # every chunk, all-fill ones too (zarr skips them by default): see COMPLETE_KEY
+        with zarr.config.set({"array.write_empty_chunks": True}):
+            _write_templates(ds, part, plans, levels)
+            for name, plan in plans.items():
+                _copy_variable(ds[name], name, part, plan, levels, say)
         shutil.rmtree(part / _RECHUNK_GROUP, ignore_errors=True)
         layouts = {
             "version": LAYOUT_VERSION,
+            COMPLETE_KEY: True,
             MAPS_GROUP: {name: plan.maps for name, plan in plans.items()},
             SERIES_GROUP: {name: plan.series for name, plan in plans.items()},
+            LEVELS_KEY: [
+                {"group": level.group, "factor": level.factor, "variables": level.chunks}
+                for level in levels
+            ],
         }
         _mark_complete(part, layouts)
         _publish(part, path)
@@ -362,17 +600,19 @@ def write_prepared(
     except BaseException:
         shutil.rmtree(part, ignore_errors=True)  # an interrupted run leaves nothing behind
         raise
-    sizes = {group: disk_bytes(path / group) for group in (MAPS_GROUP, SERIES_GROUP)}
+    groups = [MAPS_GROUP, SERIES_GROUP, *(level.group for level in levels)]
+    sizes = {group: disk_bytes(path / group) for group in groups}
     return PreparedStore(path, layouts, sizes, time.perf_counter() - started)
 
 
-def _check_room(path: pathlib.Path, ds: xr.Dataset) -> None:
-    """Refuse before writing when the disk cannot hold the two layouts uncompressed.
+def _check_room(path: pathlib.Path, ds: xr.Dataset, pyramid: bool = False) -> None:
+    """Refuse before writing when the disk cannot hold the layouts uncompressed.
 
     zstd usually halves ocean fields, and the temporary copy (about as large as one layout
-    compressed) is freed at the end, so this is the room a run needs at worst.
+    compressed) is freed at the end, so this is the room a run needs at worst. A pyramid
+    adds a third of the maps (1/4 + 1/16 + ...).
     """
-    need = 2 * sum(da.nbytes for da in ds.data_vars.values())
+    need = (2 + (1 / 3 if pyramid else 0)) * sum(da.nbytes for da in ds.data_vars.values())
     free = shutil.disk_usage(path.parent).free
     if free < need:
         raise SourceError(
@@ -402,10 +642,29 @@ def _template(ds: xr.Dataset, chunks: Mapping[str, dict[str, int]]) -> xr.Datase
     return xr.Dataset(data, coords=coords, attrs=dict(ds.attrs))
 
 
-def _write_templates(ds: xr.Dataset, part: pathlib.Path, plans: Mapping[str, _Plan]) -> None:
+def _write_templates(
+    ds: xr.Dataset, part: pathlib.Path, plans: Mapping[str, _Plan], levels: list[_Level]
+) -> None:
     import zarr
 
     zarr.open_group(part, mode="w", zarr_format=3)
+    for level in levels:
+        encoding = {
+            name: {
+                "chunks": tuple(chunks[d] for d in ds[name].dims),
+                "compressors": _compressors(),
+            }
+            for name, chunks in level.chunks.items()
+        }
+        _level_template(ds, level).to_zarr(
+            part,
+            group=level.group,
+            mode="a",
+            zarr_format=3,
+            consolidated=False,
+            compute=False,
+            encoding=encoding,
+        )
     for group in (MAPS_GROUP, SERIES_GROUP):
         chunks = {name: getattr(plan, group) for name, plan in plans.items()}
         encoding = {
@@ -454,13 +713,28 @@ class _Progress:
             self.say(f"{self.name}: {self.what} {done}/{self.total} ({percent:.0f}%)")
 
 
+def _computes_here() -> bool:
+    """Whether dask's current scheduler runs tasks in this process (threads, or one by one).
+
+    Storing into a local buffer only works then: a distributed client (``serve
+    --dask-scheduler``, a notebook's ``Client()``) or the processes scheduler would fill a
+    copy of the buffer on a worker and leave this one uninitialised.
+    """
+    import dask.base
+    import dask.local
+    import dask.threaded
+
+    scheduler = dask.base.get_scheduler()
+    return scheduler is None or scheduler in (dask.threaded.get, dask.local.get_sync)
+
+
 def _read(da: xr.DataArray) -> np.ndarray:
     """The values of a lazy block, copied chunk by chunk into one buffer (no second copy
-    from concatenating the chunks)."""
+    from concatenating the chunks) when dask computes in this process."""
     import dask.array
 
     try:
-        if isinstance(da.data, dask.array.Array):
+        if isinstance(da.data, dask.array.Array) and _computes_here():
             buffer = np.empty(da.shape, dtype=da.dtype)
             dask.array.store(da.data, buffer, lock=False)
             return buffer
@@ -472,16 +746,29 @@ def _read(da: xr.DataArray) -> np.ndarray:
 
 
 def _copy_variable(
-    da: xr.DataArray, name: str, part: pathlib.Path, plan: _Plan, say: Callable[[str], None]
+    da: xr.DataArray,
+    name: str,
+    part: pathlib.Path,
+    plan: _Plan,
+    levels: list[_Level],
+    say: Callable[[str], None],
 ) -> None:
     import zarr
 
     root = zarr.open_group(part, mode="r+")
     maps = root[f"{MAPS_GROUP}/{name}"]
     series = root[f"{SERIES_GROUP}/{name}"]
+    pyramid = [root[f"{level.group}/{name}"] for level in levels if name in level.chunks]
+
+    def write_maps(region: tuple[slice, ...], values: np.ndarray) -> None:
+        maps[region] = values
+        for level in pyramid:  # each level from the one before: a quarter of its cells
+            values = block_mean(values)
+            level[region] = values
+
     if "time" not in da.dims:  # nothing to rechunk: both layouts from the same values
         values = _read(da)
-        maps[...] = values
+        write_maps((slice(None),) * da.ndim, values)
         series[...] = values
         say(f"{name}: written (no time axis)")
         return
@@ -494,8 +781,8 @@ def _copy_variable(
         window = slice(first, min(first + plan.block_steps, steps))
         values = _read(da.isel(time=window))
         region = tuple(window if i == axis else slice(None) for i in range(da.ndim))
-        maps[region] = values
         rechunk[region] = values
+        write_maps(region, values)
         del values
         shown(window.stop)
     # pass 2: each band's whole time axis -> series

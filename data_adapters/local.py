@@ -19,8 +19,22 @@ import xarray as xr
 
 from .base import DEFAULT_TIMEOUT, Adapter
 from .errors import SourceError, short_reason
-from .layouts import MAPS_GROUP, SERIES_GROUP, layouts_in, read_layouts
-from .remote import check_reachable, is_url, redact
+from .layouts import (
+    COMPLETE_KEY,
+    MAPS_GROUP,
+    SERIES_GROUP,
+    PyramidLevel,
+    layouts_in,
+    level_groups,
+    read_layouts,
+)
+from .remote import (
+    GuardedHTTPFileSystem,
+    check_reachable,
+    http_zarr_filesystem,
+    is_url,
+    redact,
+)
 
 #: File name endings tried when a directory is given.
 NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5", ".he5")
@@ -265,7 +279,13 @@ class ZarrAdapter(Adapter):
 
     A store written by ``ocean-explorer prepare`` (``data_adapters.layouts``) holds the data
     twice: its ``maps`` group (time-chunked) is opened as the dataset and its ``series``
-    group (geo-chunked) by :meth:`open_series`.
+    group (geo-chunked) by :meth:`open_series`. Its map pyramid (``maps_1``, ``maps_2``...)
+    comes with the dataset as ``ds.pyramid.levels``, opened on first use.
+
+    Over http(s), every read (at the open and each chunk read later by dask) is bounded by
+    ``timeout``, retried where safe and ends in a one-line ``SourceError``; a chunk the
+    server answers 404 for is no data, counted in ``missing_chunks(ds[var])``, except in a
+    prepared store, which holds every chunk: there it is an error (``data_adapters.remote``).
     """
 
     adapter_type: ClassVar[str] = "zarr"
@@ -273,8 +293,14 @@ class ZarrAdapter(Adapter):
 
     path = param.String(doc="A local '.zarr' directory or an http(s) URL of one.")
     timeout = param.Number(
-        default=DEFAULT_TIMEOUT, bounds=(0.1, None), doc="Seconds to wait for a remote store."
+        default=DEFAULT_TIMEOUT,
+        bounds=(0.1, None),
+        doc="Seconds to wait for each request to a remote store (a read is tried up to 3 times).",
     )
+
+    #: What the last :meth:`_open` learnt about the store (its pyramid's levels are opened
+    #: from it later, without reading the metadata again).
+    _opened_store: _ZarrStore | None = None
 
     @classmethod
     def guess_can_open(cls, uri: str) -> bool:
@@ -288,9 +314,26 @@ class ZarrAdapter(Adapter):
     def label(self) -> str:
         return redact(self.path)
 
+    def open(self) -> xr.Dataset:
+        """Open the store lazily on the data contract; a prepared store's dataset also has
+        its coarser map levels (``ds.pyramid.levels``: opened when first read)."""
+        ds = super().open()
+        store = self._opened_store
+        if store is not None and level_groups(store.layouts):
+            ds.pyramid.attach(functools.partial(self._open_levels, store))
+        return ds
+
     def _open(self) -> xr.Dataset:
         store = self._locate()
+        self._opened_store = store
         return self._open_group(store, MAPS_GROUP if store.layouts else None)
+
+    def _open_levels(self, store: _ZarrStore) -> list[PyramidLevel]:
+        """The pyramid's levels, each normalised as the maps are (finest first)."""
+        return [
+            PyramidLevel(factor, self._normalised(self._open_group(store, group)))
+            for group, factor in level_groups(store.layouts)
+        ]
 
     def _open_series(self) -> xr.Dataset | None:
         store = self._locate()
@@ -307,26 +350,26 @@ class ZarrAdapter(Adapter):
                 self.timeout,
             )
             name = first.url.rsplit("/", 1)[-1]
-            import aiohttp
-
-            return _ZarrStore(
-                consolidated=_consolidated(name, first.text),
-                storage_options={
-                    "client_kwargs": {"timeout": aiohttp.ClientTimeout(total=self.timeout)}
-                },
-                layouts=layouts_in(first.text) if name == "zarr.json" else None,
+            layouts = layouts_in(first.text) if name == "zarr.json" else None
+            # Every later request (metadata, chunks read by dask long after the open) is
+            # bounded, retried and explained by the guarded filesystem (data_adapters.remote);
+            # a prepared store has every chunk, so there a chunk 404 is an error.
+            http = http_zarr_filesystem(
+                base, self.label, self.timeout, missing_is_error=_written_complete(layouts)
             )
+            return _ZarrStore(_consolidated(name, first.text), None, layouts, http)
         if not os.path.exists(self.path):
             raise SourceError(f"{self.path}: no such Zarr store; check the path")
         path = pathlib.Path(self.path)
         return _ZarrStore(_local_consolidated(path), None, read_layouts(path))
 
     def _open_group(self, store: _ZarrStore, group: str | None) -> xr.Dataset:
+        known = set(store.http.missing.keys()) if store.http is not None else set()
         try:
             # Saying whether metadata are consolidated spares a failed read and xarray's
             # warning about it on every open of a store written without them.
-            return xr.open_zarr(
-                self.path,
+            ds = xr.open_zarr(
+                self.path if store.http is None else store.http.zarr_store(),
                 group=group,
                 chunks={},
                 consolidated=store.consolidated,
@@ -335,8 +378,9 @@ class ZarrAdapter(Adapter):
         except (OSError, ValueError, KeyError) as exc:
             where = f" (group '{group}')" if group else ""
             raise SourceError(
-                f"{self.path}: not a readable Zarr store{where} ({short_reason(exc)})"
+                f"{self.label}: not a readable Zarr store{where} ({short_reason(exc)})"
             ) from exc
+        return ds if store.http is None else store.http.opened(ds, known)
 
 
 @dataclass(frozen=True)
@@ -347,6 +391,14 @@ class _ZarrStore:
     storage_options: dict | None
     #: The layouts of a prepared store (``data_adapters.layouts``), else None.
     layouts: dict | None
+    #: A remote store's filesystem (every read bounded and retried), else None.
+    http: GuardedHTTPFileSystem | None = None
+
+
+def _written_complete(layouts: dict | None) -> bool:
+    """Whether a prepared store says it holds every chunk (``"complete": true``, written by
+    ``ocean-explorer prepare``): a chunk the server does not have is then lost, not empty."""
+    return bool(layouts and layouts.get(COMPLETE_KEY) is True)
 
 
 def _consolidated(name: str, text: str) -> bool:

@@ -9,16 +9,22 @@ its ``with`` block (or fixture) ends: no thread keeps running, no port stays bou
 - ``serve_html``: answers every GET with 200 and an HTML page (a portal, not a data server);
 - ``serve_stalling``: answers a few paths, holds every other request unanswered;
 - ``silent_server``: accepts TCP connections and never answers;
-- ``refused_port``: a port with nothing listening (connections are refused).
+- ``refused_port``: a port with nothing listening (connections are refused);
+- ``fault_proxy``: an HTTP proxy in front of one of these servers that injects remote faults
+  on demand (refused connections, slow or trickling answers, HTTP 500/403/429, an HTML page,
+  a truncated body, missing Zarr chunks) and counts the requests of each path.
 
 Waiting is always on a condition with a deadline (``wait_until``), never a bare sleep.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import http.client
 import http.server
 import importlib.metadata
+import re
 import socket
 import sys
 import threading
@@ -202,6 +208,253 @@ def serve_html() -> Iterator[str]:
     """A server answering 200 with an HTML page for every path; yields its base URL."""
     with _http_server(_HtmlHandler) as url:
         yield url
+
+
+# -- a fault-injecting proxy ----------------------------------------------------------------
+#: The faults :func:`fault_proxy` can inject (``None``: forward every request as it is).
+FAULTS = (None, "refuse", "slow", "trickle", "500", "403", "429", "html", "truncate", "missing")
+#: File names of Zarr metadata documents (v2 and v3): every other key of a store is a chunk.
+ZARR_METADATA = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
+#: Headers that belong to one connection, not to the answer: never forwarded.
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
+)
+_ERROR_PAGE = b"<!DOCTYPE html>\n<html><body><h1>Service unavailable</h1></body></html>\n"
+
+
+def is_chunk_path(path: str) -> bool:
+    """True for a path that names a Zarr chunk: not one of :data:`ZARR_METADATA`, nor a
+    directory (a listing)."""
+    name = urlsplit(path).path.rsplit("/", 1)[-1]
+    return bool(name) and name not in ZARR_METADATA
+
+
+class FaultProxy:
+    """A proxy in front of ``upstream`` that fails requests on demand (see :func:`fault_proxy`).
+
+    Attributes
+    ----------
+    url
+        The proxied base URL: ``upstream``'s URL with the proxy's host and port.
+    fault
+        One of :data:`FAULTS`; settable at any time (``"refuse"`` stops listening at once,
+        any other value listens again on the same port).
+    fault_paths
+        None (every path may fail), a regular expression searched in the request's path and
+        query, or a predicate of it: the fault applies only to the requests that match, so
+        an open can succeed and a later chunk read fail.
+    requests
+        Requests received per path (with its query), faulted or not: what upstream read (or
+        would have read).
+    delay
+        Seconds a ``"slow"`` answer waits before its first byte; ``"trickle"`` sends
+        ``trickle_bytes`` every ``trickle_every`` seconds.
+    retry_after
+        The ``Retry-After`` header (seconds) of ``"429"`` answers.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        self._upstream = (parts.hostname or HOST, parts.port or 80)
+        self._prefix = parts.path.rstrip("/")
+        self.fault_paths: str | Callable[[str], bool] | None = None
+        self.delay = 5.0
+        self.trickle_bytes, self.trickle_every = 4, 0.25
+        self.retry_after = 1
+        self.requests: collections.Counter[str] = collections.Counter()
+        self._fault: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()  # set on exit: releases held and trickling answers
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._listen(0)
+        assert self._server is not None
+        self.port: int = self._server.server_address[1]
+
+    # -- what tests use ---------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}{self._prefix}"
+
+    @property
+    def fault(self) -> str | None:
+        return self._fault
+
+    @fault.setter
+    def fault(self, fault: str | None) -> None:
+        assert fault in FAULTS, f"unknown fault {fault!r}; known: {FAULTS}"
+        with self._lock:
+            was, self._fault = self._fault, fault
+            if fault == "refuse" and was != "refuse":
+                self._close()  # nothing listens: the kernel refuses connections
+            elif fault != "refuse" and was == "refuse":
+                self._listen(self.port)
+
+    def count(self, match: str | Callable[[str], bool] | None = None) -> int:
+        """Requests received whose path matches ``match`` (as :attr:`fault_paths`; None:
+        all)."""
+        with self._lock:
+            return sum(n for path, n in self.requests.items() if _matches(match, path))
+
+    def reset_counts(self) -> None:
+        """Forget the requests counted so far."""
+        with self._lock:
+            self.requests.clear()
+
+    # -- serving ----------------------------------------------------------------------------
+    def _listen(self, port: int) -> None:
+        server = http.server.ThreadingHTTPServer((HOST, port), self._handler_class())
+        # Join the handlers on close: none keeps a socket open after the proxy has stopped.
+        server.daemon_threads, server.block_on_close = False, True
+        # a short poll: "refuse" and the end of a test stop it at once
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="test-fault-proxy"
+        )
+        thread.daemon = True
+        thread.start()
+        self._server, self._thread = server, thread
+
+    def _close(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()  # joins the handler threads
+        assert self._thread is not None
+        self._thread.join(timeout=START_DEADLINE)
+        assert not self._thread.is_alive(), "the fault proxy did not stop"
+        self._server = self._thread = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self._close()
+
+    def _fault_for(self, path: str) -> str | None:
+        with self._lock:
+            self.requests[path] += 1
+            fault = self._fault
+        if fault is None or not _matches(self.fault_paths, path):
+            return None
+        if fault == "missing" and not is_chunk_path(path):
+            return None
+        return fault
+
+    def _forward(self, method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        conn = http.client.HTTPConnection(*self._upstream, timeout=START_DEADLINE)
+        try:
+            conn.request(method, path)
+            resp = conn.getresponse()
+            body = resp.read()
+            headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP]
+            return resp.status, headers, body
+        finally:
+            conn.close()
+
+    def _handler_class(self) -> type[http.server.BaseHTTPRequestHandler]:
+        proxy = self
+
+        class FaultHandler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._answer("GET")
+
+            def do_HEAD(self) -> None:
+                self._answer("HEAD")
+
+            def _answer(self, method: str) -> None:
+                fault = proxy._fault_for(self.path)
+                if fault == "refuse":  # asked before the listener closed: hang up at once
+                    self.close_connection = True
+                    return
+                if fault in ("500", "403", "429"):
+                    extra = [("Retry-After", str(proxy.retry_after))] if fault == "429" else []
+                    self._send(int(fault), [("Content-Type", "text/plain"), *extra], b"fault\n")
+                    return
+                if fault == "missing":
+                    self._send(404, [("Content-Type", "text/plain")], b"not found\n")
+                    return
+                if fault == "html":  # a portal's or a proxy's error page, with 200
+                    self._send(200, [("Content-Type", "text/html")], _ERROR_PAGE)
+                    return
+                if fault == "slow" and proxy._stop.wait(proxy.delay):
+                    return  # the proxy stops: nothing more to say
+                status, headers, body = proxy._forward(method, self.path)
+                if method == "HEAD":
+                    self._send(status, headers, b"", length=len(body))
+                elif fault == "truncate" and len(body) > 1:
+                    self._send(status, headers, body[: len(body) // 2], length=len(body))
+                    self.close_connection = True
+                elif fault == "trickle":
+                    self._send(status, headers, b"", length=len(body))
+                    for at in range(0, len(body), proxy.trickle_bytes):
+                        if proxy._stop.wait(proxy.trickle_every):
+                            return
+                        if proxy.fault != "trickle":  # the fault cleared: send the rest
+                            self._write(body[at:])
+                            return
+                        if not self._write(body[at : at + proxy.trickle_bytes]):
+                            return  # the client gave up (its timeout)
+                else:
+                    self._send(status, headers, body)
+
+            def _send(
+                self,
+                status: int,
+                headers: list[tuple[str, str]],
+                body: bytes,
+                length: int | None = None,
+            ) -> None:
+                try:
+                    self.send_response(status)
+                    for key, value in headers:
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(body) if length is None else length))
+                    self.end_headers()
+                except OSError:  # the client gave up (its timeout): nothing to tell it
+                    self.close_connection = True
+                    return
+                self._write(body)
+
+            def _write(self, data: bytes) -> bool:
+                try:
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                except OSError:  # the client has gone
+                    self.close_connection = True
+                    return False
+                return True
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return FaultHandler
+
+
+def _matches(match: str | Callable[[str], bool] | None, path: str) -> bool:
+    if match is None:
+        return True
+    if isinstance(match, str):
+        return re.search(match, path) is not None
+    return bool(match(path))
+
+
+@contextlib.contextmanager
+def fault_proxy(upstream_url: str) -> Iterator[FaultProxy]:
+    """A :class:`FaultProxy` in front of ``upstream_url`` (a base URL, such as
+    ``serve_directory``'s or ``xpublish_server``'s); stopped, with every connection closed,
+    when the block ends.
+
+    Example::
+
+        with serve_directory(tmp_path) as base, fault_proxy(base) as proxy:
+            proxy.fault, proxy.fault_paths = "500", r"/sst/c/"  # data chunks only
+            ...
+            assert proxy.count(r"/sst/c/0/0/0/0$") == 3
+    """
+    proxy = FaultProxy(upstream_url)
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 # -- the OPeNDAP server ---------------------------------------------------------------------
