@@ -1252,6 +1252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    adapters_log = logging.getLogger("data_adapters")
+    level = adapters_log.level
+    if args.command != "serve":
+        # a one-shot command says what went wrong in its one error line; the adapters'
+        # structured log lines (retries, failures) are for a server's log
+        adapters_log.setLevel(logging.ERROR)
     try:
         return COMMANDS[args.command](args)
     except SourceError as exc:
@@ -1259,6 +1265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    finally:
+        adapters_log.setLevel(level)
 
 
 if __name__ == "__main__":

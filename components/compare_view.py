@@ -22,6 +22,7 @@ import param
 import xarray as xr
 
 from data_adapters import SourceError
+from data_adapters.errors import as_source_error, read_errors
 
 from . import compare, probes
 from .colors import ColorSettings
@@ -244,8 +245,8 @@ class CompareView(pn.viewable.Viewer):
         try:
             table = self.impact_table()
             _, where = self._region()
-        except SourceError as exc:
-            return f"*{escape(exc)}*"
+        except read_errors() as exc:  # SourceError included: no scenario, land, a failed read
+            return f"*{escape(as_source_error(exc, str(s.dataset_id)))}*"
         units = escape(table.attrs["units"])
         head = ["scenario", *compare.describe(table.iloc[0].to_dict(), units)]
         if "steps_above" in table:

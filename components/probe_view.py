@@ -30,6 +30,7 @@ import xarray as xr
 from holoviews.streams import BoundsXY, Lasso, Params, Tap
 
 from data_adapters import SourceError
+from data_adapters.errors import as_source_error, read_errors
 
 from . import compare, probes
 from .colors import palette
@@ -668,9 +669,10 @@ class ProbeView(pn.viewable.Viewer):
         async def content(*_):
             try:
                 return await asyncio.to_thread(plot)
-            except SourceError as exc:
-                self.state.report(str(exc))
-                return self._placeholder(escape(exc))
+            except read_errors() as exc:  # a source that failed while being read
+                error = as_source_error(exc, str(self.state.dataset_id))
+                self.state.report(str(error))
+                return self._placeholder(escape(error))
 
         body = pn.panel(pn.bind(content, *depends), loading_indicator=True)
         bar = pn.Row(pn.pane.Markdown("Download:", margin=(8, 4, 0, 10)), *downloads, align="end")
