@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--only NAME] [--repeats N]``.
 
-Prints one table per benchmark. Exits 0 when every benchmark ran (a missed target is
-reported in its table, not an error), 1 when one of them failed to run.
+Prints each benchmark's tables, then one summary of every target (measured against the
+target, pass or miss). Exits 0 when every benchmark ran (a missed target is reported, not an
+error), 1 when one of them failed to run.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import time
 import traceback
 import warnings
 
-from .harness import Options, timed
+from .harness import Options, Table, Target, summary, timed
 
 #: Benchmark name (for ``--only``) -> module with ``NAME``, ``DESCRIPTION`` and ``run``.
 BENCHMARKS = {
     "map_frame": "benchmarks.map_frame",
     "point_series": "benchmarks.point_series",
+    "browser_latency": "benchmarks.browser_latency",
+    "server_memory": "benchmarks.server_memory",
 }
 #: Timed repeats per case: normal and ``--quick`` runs.
 REPEATS, QUICK_REPEATS = 5, 2
@@ -44,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         description="Side-by-side performance runs of Ocean Explorer against its peers.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_REPEATS} timed repeats instead of {REPEATS}"
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_REPEATS} timed repeats instead of {REPEATS}, smaller stores and shorter "
+        "browser sessions (targets are still reported)",
     )
     parser.add_argument(
         "--only",
@@ -64,19 +70,25 @@ def main(argv: list[str] | None = None) -> int:
     quiet_warnings()
 
     failed = []
+    targets: list[Target] = []
     started = time.perf_counter()
     for name in args.only or list(BENCHMARKS):
         print(f"== {name}", flush=True)
         try:
             module = importlib.import_module(BENCHMARKS[name])
-            table, seconds = timed(module.run, options)
+            result, seconds = timed(module.run, options)
         except Exception:  # report it and go on: one broken benchmark must not hide the rest
             traceback.print_exc()
             failed.append(name)
             continue
-        print(table.render())
+        tables: list[Table] = result if isinstance(result, list) else [result]
+        for table in tables:
+            print(table.render() + "\n")
+            targets += table.targets
         print(f"({seconds:.0f} s)\n", flush=True)
     total = time.perf_counter() - started
+    if targets:
+        print(f"== summary\n{summary(targets).render()}\n", flush=True)
     if failed:
         print(f"failed: {', '.join(failed)} ({total:.0f} s in all)", file=sys.stderr)
         return 1

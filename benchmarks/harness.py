@@ -57,14 +57,37 @@ def fmt_ratio(ratio: float) -> str:
     return f"{ratio:.2f}x" if ratio < 10 else f"{ratio:.1f}x"
 
 
+@dataclass(frozen=True)
+class Target:
+    """A target of the product's performance issue, and whether this run met it."""
+
+    #: What is measured: "map frame 1/12° globe vs gv.Image+rasterize".
+    name: str
+    #: The measurement, formatted: "46.2x faster", "180 ms".
+    measured: str
+    #: The target, formatted: ">= 10x", "<= 250 ms".
+    target: str
+    met: bool
+    #: False when this run cannot test the target (a ``--quick`` run's smaller store).
+    tested: bool = True
+
+    @property
+    def verdict(self) -> str:
+        """ "pass", "MISS", or "not tested"."""
+        if not self.tested:
+            return "not tested"
+        return "pass" if self.met else "MISS"
+
+
 @dataclass
 class Table:
-    """One benchmark's result: a table of cases, then notes (targets, breakdowns)."""
+    """One benchmark's result: a table of cases, then notes (breakdowns) and its targets."""
 
     title: str
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
 
     def render(self) -> str:
         """The table as aligned text, first column left-aligned and the others right."""
@@ -80,4 +103,22 @@ class Table:
         out = [self.title, "", line(self.columns), rule, *(line(row) for row in self.rows)]
         if self.notes:
             out += ["", *(f"- {note}" for note in self.notes)]
+        for target in self.targets:
+            out.append(
+                f"- target: {target.name} {target.target}: {target.verdict} ({target.measured})"
+            )
         return "\n".join(out)
+
+
+def summary(targets: list[Target]) -> Table:
+    """Every target of a run in one table: measured against target, met or missed."""
+    table = Table(
+        title="Targets (this run)",
+        columns=["target", "measured", "goal", "result"],
+    )
+    for target in targets:
+        table.rows.append([target.name, target.measured, target.target, target.verdict])
+    tested = [target for target in targets if target.tested]
+    met = sum(target.met for target in tested)
+    table.notes.append(f"{met} of {len(tested)} targets tested by this run met")
+    return table
