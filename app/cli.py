@@ -453,7 +453,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import faulthandler
+    import signal
+
     from .main import serve
+
+    # `kill -USR1 <pid>` prints every thread's stack to the log: what a stuck server waits on
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     catalog = _catalog(args)
     for source in args.sources:

@@ -7,7 +7,9 @@ import logging
 import pathlib
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
+import dask
 import panel as pn
 import psutil
 import tornado.web
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 
 ASSETS = pathlib.Path(__file__).resolve().parents[1] / "assets"
 TITLE = "Ocean Explorer"
+#: Threads of dask's scheduler in a server (reads wait on I/O far more than they compute).
+DASK_THREADS = 32
 #: Request headers a session may read (the phone layout reads the user agent).
 SESSION_HEADERS = ("User-Agent", "Accept-Language")
 #: Cookies a session may read when logins are on: Panel's own authentication cookies.
@@ -431,6 +435,9 @@ def serve(
     # hold the event loop that every other session needs
     if num_threads > 0:
         pn.config.nthreads = num_threads
+    # dask's threads mostly wait on reads (files, servers): more of them than cores, so that
+    # one slow source's waits leave threads for every other session
+    dask.config.set(pool=ThreadPoolExecutor(DASK_THREADS, thread_name_prefix="dask-read"))
     connect_dask(dask_scheduler)
     print(f"warmed up in {warm_up(catalog):.1f} s (first frames compile nothing)", flush=True)
     options = {k: v for k, v in kwargs.items() if v is not None}

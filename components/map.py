@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import time as _time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import holoviews as hv
 import numpy as np
@@ -17,6 +20,7 @@ import panel as pn
 import param
 import xarray as xr
 from bokeh.models import CustomJSHover, HoverTool
+from holoviews.core.spaces import Callable
 from holoviews.streams import Params, PlotSize, RangeXY
 
 from data_adapters import SourceError
@@ -58,6 +62,16 @@ BASEMAPS = {
 COAST_COLOR = (40, 40, 40)
 #: Arrows across the view's width for the currents overlay.
 ARROWS_ACROSS = 32
+# A view of land only (or a map waiting for its first frame) is all NaN: nothing to warn of
+warnings.filterwarnings(
+    "ignore", "All-NaN slice encountered", RuntimeWarning, module="holoviews.core.data"
+)
+#: Longest a map callback waits for its frame (s) before it shows the last picture and
+#: redraws when the frame is there: a slow source never holds the server for long.
+FRAME_WAIT_S = 0.2
+#: Threads that read frames for the sessions of this process (one at a time per map).
+FRAME_THREADS = 8
+_FRAME_POOL = ThreadPoolExecutor(FRAME_THREADS, thread_name_prefix="map-frame")
 #: Height of the map (pixels): most of a laptop screen, leaving the probes' tabs in sight.
 MAP_HEIGHT = 520
 #: Plot size used before the browser reports the real one (pixels).
@@ -140,6 +154,9 @@ class MapView(pn.viewable.Viewer):
     divider = param.Number(
         default=None, allow_None=True, doc="Swipe divider: Web Mercator x (m); None: mid-view."
     )
+    frames_arrived = param.Integer(
+        default=0, precedence=-1, doc="Counts frames read in the background (redraws the map)."
+    )
     clim_group = param.List(
         default=[], doc="Maps sharing one colour range with this one (when the state locks it)."
     )
@@ -162,9 +179,12 @@ class MapView(pn.viewable.Viewer):
             ],
         )  # fmt: skip
         colours = Params(self.colors, ["cmap", "mode", "vmin", "vmax", "log_scale"])
-        shown = Params(self, ["run", "change", "swipe", "divider"])
+        shown = Params(self, ["run", "change", "swipe", "divider", "frames_arrived"])
+        # not memoized: a redraw with the same view must call again (the frame it waited for
+        # has come); frames are cached by components.render instead
         self._field_map = hv.DynamicMap(
-            self._field, streams=[self.range, self.size, choices, colours, shown]
+            Callable(self._field, memoize=False),
+            streams=[self.range, self.size, choices, colours, shown],
         )
         self._coast_map = hv.DynamicMap(
             self._coast, streams=[self.range, self.size, Params(self.layers, ["coastline"])]
@@ -175,6 +195,10 @@ class MapView(pn.viewable.Viewer):
         )
         self._extra_layers: list[hv.DynamicMap] = []
         self._divider_span = None
+        self._last_image: hv.Image | None = None
+        self._job = None  # this map's frame read (a future), and what it reads
+        self._job_key: tuple | None = None
+        self._redraw_for = None  # the read whose end redraws the map
         self._divider_moves = LatestOnly(lambda x: setattr(self, "divider", float(x)), next_tick)
         self._pane = pn.pane.HoloViews(
             self.overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
@@ -315,16 +339,85 @@ class MapView(pn.viewable.Viewer):
 
     # -- layers -----------------------------------------------------------------------------
     def _field(self, x_range=None, y_range=None, width=None, height=None, **_) -> hv.Image:
+        pending = False
         try:
-            return self._render_image(x_range, y_range, width, height)
+            doc = pn.state.curdoc
+            if doc is not None and doc.session_context is not None:
+                # in a server: the frame is read by the frame threads; a slow source keeps
+                # only its own map waiting (it shows the last picture and a spinner)
+                try:
+                    viewport = self.viewport(x_range, y_range, width, height)
+                except (SourceError, ValueError) as exc:
+                    self.state.report(str(exc))
+                    return _empty_image()
+                ready = self._frames_ready(doc, viewport)
+                if ready is False:
+                    pending = True
+                    last = self._last_image
+                    return last if last is not None else self.blank(viewport)
+                if ready is not True:  # the read failed: say why, show nothing half-read
+                    label = f"dataset '{self.state.dataset_id}'"
+                    self.state.report(str(as_source_error(ready, label)))
+                    return self.blank(viewport)
+            image = self._render_image(x_range, y_range, width, height)
+            self._last_image = image
+            return image
         finally:
-            self.state.loading = False  # the frame asked for is here (or its error is)
+            self.state.loading = pending  # spinner while the frame asked for is on its way
+
+    def _read_frames(self, viewport: Viewport) -> None:
+        """Read what a frame in ``viewport`` needs into the frame cache (a frame thread)."""
+        self._frame_for(viewport)
+        if self.state.lock_colours:
+            for other in self.clim_group:
+                if other is not self:
+                    FRAMES.get(other.field_key(), other.shown, viewport)
+
+    def _frames_ready(self, doc, viewport: Viewport) -> bool | BaseException:
+        """True when the frames for ``viewport`` are read, False while they are on their way
+        (the map redraws itself when they are there), or the error their read ended in.
+
+        Waits at most :data:`FRAME_WAIT_S` for them: a quick frame is drawn in one go. A map
+        has one read at a time: while it runs, only the newest view asked for waits its turn,
+        so a slow source holds one frame thread per map, never the whole pool.
+        """
+        key = (self.field_key(), self.swipe, viewport)
+        job = self._job
+        if job is None or (job.done() and self._job_key != key):
+            job = self._job = _FRAME_POOL.submit(self._read_frames, viewport)
+            self._job_key = key
+        elif self._job_key != key:  # another view's read is still running: wait for it
+            self._redraw_after(job, doc)
+            return False
+        try:
+            job.result(timeout=FRAME_WAIT_S)
+        except FutureTimeout:
+            self._redraw_after(job, doc)
+            return False
+        except Exception as exc:  # reported by the caller; the next request reads again
+            self._job = None
+            return exc
+        return True
+
+    def _redraw_after(self, job, doc) -> None:
+        """Redraw the map (for the view it then shows) once ``job`` has ended."""
+        if self._redraw_for is not job:
+            self._redraw_for = job
+            job.add_done_callback(lambda _: doc.add_next_tick_callback(self._redraw))
+
+    def _redraw(self) -> None:
+        # a stream parameter that changes: the map calls again, now with its frame read
+        self.frames_arrived += 1
 
     def _render_image(self, x_range, y_range, width, height) -> hv.Image:
         started = _time.perf_counter()
         try:
-            da = self.field()
             viewport = self.viewport(x_range, y_range, width, height)
+        except (SourceError, ValueError) as exc:
+            self.state.report(str(exc))
+            return _empty_image()
+        try:
+            da = self.field()
             # chunks a remote Zarr server answered 404 for are read as no data: say so
             missing = missing_chunks(da)
             known = len(missing) if missing is not None else 0
@@ -332,21 +425,38 @@ class MapView(pn.viewable.Viewer):
             clim = self._limits(frame, viewport)
         except (SourceError, ValueError) as exc:
             self.state.report(str(exc))
-            return hv.Image(np.full((2, 2), np.nan), kdims=["x", "y"])
+            return self.blank(viewport)
         except read_errors() as exc:  # a lazy read failed (network, server, decoding)
             # nothing half-read is shown as data: an empty map, and the reason
             self.state.report(str(as_source_error(exc, f"dataset '{self.state.dataset_id}'")))
-            return hv.Image(np.full((2, 2), np.nan), kdims=["x", "y"])
+            return self.blank(viewport)
         else:
             if missing is not None and len(missing) > known:
                 self.state.report(missing.note(len(missing) - known))
         self._frame = frame
         self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
-        x, y = viewport.pixel_centres()
-        name = str(da.name or self.state.variable)
-        long_name = str(da.attrs.get("long_name", name))
-        units = str(da.attrs.get("units", ""))
         self.clim = clim
+        image = self._image(frame.values, viewport, da, clim)
+        self.render_ms = 1000 * (_time.perf_counter() - started)
+        return image
+
+    def blank(self, viewport: Viewport) -> hv.Image:
+        """The map with no data in ``viewport``: before the first frame, or when a read
+        failed (the message says why)."""
+        values = np.full((viewport.height, viewport.width), np.nan, dtype="float32")
+        try:
+            da = self.field()
+        except (SourceError, ValueError, KeyError):
+            da = None
+        return self._image(values, viewport, da, self.clim)
+
+    def _image(self, values, viewport: Viewport, da: xr.DataArray | None, clim) -> hv.Image:
+        """One frame's values as the map's image: colours, colour bar, hover, gestures."""
+        x, y = viewport.pixel_centres()
+        name = str((da.name if da is not None else None) or self.state.variable or "value")
+        attrs = da.attrs if da is not None else {}
+        long_name = str(attrs.get("long_name", name))
+        units = str(attrs.get("units", ""))
         vdim = hv.Dimension(name, label=long_name, unit=units)
         hover = HoverTool(
             tooltips=[
@@ -360,16 +470,8 @@ class MapView(pn.viewable.Viewer):
                 "@image": CustomJSHover(code=_VALUE_JS, args={"units": units}),
             },
         )
-        image = hv.Image(
-            (x, y, frame.values),
-            kdims=["x", "y"],
-            vdims=[vdim],
-            bounds=(
-                viewport.x_range[0],
-                viewport.y_range[0],
-                viewport.x_range[1],
-                viewport.y_range[1],
-            ),
+        return hv.Image(
+            (x, y, values), kdims=["x", "y"], vdims=[vdim], bounds=_bounds(viewport)
         ).opts(
             cmap=self.colors.palette(),
             clim=clim,
@@ -389,8 +491,6 @@ class MapView(pn.viewable.Viewer):
             clipping_colors={"NaN": (0, 0, 0, 0)},
             nodata=None,
         )
-        self.render_ms = 1000 * (_time.perf_counter() - started)
-        return image
 
     def _coast(self, x_range=None, y_range=None, width=None, height=None, coastline=True, **_):
         if not coastline:
@@ -505,6 +605,11 @@ class MapView(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._pane
+
+
+def _empty_image() -> hv.Image:
+    """No picture: what the map shows before its first frame or when a read failed."""
+    return hv.Image(np.full((2, 2), np.nan), kdims=["x", "y"])
 
 
 def _bounds(viewport: Viewport) -> tuple[float, float, float, float]:

@@ -77,10 +77,11 @@ class Results:
 class Visitor:
     """One session of the app, kept open on its own IO loop thread."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, arguments: dict[str, str] | None = None) -> None:
+        """Open the app at ``url`` with the query ``arguments`` (a link's choices)."""
         from bokeh.client import pull_session
 
-        self.session = pull_session(url=url)
+        self.session = pull_session(url=url, arguments=arguments)
         self.doc = self.session.document
         self._changed = threading.Condition()
         self.doc.on_change(self._on_change)
@@ -116,6 +117,10 @@ class Visitor:
 
     def titles(self) -> list[str]:
         return [m.text for m in self._models("Title") if m.text]
+
+    def loading(self) -> bool:
+        """True while a pane of the page shows Panel's loading spinner."""
+        return any("pn-loading" in (getattr(m, "css_classes", None) or []) for m in self.doc.models)
 
     @property
     def connected(self) -> bool:

@@ -101,3 +101,46 @@ def test_sessions_opened_and_closed_leave_nothing_behind(server, capsys):
     assert errors == []
     assert after["sessions"] == 0
     assert growth < MAX_GROWTH_MB
+
+
+@pytest.fixture(scope="module")
+def slow_source(tmp_path_factory):
+    """A Zarr store over HTTP behind a proxy whose data answers take their time."""
+    from tests import synthetic
+    from tests.servers import fault_proxy, serve_directory
+
+    root = tmp_path_factory.mktemp("slow-site")
+    ds = synthetic.regular(times=4)
+    ds.chunk({"time": 1, "depth": 1}).to_zarr(root / "store.zarr", zarr_format=3, consolidated=True)
+    with serve_directory(root) as base, fault_proxy(base) as proxy:
+        yield proxy
+
+
+def test_a_slow_source_keeps_only_its_own_session_waiting(slow_source, tmp_path):
+    proxy = slow_source
+    proxy.fault, proxy.fault_paths, proxy.delay = "slow", r"/thetao/c/", 120.0
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        "datasets:\n"
+        "  - id: demo-half\n    title: Demo ocean, half degree\n    adapter: demo\n"
+        "    resolution: 0.5\n    days: 30\n"
+        f"  - id: slow\n    title: Slow model\n    adapter: zarr\n"
+        f"    path: {proxy.url}/store.zarr\n    timeout: 300\n"
+    )
+    with serving("--catalog", str(catalog), log=tmp_path / "serve.log") as url:
+        load.register_models()
+        # a session on the slow source: its map's data take minutes to come
+        waiting = load.Visitor(url, arguments={"dataset": "slow"})
+        try:
+            waiting.show_world()
+            assert proxy.count(r"/thetao/c/") > 0  # its read is upstream, held
+            # meanwhile the other sessions on the same server step and click as usual
+            results = load.run_load(url, 3, steps=2, clicks=[(-15_000_000.0, 0.0)])
+            assert results.errors == [] and results.disconnects == 0
+            assert results.summary()["time step"]["count"] == 6
+            # and the slow session is still waiting for its frame (its map shows the spinner),
+            # still connected
+            assert waiting.loading()
+            assert waiting.connected
+        finally:
+            waiting.close()
