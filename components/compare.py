@@ -32,7 +32,7 @@ from . import probes
 #: Comparison modes of the change itself: scenario minus baseline, or relative change.
 CHANGE_MODES = ("diff", "pct")
 #: cmocean colormaps of change maps: both diverging, centred on zero.
-CHANGE_CMAPS = {"diff": "balance", "pct": "diff"}
+CHANGE_CMAPS = {"diff": "balance", "pct": "curl"}
 #: Relative change is undefined where the baseline is this close to zero (its units).
 PCT_MIN_BASELINE = 1e-9
 #: Keys of the impact statistics, in the order tables show them.

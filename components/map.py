@@ -66,6 +66,8 @@ ARROWS_ACROSS = 32
 warnings.filterwarnings(
     "ignore", "All-NaN slice encountered", RuntimeWarning, module="holoviews.core.data"
 )
+#: Land under change maps (their "no change" is near white, like the usual land fill).
+CHANGE_LAND_COLOR = "#8f8f8f"
 #: Longest a map callback waits for its frame (s) before it shows the last picture and
 #: redraws when the frame is there: a slow source never holds the server for long.
 FRAME_WAIT_S = 0.2
@@ -300,11 +302,17 @@ class MapView(pn.viewable.Viewer):
         """The colour range: this frame's, or that of every map in the group when locked."""
         group = [m for m in self.clim_group if m is not self]
         if not group or not self.state.lock_colours:
-            return self.colors.limits(frame.values)
-        values = [frame.values] + [
-            FRAMES.get(m.field_key(), m.shown, viewport).values for m in group
-        ]
-        return self.colors.limits(np.concatenate([v.ravel() for v in values]))
+            values = frame.values
+        else:
+            shown = [frame.values] + [
+                FRAMES.get(m.field_key(), m.shown, viewport).values for m in group
+            ]
+            values = np.concatenate([v.ravel() for v in shown])
+        if self.change == "diff" and self.colors.mode in ("auto", "symmetric"):
+            # ± the largest change in view, as `ocean-explorer compare` colours it: a local
+            # change (a heatwave) must not vanish into the range of the unchanged sea
+            return compare.change_range(values)
+        return self.colors.limits(values)
 
     def viewport(self, x_range=None, y_range=None, width=None, height=None) -> Viewport:
         """The viewport for these plot ranges/size; the data's extent before the first draw."""
@@ -487,7 +495,8 @@ class MapView(pn.viewable.Viewer):
             xaxis=None,
             yaxis=None,
             title=self.title(),
-            bgcolor=LAND_COLOR,
+            # land under a change map: a mid grey, apart from the white of "no change"
+            bgcolor=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
             clipping_colors={"NaN": (0, 0, 0, 0)},
             nodata=None,
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -460,6 +461,11 @@ def render_field(field: xr.DataArray | FieldPyramid, viewport: Viewport) -> Fram
 FRAME_CACHE_MB = 256
 
 
+#: Seconds a failed render's error answers those who asked for the same frame meanwhile (a
+#: source that fails is read once for them all, not once each); later requests read again.
+FAILURE_KEPT_S = 2.0
+
+
 class FrameCache:
     """Frames by what they show (a bounded LRU, shared by the sessions of a process).
 
@@ -474,6 +480,8 @@ class FrameCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self._pending: dict[Hashable, threading.Event] = {}
+        # a render that just failed, for the requests that waited on it: (error, when)
+        self._failed: dict[Hashable, tuple[BaseException, float]] = {}
         #: frames rendered (misses) and served from the cache (hits), for tests and logs
         self.misses = 0
         self.hits = 0
@@ -498,11 +506,25 @@ class FrameCache:
                 if waiting is None:
                     self._pending[full_key] = threading.Event()
                     break
-            waiting.wait()  # someone else renders it: take theirs (or retry if it failed)
+            waiting.wait()  # someone else renders it: take theirs
+            with self._lock:
+                failed = self._failed.get(full_key)
+            if failed is not None and time.monotonic() - failed[1] < FAILURE_KEPT_S:
+                raise failed[0]  # it failed just now: the same answer, no second read
         try:
             frame = render_field(field(), viewport)
+        except Exception as exc:
+            with self._lock:
+                self._failed[full_key] = (exc, time.monotonic())
+                self._failed = {
+                    k: v for k, v in self._failed.items()
+                    if time.monotonic() - v[1] < FAILURE_KEPT_S
+                }  # fmt: skip
+            raise
+        else:
             with self._lock:
                 self.misses += 1
+                self._failed.pop(full_key, None)
                 self._store(full_key, frame)
             return frame
         finally:
