@@ -54,10 +54,8 @@ def scenario_labels(da: xr.DataArray | xr.Dataset) -> list[str]:
     return [probes.BASELINE]
 
 
-def runs(
-    da: xr.DataArray, baseline: str | None, scenarios: Sequence[str]
-) -> dict[str, xr.DataArray]:
-    """The runs to compare, baseline first, each without the ``scenario`` dim (lazy).
+def run_names(da: xr.DataArray, baseline: str | None, scenarios: Sequence[str]) -> list[str]:
+    """The labels of the runs to compare, baseline first, checked against ``da``'s runs.
 
     Parameters
     ----------
@@ -86,9 +84,19 @@ def runs(
             "choose a what-if scenario to compare with the baseline"
             + (f": {', '.join(others)}" if others else " (this source has one run)")
         )
+    return wanted
+
+
+def runs(
+    da: xr.DataArray, baseline: str | None, scenarios: Sequence[str]
+) -> dict[str, xr.DataArray]:
+    """The runs to compare (see :func:`run_names`), baseline first, each without the
+    ``scenario`` dim (lazy)."""
+    wanted = run_names(da, baseline, scenarios)
     if "scenario" not in da.dims:
-        return {baseline: da}
-    return {name: da.sel(scenario=name, drop=True) for name in wanted}
+        return {wanted[0]: da}
+    index = da.get_index("scenario")
+    return {name: da.isel(scenario=index.get_loc(name), drop=True) for name in wanted}
 
 
 def _ensemble(da: xr.DataArray) -> xr.DataArray:

@@ -179,7 +179,7 @@ class CompareView(pn.viewable.Viewer):
         s = self.state
         da = s.dataset[s.variable]
         scenarios = [x for x in s.scenarios if x != s.baseline]
-        compare.runs(da, s.baseline, scenarios)  # checks the labels
+        compare.run_names(da, s.baseline, scenarios)  # checks the labels
         mask, _ = self._region()
         change = "pct" if s.mode == "relative" else "diff"
         rows = []

@@ -561,8 +561,8 @@ class MapView(pn.viewable.Viewer):
         s = self.state
         da = s.dataset[name]
         sel = {}
-        if "scenario" in da.dims:
-            da = da.sel(scenario=self._run())
+        if "scenario" in da.dims:  # one isel for all dims, as ExplorerState.field
+            sel["scenario"] = da.get_index("scenario").get_loc(self._run())
         if "time" in da.dims:
             sel["time"] = s.param.time.objects.index(s.time)
         if "depth" in da.dims:

@@ -279,7 +279,7 @@ class ProbeView(pn.viewable.Viewer):
             return None
         p = points[-1]
         names = [s.baseline, *(x for x in s.scenarios if x != s.baseline)]
-        compare.runs(da, s.baseline, names[1:] or names)  # checks the labels
+        compare.run_names(da, s.baseline, names[1:] or names)  # checks the labels
         out: dict[str, xr.DataArray] = {}
         for name in names:
             series = self._remember(

@@ -91,12 +91,16 @@ class Visitor:
             target=self.session._loop_until_closed, name="visitor-loop", daemon=True
         )
         self._thread.start()
-        # a page says when it has rendered; the server holds some updates until it has
-        from bokeh.events import DocumentReady
+        try:
+            # a page says when it has rendered; the server holds some updates until it has
+            from bokeh.events import DocumentReady
 
-        self._on_loop(lambda: self.doc.callbacks.send_event(DocumentReady()))
-        self.map = self._map_figure()
-        self.player = self._model("Player")
+            self._on_loop(lambda: self.doc.callbacks.send_event(DocumentReady()))
+            self.map = self._map_figure()
+            self.player = self._model("Player")
+        except BaseException:
+            self.close()  # a page that did not come up still closes its connection
+            raise
 
     # -- reading the page -------------------------------------------------------------------
     def _models(self, name: str) -> list:

@@ -55,6 +55,7 @@ def server(tmp_path_factory):
         yield url, log
 
 
+@pytest.mark.timeout(max(300, 40 * SESSIONS))
 def test_concurrent_sessions_step_time_and_click_without_errors(server, capsys):
     url, log = server
     # a click in the open Pacific (Web Mercator metres), after three animation steps
@@ -69,6 +70,7 @@ def test_concurrent_sessions_step_time_and_click_without_errors(server, capsys):
     assert "Traceback" not in log.read_text()
 
 
+@pytest.mark.timeout(max(300, 4 * CYCLES))  # about a second a cycle on 2 cores
 def test_sessions_opened_and_closed_leave_nothing_behind(server, capsys):
     url, _ = server
     warm = max(5, CYCLES // 10)  # first sessions fill the caches (frames, coastlines)
