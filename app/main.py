@@ -269,14 +269,9 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
     )
 
 
-def app_factory(catalog: Catalog) -> Callable[[], pn.template.BaseTemplate]:
-    """A function Panel calls once per session."""
-    return lambda: create_app(catalog)
-
-
 def routes(catalog: Catalog) -> dict[str, Callable[[], pn.viewable.Viewable]]:
     """Every page the server serves: the app at ``/`` and the embed routes."""
-    pages: dict[str, Callable[[], pn.viewable.Viewable]] = {"/": app_factory(catalog)}
+    pages: dict[str, Callable[[], pn.viewable.Viewable]] = {"/": lambda: create_app(catalog)}
     for route, build in EMBEDS.items():
         pages[route] = lambda build=build: build(catalog)
     return pages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -50,8 +51,10 @@ def is_diverging(name: str) -> bool:
     return name in ("balance", "diff", "curl", "delta", "tarn")
 
 
+@functools.lru_cache(maxsize=64)
 def palette(name: str, n: int = 256) -> list[str]:
-    """A cmocean colormap as a list of hex colours, the form Bokeh takes."""
+    """A cmocean colormap as a list of hex colours, the form Bokeh takes (a new list each
+    time is built once per name: the map asks on every frame)."""
     from matplotlib.colors import to_hex
 
     cmap = cmocean.cm.cmap_d[name]
@@ -108,7 +111,7 @@ class ColorSettings(pn.viewable.Viewer):
 
     def palette(self) -> list[str]:
         """The colormap as hex colours."""
-        return palette(self.cmap)
+        return list(palette(self.cmap))
 
     def limits(self, values: np.ndarray) -> tuple[float, float]:
         """The colour range for these values under the current mode."""

@@ -47,6 +47,10 @@ from .state import ExplorerState
 log = logging.getLogger(__name__)
 
 hv.extension("bokeh", logo=False)
+# plots draw on a 2-D canvas, not WebGL: a browser without a GPU (virtual machines, remote
+# desktops, headless) emulates WebGL and copying its canvas costs ~50 ms a map frame; a map is
+# one image and a few lines, which a canvas draws as quickly anywhere
+hv.renderer("bokeh").webgl = False
 
 #: Tile basemaps offered (offline they simply stay blank).
 BASEMAPS = {
@@ -201,6 +205,7 @@ class MapView(pn.viewable.Viewer):
         self._job = None  # this map's frame read (a future), and what it reads
         self._job_key: tuple | None = None
         self._redraw_for = None  # the read whose end redraws the map
+        self._read_ms = 0.0  # the last frame read by a frame thread, not yet in render_ms
         self._divider_moves = LatestOnly(lambda x: setattr(self, "divider", float(x)), next_tick)
         self._pane = pn.pane.HoloViews(
             self.overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
@@ -375,7 +380,9 @@ class MapView(pn.viewable.Viewer):
 
     def _read_frames(self, viewport: Viewport) -> None:
         """Read what a frame in ``viewport`` needs into the frame cache (a frame thread)."""
+        started = _time.perf_counter()
         self._frame_for(viewport)
+        self._read_ms = 1000 * (_time.perf_counter() - started)
         if self.state.lock_colours:
             for other in self.clim_group:
                 if other is not self:
@@ -445,7 +452,9 @@ class MapView(pn.viewable.Viewer):
         self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
         self.clim = clim
         image = self._image(frame.values, viewport, da, clim)
-        self.render_ms = 1000 * (_time.perf_counter() - started)
+        # the frame's whole server time: its read in a frame thread (when it had one) and this
+        read_ms, self._read_ms = self._read_ms, 0.0
+        self.render_ms = read_ms + 1000 * (_time.perf_counter() - started)
         return image
 
     def blank(self, viewport: Viewport) -> hv.Image:
@@ -460,7 +469,6 @@ class MapView(pn.viewable.Viewer):
 
     def _image(self, values, viewport: Viewport, da: xr.DataArray | None, clim) -> hv.Image:
         """One frame's values as the map's image: colours, colour bar, hover, gestures."""
-        x, y = viewport.pixel_centres()
         name = str((da.name if da is not None else None) or self.state.variable or "value")
         attrs = da.attrs if da is not None else {}
         long_name = str(attrs.get("long_name", name))
@@ -478,8 +486,10 @@ class MapView(pn.viewable.Viewer):
                 "@image": CustomJSHover(code=_VALUE_JS, args={"units": units}),
             },
         )
+        # an array and its bounds (rows top down, as hv.Image takes them): no coordinate
+        # arrays for HoloViews to check for regular spacing on every frame
         return hv.Image(
-            (x, y, values), kdims=["x", "y"], vdims=[vdim], bounds=_bounds(viewport)
+            values[::-1], kdims=["x", "y"], vdims=[vdim], bounds=_bounds(viewport)
         ).opts(
             cmap=self.colors.palette(),
             clim=clim,

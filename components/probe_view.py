@@ -105,15 +105,27 @@ class ProbeView(pn.viewable.Viewer):
     )
 
     shown = param.Selector(default=TABS[0], objects=list(TABS), doc="The tab in front.")
+    # the state's time, followed only while there is something to probe at it: a step of
+    # the animation with no point (or no region) recomputes no profile (or area) tab
+    point_time = param.Parameter(default=None, precedence=-1, doc="Time of the profiles.")
+    region_time = param.Parameter(default=None, precedence=-1, doc="Time of the region's stats.")
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
+        self.state.param.watch(self._follow_time, "time")
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
         self._streams: list = []  # kept: a stream lives as long as its subscriber needs it
         self.listen_to(self.map_view)
         # filled when first shown: the tabs' contents are computed by the event loop that
         # shows them (a server session or a notebook)
         self.tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
+
+    def _follow_time(self, event) -> None:
+        s = self.state
+        if s.points:
+            self.point_time = event.new
+        if s.region is not None or s.polygon is not None:
+            self.region_time = event.new
 
     def listen_to(self, map_view: MapView) -> None:
         """Probe with the gestures on ``map_view`` too, and draw the points and region there
@@ -695,7 +707,7 @@ class ProbeView(pn.viewable.Viewer):
             (
                 TABS[1],
                 self._tab(
-                    self.profile_plot, s.points, s.time, *choice,
+                    self.profile_plot, s.points, self.param.point_time, *choice,
                     downloads=[
                         self._download(self.profiles_csv, "profile.csv", "CSV"),
                         self._download(lambda: self.netcdf("profiles"), "profile.nc", "NetCDF"),
@@ -715,7 +727,7 @@ class ProbeView(pn.viewable.Viewer):
             (
                 TABS[3],
                 self._tab(
-                    self.area_plot, s.region, s.polygon, s.time, *choice,
+                    self.area_plot, s.region, s.polygon, self.param.region_time, *choice,
                     downloads=[
                         self._download(self.area_csv, "area_series.csv", "Series CSV"),
                         self._download(self.stats_csv, "area_stats.csv", "Statistics CSV"),

@@ -66,8 +66,9 @@ def test_map_frame_value_at_a_point_is_the_source_value(state):
     view = MapView(state=state)
     # a 2°-wide view at 200 px: each 1° cell covers ~100 pixels, the pixel shows the cell
     image = frame_at(view, (-41.0, 29.0, -39.0, 31.0))
-    assert image.data[state.variable].shape == (200, 200)
-    pixel = view.frame.to_xarray().sel(x=image.data["x"][50], y=image.data["y"][50])
+    assert image.dimension_values(state.variable, flat=False).shape == (200, 200)
+    x, y = (image.dimension_values(d, expanded=False) for d in ("x", "y"))
+    pixel = view.frame.to_xarray().sel(x=x[50], y=y[50])
     source = state.dataset["so"].isel(scenario=0, time=31, depth=0)
     expected = source.sel(lon=float(pixel.lon), lat=float(pixel.lat), method="nearest")
     assert float(pixel) == pytest.approx(float(expected), rel=1e-6)
@@ -76,14 +77,14 @@ def test_map_frame_value_at_a_point_is_the_source_value(state):
 def test_map_frame_is_the_viewport_size_not_the_grid(state):
     view = MapView(state=state)
     image = frame_at(view, (-180.0, -80.0, 180.0, 80.0), width=640, height=300)
-    assert image.data[state.variable].shape == (300, 640)
+    assert image.dimension_values(state.variable, flat=False).shape == (300, 640)
 
 
 def test_time_change_changes_the_picture(state):
     view = MapView(state=state)
-    before = frame_at(view, (-60.0, -30.0, 0.0, 30.0)).data["thetao"].copy()
+    before = frame_at(view, (-60.0, -30.0, 0.0, 30.0)).dimension_values("thetao", flat=False)
     state.time = "2025-02-09"
-    after = frame_at(view, (-60.0, -30.0, 0.0, 30.0)).data["thetao"]
+    after = frame_at(view, (-60.0, -30.0, 0.0, 30.0)).dimension_values("thetao", flat=False)
     changed = np.isfinite(before) & np.isfinite(after) & (before != after)
     assert changed.mean() > 0.5
 
