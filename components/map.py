@@ -313,9 +313,10 @@ class MapView(pn.viewable.Viewer):
                 FRAMES.get(m.field_key(), m.shown, viewport).values for m in group
             ]
             values = np.concatenate([v.ravel() for v in shown])
-        if self.change == "diff" and self.colors.mode in ("auto", "symmetric"):
-            # ± the largest change in view, as `ocean-explorer compare` colours it: a local
-            # change (a heatwave) must not vanish into the range of the unchanged sea
+        if self.change is not None and self.colors.mode in ("auto", "symmetric"):
+            # ± the largest change (or relative change) in view, as `ocean-explorer compare`
+            # colours it: a local change (a heatwave) must not vanish into the range of the
+            # unchanged sea, whose percentiles are all zero
             return compare.change_range(values)
         return self.colors.limits(values)
 

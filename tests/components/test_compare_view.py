@@ -96,6 +96,21 @@ def test_relative_change_is_in_percent(state):
     assert image.vdims[0].unit == "%"
 
 
+def test_a_local_relative_change_sets_the_colour_range():
+    # in July the heatwave warms a patch of the north-east Pacific: the scale spans that
+    # change, not the zeros of the unchanged sea around it (their percentiles are all 0)
+    july = {"id": "july", "adapter": "demo", "resolution": 1.0, "start": "2025-07-20", "days": 2}
+    state = ExplorerState(Catalog.from_dict({"datasets": [july]}))
+    view = CompareView(state=state)
+    state.param.update(mode="relative", scenarios=["heatwave"])
+    (pct,) = view.maps
+    render(pct, (-180.0, 10.0, -100.0, 60.0))
+    change = np.abs(pct.frame.values[np.isfinite(pct.frame.values)])
+    assert 0 < (change > 0).mean() < 0.5  # a local change
+    assert pct.clim == pytest.approx((-change.max(), change.max()))
+    assert change.max() > 5.0  # +3.5 degC on a sea of about 15 degC: some 20 %
+
+
 def test_swipe_shows_the_baseline_left_of_the_divider(state):
     view = CompareView(state=state)
     state.param.update(mode="swipe", scenarios=["warming_3"])
