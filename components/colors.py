@@ -51,14 +51,18 @@ def is_diverging(name: str) -> bool:
     return name in ("balance", "diff", "curl", "delta", "tarn")
 
 
-@functools.lru_cache(maxsize=64)
 def palette(name: str, n: int = 256) -> list[str]:
-    """A cmocean colormap as a list of hex colours, the form Bokeh takes (a new list each
-    time is built once per name: the map asks on every frame)."""
-    from matplotlib.colors import to_hex
+    """A cmocean colormap as a list of hex colours, the form Bokeh takes (a list of its
+    own for each caller; the colours are computed once per name)."""
+    return list(_hex_colours(name, n))
+
+
+@functools.lru_cache(maxsize=64)
+def _hex_colours(name: str, n: int) -> tuple[str, ...]:
+    from matplotlib.colors import to_hex  # the map asks on every frame: computed once
 
     cmap = cmocean.cm.cmap_d[name]
-    return [to_hex(rgba) for rgba in cmap(np.linspace(0.0, 1.0, n))]
+    return tuple(to_hex(rgba) for rgba in cmap(np.linspace(0.0, 1.0, n)))
 
 
 def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, float]:
@@ -111,7 +115,7 @@ class ColorSettings(pn.viewable.Viewer):
 
     def palette(self) -> list[str]:
         """The colormap as hex colours."""
-        return list(palette(self.cmap))
+        return palette(self.cmap)
 
     def limits(self, values: np.ndarray) -> tuple[float, float]:
         """The colour range for these values under the current mode."""
