@@ -10,28 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
-#: Launch flags for Debian's Chromium offline (DESIGN.md §8, as in tests/ui/conftest.py).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
-]
+# Chromium as the browser tests launch it (DESIGN.md §8): nothing outside 127.0.0.1 is tried
+from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, serve_process
+
 #: The browser window (CSS pixels): a laptop screen.
 WINDOW = {"width": 1280, "height": 800}
 #: Seconds the server gets to start and answer its first page (a bound, not a delay).
@@ -49,21 +36,6 @@ class Server:
     log: pathlib.Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    import requests
-
-    try:
-        return requests.get(url, timeout=60).status_code == 200
-    except (requests.ConnectionError, requests.Timeout):
-        return False
-
-
 @contextlib.contextmanager
 def serving(store: pathlib.Path, dataset_id: str = "store") -> Iterator[Server]:
     """``ocean-explorer serve`` on a catalog of ``store`` alone, until the block ends."""
@@ -73,34 +45,9 @@ def serving(store: pathlib.Path, dataset_id: str = "store") -> Iterator[Server]:
             f"datasets:\n  - id: {dataset_id}\n    adapter: zarr\n    path: {store}\n"
         )
         log = pathlib.Path(tmp) / "serve.log"
-        port = _free_port()
-        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-        command += ["--catalog", str(catalog)]
-        with open(log, "w") as out:
-            process = subprocess.Popen(
-                command,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        url = f"http://localhost:{port}/"
-        try:
-            deadline = time.monotonic() + SERVE_DEADLINE_S
-            idle = threading.Event()  # never set: an interruptible pause between polls
-            while not _answers(url):
-                if process.poll() is not None:
-                    raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{url} did not answer in {SERVE_DEADLINE_S:g} s")
-                idle.wait(0.2)
+        args = ("--catalog", str(catalog))
+        with serve_process(*args, log=log, deadline_s=SERVE_DEADLINE_S) as (url, process):
             yield Server(url, process.pid, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @contextlib.contextmanager

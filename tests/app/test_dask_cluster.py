@@ -9,10 +9,7 @@ stream.
 
 from __future__ import annotations
 
-import os
 import pathlib
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -21,7 +18,6 @@ import dask
 import dask.array
 import numpy as np
 import pytest
-import requests
 import xarray as xr
 
 from app.main import connect_dask
@@ -29,7 +25,8 @@ from components import probes
 from components.render import WEB_MERCATOR, Viewport, pyramid_for, render_field
 from data_adapters import Catalog, SourceError, normalize, open_source, write_prepared
 from tests.components.test_pyramids import one_degree_ocean
-from tests.servers import refused_port, wait_until
+from tests.servers import refused_port
+from tests.ui.conftest import serving
 
 pytestmark = pytest.mark.slow
 
@@ -170,21 +167,6 @@ def test_a_region_statistic_runs_on_the_cluster(client, store):
     assert np.diff(stats["mean"].values) == pytest.approx([0.1, 0.1], abs=1e-4)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=60).status_code == 200
-    except (requests.ConnectionError, requests.Timeout):
-        return False
-
-
 def test_serve_sends_its_work_to_the_cluster(client, cluster, store, tmp_path):
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(
@@ -201,25 +183,10 @@ def test_serve_sends_its_work_to_the_cluster(client, cluster, store, tmp_path):
     clients_before = set(cluster.scheduler.clients)
     seen = len(client.get_task_stream())
     log = tmp_path / "serve.log"
-    port = free_port()
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-    command += ["--catalog", str(catalog), "--dask-scheduler", address]
     started = time.monotonic()
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        wait_until(
-            lambda: server.poll() is not None or answers(f"http://127.0.0.1:{port}/"),
-            timeout=SERVE_DEADLINE_S,
-            what="the server to answer",
-        )
+    args = ("--catalog", str(catalog), "--dask-scheduler", address)
+    with serving(*args, log=log, deadline_s=SERVE_DEADLINE_S):
         text = log.read_text()
-        assert server.poll() is None, text
         assert f"dask work goes to {address} (2 workers)" in text
         # the server is a client of the cluster, and its frames (the warm-up, the first
         # page's map) ran there as tasks reading the store
@@ -227,10 +194,3 @@ def test_serve_sends_its_work_to_the_cluster(client, cluster, store, tmp_path):
         tasks = tasks_since(client, seen)
         assert any("open_dataset" in str(task["key"]) for task in tasks), tasks[:3]
         assert time.monotonic() - started < SERVE_DEADLINE_S
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()

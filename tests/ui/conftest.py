@@ -54,8 +54,11 @@ def wait_until_serving(
 
 
 @contextlib.contextmanager
-def serving(*args: str, log: pathlib.Path) -> Iterator[str]:
-    """Run ``ocean-explorer serve ARGS`` on a free port until the block ends; yields its URL."""
+def serve_process(
+    *args: str, log: pathlib.Path, deadline_s: float = 120.0
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``ocean-explorer serve ARGS`` on a free port until the block ends; yields its URL
+    and process once it answers (within ``deadline_s``)."""
     port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen(
@@ -66,8 +69,8 @@ def serving(*args: str, log: pathlib.Path) -> Iterator[str]:
         )
         url = f"http://localhost:{port}/"
         try:
-            wait_until_serving(url, proc, log)
-            yield url
+            wait_until_serving(url, proc, log, deadline_s)
+            yield url, proc
         finally:
             proc.terminate()
             try:
@@ -75,6 +78,13 @@ def serving(*args: str, log: pathlib.Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextlib.contextmanager
+def serving(*args: str, log: pathlib.Path, deadline_s: float = 120.0) -> Iterator[str]:
+    """:func:`serve_process`, yielding the URL alone."""
+    with serve_process(*args, log=log, deadline_s=deadline_s) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")
