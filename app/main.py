@@ -20,7 +20,7 @@ from components.state import MODES
 from components.text import escape
 from data_adapters import Catalog
 
-from . import urlstate
+from . import urlstate, write_queue
 from .share import ShareDialog
 
 log = logging.getLogger(__name__)
@@ -425,6 +425,7 @@ def serve(
     keyword arguments (OAuth, cookie secret, ...) go to ``pn.serve``.
     """
     origins = [*default_origins(port), *(allow_websocket_origin or [])]
+    write_queue.install()  # every queued update reaches its page (see app/write_queue.py)
     pn.config.notifications = True
     # events from the browser run in a pool of threads: one session's slow read does not
     # hold the event loop that every other session needs
