@@ -15,6 +15,7 @@ import psutil
 import tornado.web
 
 from components import CompareView, ExplorerState, MapView, ProbeView, TimeControls
+from components.answers import off_the_loop
 from components.catalog_view import CatalogView
 from components.state import MODES
 from components.text import escape
@@ -202,11 +203,7 @@ def embed_timeseries(catalog: Catalog) -> pn.viewable.Viewable:
     _absolute_resources("/embed/timeseries")  # after the URL: reading it resets the paths
     probes = session.probes
 
-    async def plot(*_):
-        import asyncio
-
-        return await asyncio.to_thread(probes.series_plot)
-
+    plot = off_the_loop(probes.series_plot)
     s = session.state.param
     body = pn.panel(
         pn.bind(plot, s.points, s.variable, s.depth, s.scenario, s.mode), loading_indicator=True

@@ -9,7 +9,6 @@ the scenarios or the mode change.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from typing import Any
@@ -25,6 +24,7 @@ from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
 
 from . import compare, probes
+from .answers import off_the_loop
 from .colors import ColorSettings
 from .map import MAP_HEIGHT, LayerSettings, MapView
 from .state import ExplorerState
@@ -268,9 +268,7 @@ class CompareView(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state.param
 
-        async def table(*_):
-            return await asyncio.to_thread(self._table_markdown)
-
+        table = off_the_loop(self._table_markdown)
         body = pn.panel(
             pn.bind(
                 table, s.mode, s.baseline, s.scenarios, s.time, s.depth, s.variable,

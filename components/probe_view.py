@@ -7,13 +7,13 @@ plots, tables and downloads. What the user picked lives in the session state
 views and the URL see it too.
 
 Answers are computed off the event loop (``asyncio.to_thread``): a slow read for one session
-never stalls the others, and the tab shows a spinner meanwhile. Each answer is kept (by what
+never stalls the others, and the tab shows a spinner meanwhile; of answers still in flight
+only the latest question's is shown (:mod:`components.answers`). Each answer is kept (by what
 it depends on), so an animation or a tab switch does not recompute it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections import OrderedDict
@@ -33,6 +33,7 @@ from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
 
 from . import compare, probes
+from .answers import off_the_loop
 from .colors import palette
 from .map import MapView
 from .render import MERCATOR_HALF_WORLD, WEB_MERCATOR, to_crs, x_to_lon, y_to_lat
@@ -676,16 +677,15 @@ class ProbeView(pn.viewable.Viewer):
         )  # fmt: skip
 
     def _tab(self, plot: Callable[[], pn.viewable.Viewable], *depends, downloads=()):
-        """A tab whose content is computed off the event loop when what it shows changes."""
+        """A tab whose content is computed off the event loop when what it shows changes
+        (the latest question's answer only, see :mod:`components.answers`)."""
 
-        async def content(*_):
-            try:
-                return await asyncio.to_thread(plot)
-            except read_errors() as exc:  # a source that failed while being read
-                error = as_source_error(exc, str(self.state.dataset_id))
-                self.state.report(str(error))
-                return self._placeholder(escape(error))
+        def failed(exc: BaseException) -> pn.viewable.Viewable:  # a source failed while read
+            error = as_source_error(exc, str(self.state.dataset_id))
+            self.state.report(str(error))
+            return self._placeholder(escape(error))
 
+        content = off_the_loop(plot, read_errors(), failed)
         body = pn.panel(pn.bind(content, *depends), loading_indicator=True)
         bar = pn.Row(pn.pane.Markdown("Download:", margin=(8, 4, 0, 10)), *downloads, align="end")
         return pn.Column(bar, body, sizing_mode="stretch_width")

@@ -3,8 +3,12 @@ answers are the data at the cells and regions picked."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
+import time
 
+import holoviews as hv
 import numpy as np
 import pytest
 import xarray as xr
@@ -182,3 +186,51 @@ def test_cftime_times_are_drawn_as_dates():
     drawn = plot_times(times[:1])
     assert drawn.dtype.kind == "M" and str(drawn[0])[:10] == "2001-02-28"
     assert str(plot_times(times[1:])[0])[:10] == "2001-03-02"
+
+
+def test_quick_clicks_show_the_answer_to_the_last(view, monkeypatch):
+    """Three quick clicks whose answers come back out of order (the second after the third):
+    the time series shown is the third point's, where the map's pin is."""
+    computing = {}  # per point: its answer is computed, its answer may come back
+    plot = view.series_plot
+
+    def series_plot():
+        point = view.state.points[-1] if view.state.points else None
+        started, finish = computing.setdefault(point, (threading.Event(), threading.Event()))
+        answer = plot()
+        started.set()
+        finish.wait(30)  # the answer is ready; it comes back when the test says
+        return answer
+
+    monkeypatch.setattr(view, "series_plot", series_plot)
+
+    async def until(condition) -> None:
+        deadline = time.monotonic() + 30
+        while not condition() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # polling interval
+        assert condition()
+
+    async def run():
+        view.__panel__()
+        shown = view.tabs[0][1]._inner_layout  # the time series tab's content
+        points = [None]
+        for lon, lat in [(-30.2, 20.3), (-40.2, 10.3), (-25.2, 35.3)]:
+            await until(lambda: points[-1] in computing and computing[points[-1]][0].is_set())
+            computing[None][1].set()  # the empty tab before the first click
+            tap(view, lon, lat)
+            points.append(view.state.points[-1])
+        await until(lambda: points[-1] in computing and computing[points[-1]][0].is_set())
+        computing[points[3]][1].set()  # the third click's answer comes back first
+        await until(lambda: "lat=35.5" in title(shown[0].object))
+        computing[points[2]][1].set()  # then the second's, and the first's
+        computing[points[1]][1].set()
+        await until(lambda: len(asyncio.all_tasks()) == 1)  # every answer handed to Panel
+        return title(shown[0].object)
+
+    assert "at lon=-25.5, lat=35.5" in asyncio.run(run())
+
+
+def title(obj) -> str:
+    if not isinstance(obj, hv.core.Dimensioned):
+        return ""
+    return hv.Store.lookup_options("bokeh", obj, "plot").kwargs.get("title", "")
