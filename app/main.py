@@ -26,6 +26,12 @@ from .share import ShareDialog
 
 log = logging.getLogger(__name__)
 
+# Panel's Fast design links Open Sans from Google's font server: without it the page asks
+# nothing of other hosts, so it works offline and tells no third party who opened it (text
+# falls back to the browser's sans-serif). Panel builds the design's file paths from its
+# class name, so the design itself is trimmed rather than subclassed.
+pn.theme.Fast._resources = {**pn.theme.Fast._resources, "font": {}}
+
 ASSETS = pathlib.Path(__file__).resolve().parents[1] / "assets"
 TITLE = "Ocean Explorer"
 #: Threads of dask's scheduler in a server (reads wait on I/O far more than they compute).

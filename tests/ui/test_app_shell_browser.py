@@ -71,6 +71,22 @@ def test_a_link_opens_that_view(small_demo_server, page):
     wait_for_title(page, "Sea water salinity at lon=-40")
 
 
+def test_pages_ask_nothing_of_other_hosts(small_demo_server, page):
+    """The app and its embeds load everything from the server itself: they work offline
+    and tell no third party (a font or script host) who opened them."""
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    origin = urllib.parse.urlsplit(small_demo_server).netloc
+    page.goto(f"{small_demo_server}?points=-40,40", wait_until="domcontentloaded")
+    wait_for_map(page)
+    wait_for_title(page, "at lon=")
+    page.goto(f"{small_demo_server}embed/timeseries?points=-40,40", wait_until="domcontentloaded")
+    wait_for_title(page, "at lon=")
+    hosts = {urllib.parse.urlsplit(url).netloc for url in asked if not url.startswith("blob:")}
+    assert len(asked) > 20  # the pages, their scripts and styles were all seen
+    assert hosts == {origin}, f"requests to other hosts: {sorted(hosts - {origin})}"
+
+
 def test_changing_a_control_changes_the_url(small_demo_server, page):
     page.goto(small_demo_server, wait_until="domcontentloaded")
     wait_for_map(page)
