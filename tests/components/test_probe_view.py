@@ -233,4 +233,4 @@ def test_quick_clicks_show_the_answer_to_the_last(view, monkeypatch):
 def title(obj) -> str:
     if not isinstance(obj, hv.core.Dimensioned):
         return ""
-    return hv.Store.lookup_options("bokeh", obj, "plot").kwargs.get("title", "")
+    return obj.opts.get().kwargs.get("title", "")
