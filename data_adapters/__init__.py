@@ -4,14 +4,22 @@ This package never imports panel, holoviews, geoviews or bokeh.
 """
 
 from .alignment import align_runs, same_units
-from .base import Adapter, adapter_class, adapter_for_uri, make_adapter, registered_adapters
+from .base import Adapter
 from .catalog import Catalog, DatasetEntry, OpenedSource, ScenarioGroup, open_source
 from .contract import bbox, grid_kind, normalize, summarize, validate_dataset
 from .errors import ContractError, SourceError
 from .layouts import PreparedStore, write_prepared
+from .registry import (
+    AdapterRegistry,
+    adapter_class,
+    adapter_for_uri,
+    make_adapter,
+    registered_adapters,
+)
 
 __all__ = [
     "Adapter",
+    "AdapterRegistry",
     "Catalog",
     "ContractError",
     "DatasetEntry",

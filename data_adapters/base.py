@@ -1,23 +1,19 @@
-"""The adapter interface and its registry.
+"""The adapter interface: what every data source class provides and gets.
 
 An adapter is one small param class, like xarray's ``BackendEntrypoint``: a type name, a
 cheap ``guess_can_open(uri)``, and ``open()`` returning a lazy dataset normalised to the
 data contract. Its params are the catalog's YAML keys, so a typo is rejected by name.
 
 Adapters register by subclassing (``adapter_type = "name"``) or, from other packages,
-through the entry-point group ``ocean_explorer.adapters``. A dotted ``module.Class`` path
-also works as a type name.
+through the entry-point group ``ocean_explorer.adapters``: ``data_adapters.registry`` finds
+them. This module knows no adapter and no registry.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 import logging
 import os
-import warnings
-from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import param
 import xarray as xr
@@ -25,12 +21,8 @@ import xarray as xr
 from .contract import normalize
 from .errors import SourceError, did_you_mean, short_reason
 
-ENTRY_POINT_GROUP = "ocean_explorer.adapters"
-
 #: Seconds to wait for a remote source before giving up (env OCEAN_EXPLORER_TIMEOUT).
 DEFAULT_TIMEOUT = float(os.environ.get("OCEAN_EXPLORER_TIMEOUT", "20"))
-
-_REGISTRY: dict[str, type[Adapter]] = {}
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +45,6 @@ class Adapter(param.Parameterized):
         item_type=str,
         doc="Variables to keep (default: every gridded variable of the source).",
     )
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("adapter_type"):
-            _REGISTRY[cls.adapter_type] = cls
 
     # -- what subclasses provide ------------------------------------------------------------
     @classmethod
@@ -132,72 +119,3 @@ class Adapter(param.Parameterized):
                 )
             ds = ds[self.variables]
         return ds
-
-
-@functools.cache
-def _load_entry_points() -> None:
-    """Import adapters advertised by other packages; warn (don't crash) on a broken one."""
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = ep.load()
-        except Exception as exc:  # a third-party plugin must not take the app down
-            warnings.warn(f"adapter plugin '{ep.name}' failed to load: {exc}", stacklevel=2)
-            continue
-        if isinstance(cls, type) and issubclass(cls, Adapter):
-            _REGISTRY.setdefault(ep.name, cls)
-
-
-def registered_adapters() -> dict[str, type[Adapter]]:
-    """Type name -> adapter class, built-in and plugin adapters together."""
-    from . import adapters  # noqa: F401  (registers the built-in adapters)
-
-    _load_entry_points()
-    return dict(_REGISTRY)
-
-
-def adapter_class(type_name: str) -> type[Adapter]:
-    """The adapter class for a catalog ``adapter:`` value (a type name or ``module.Class``)."""
-    registry = registered_adapters()
-    if type_name in registry:
-        return registry[type_name]
-    if "." in type_name or ":" in type_name:
-        module_name, _, attr = type_name.replace(":", ".").rpartition(".")
-        try:
-            cls = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise SourceError(f"adapter '{type_name}' cannot be imported ({exc})") from exc
-        if not (isinstance(cls, type) and issubclass(cls, Adapter)):
-            raise SourceError(f"'{type_name}' is not an ocean-explorer Adapter subclass")
-        return cls
-    raise SourceError(
-        f"unknown adapter type '{type_name}'{did_you_mean(type_name, registry)}; "
-        f"known: {', '.join(sorted(registry))}"
-    )
-
-
-def make_adapter(type_name: str, params: dict[str, Any], where: str = "") -> Adapter:
-    """Build an adapter from catalog parameters, rejecting unknown keys by name."""
-    cls = adapter_class(type_name)
-    known = [p for p in cls.param if p != "name"]
-    for key in params:
-        if key not in known:
-            raise SourceError(
-                f"{where}unknown key '{key}' for adapter '{type_name}'{did_you_mean(key, known)}; "
-                f"allowed: {', '.join(known)}"
-            )
-    try:
-        return cls(**params)
-    except (ValueError, TypeError) as exc:
-        raise SourceError(f"{where}bad value for adapter '{type_name}': {exc}") from exc
-
-
-def adapter_for_uri(uri: str) -> Adapter:
-    """Pick the adapter for a bare path or URL by asking each ``guess_can_open``."""
-    candidates = sorted(registered_adapters().values(), key=lambda c: c.priority)
-    for cls in candidates:
-        if cls.guess_can_open(uri):
-            return cls.from_uri(uri)
-    raise SourceError(
-        f"{uri}: no such file, directory, catalog id or supported URL; give a NetCDF/Zarr "
-        "path, a glob, an http(s) OPeNDAP/Zarr URL, cmems:DATASET_ID or a catalog id"
-    )

@@ -42,8 +42,9 @@ import yaml
 
 from .alignment import align_runs
 from .alignment import grid_difference as _grid_difference
-from .base import Adapter, adapter_class, adapter_for_uri, make_adapter
+from .base import Adapter
 from .errors import SourceError, did_you_mean
+from .registry import adapter_class, adapter_for_uri, make_adapter
 from .remote import is_url
 
 log = logging.getLogger(__name__)

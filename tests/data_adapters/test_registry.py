@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import param
 import pytest
 import xarray as xr
 
-from data_adapters import Adapter, SourceError, adapter_class, adapter_for_uri, base, make_adapter
+from data_adapters import (
+    Adapter,
+    AdapterRegistry,
+    SourceError,
+    adapter_class,
+    adapter_for_uri,
+    make_adapter,
+    registered_adapters,
+)
 
 
 class ToyAdapter(Adapter):
@@ -38,34 +49,31 @@ class _EntryPoint:
 
 
 @pytest.fixture
-def plugins(monkeypatch):
-    """Install fake entry points; restores the registry afterwards."""
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+def plugins():
+    """A fresh registry that sees only the given fake entry points (the product's is untouched)."""
 
     def install(*eps):
-        monkeypatch.setattr(base, "entry_points", lambda group: list(eps))
-        base._load_entry_points.cache_clear()
+        return AdapterRegistry(entry_points=lambda group: list(eps))
 
-    yield install
-    base._load_entry_points.cache_clear()
+    return install
 
 
 def test_builtin_adapters_are_registered():
-    names = set(base.registered_adapters())
+    names = set(registered_adapters())
     assert {"netcdf", "zarr", "opendap", "cmems", "demo"} <= names
 
 
 def test_plugin_registers_through_entry_point(plugins):
-    plugins(_EntryPoint("toy", ToyAdapter))
-    assert adapter_class("toy") is ToyAdapter
-    ds = make_adapter("toy", {"size": 4}).open()
+    registry = plugins(_EntryPoint("toy", ToyAdapter))
+    assert registry.adapter_class("toy") is ToyAdapter
+    ds = registry.make_adapter("toy", {"size": 4}).open()
     assert ds["t"].shape == (4, 4)
 
 
 def test_broken_plugin_warns_and_the_rest_still_work(plugins):
-    plugins(_EntryPoint("broken", ImportError("no module named nowhere")))
+    plugins_registry = plugins(_EntryPoint("broken", ImportError("no module named nowhere")))
     with pytest.warns(UserWarning, match="adapter plugin 'broken' failed to load"):
-        registry = base.registered_adapters()
+        registry = plugins_registry.registered_adapters()
     assert "netcdf" in registry and "broken" not in registry
 
 
@@ -116,3 +124,31 @@ def test_uri_picks_the_adapter(uri, expected):
 def test_unknown_scheme_is_refused():
     with pytest.raises(SourceError, match="no such file, directory, catalog id or supported URL"):
         adapter_for_uri("ftp://example.org/x.nc")
+
+
+def test_the_registry_imports_no_adapter_until_asked():
+    code = (
+        "import sys, data_adapters.registry as r; "
+        "mods = ('local', 'cmems', 'demo', 'netcdf', 'zarr_store', 'opendap'); "
+        "print(sorted(m for m in mods if f'data_adapters.{m}' in sys.modules)); "
+        "r.AdapterRegistry().adapter_class('demo'); "
+        "print('data_adapters.demo' in sys.modules, 'data_adapters.cmems' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.splitlines()
+    assert out == ["[]", "True False"]
+
+
+def test_a_fresh_registry_scans_its_plugins_once(plugins):
+    calls = []
+
+    def entry_points(group):
+        calls.append(group)
+        return [_EntryPoint("toy", ToyAdapter)]
+
+    registry = AdapterRegistry(entry_points=entry_points)
+    assert registry.adapter_class("toy") is ToyAdapter
+    assert "toy" in registry.registered_adapters()
+    assert calls == ["ocean_explorer.adapters"]
+    assert "toy" not in registered_adapters()  # the product's registry never saw it
