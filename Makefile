@@ -18,6 +18,13 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,cmems]'
+	# Panel's Jupyter preview extension has an open advisory (GHSA-4jp4-79rh-q63h): a Jupyter
+	# server started from this environment leaves it off (the last file of the folder wins)
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d $(VENV)/etc/jupyter/jupyter_notebook_config.d
+	echo '{"ServerApp": {"jpserver_extensions": {"panel.io.jupyter_server_extension": false}}}' \
+	  > $(VENV)/etc/jupyter/jupyter_server_config.d/zz-ocean-explorer.json
+	echo '{"NotebookApp": {"nbserver_extensions": {"panel.io.jupyter_server_extension": false}}}' \
+	  > $(VENV)/etc/jupyter/jupyter_notebook_config.d/zz-ocean-explorer.json
 	touch $@
 
 # Demo land mask and offline coastlines, built once into the cache (~/.cache/ocean-explorer).

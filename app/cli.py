@@ -114,9 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a PNG of one field (title, colour bar and coastline; or, with "
         "--bare, only the map raster) through the renderer the dashboard uses.",
     )
-    # Values such as "-70,25,-10,65" are values, not options: newer Pythons (3.13+) read any
-    # "-<digit>..." word so; this parser does on every Python (e.g. --bbox -70,25,-10,65).
-    p._negative_number_matcher = re.compile(r"^-\.?\d")
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
     p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
     p.add_argument(
@@ -150,7 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
         "a point, as CSV; a point on land moves to the nearest sea cell. The first line names "
         "the cell used.",
     )
-    p._negative_number_matcher = re.compile(r"^-\.?\d")  # --lon -30 as typed
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
     p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
     p.add_argument("--lon", required=True, type=_lon_arg, metavar="X", help="longitude, degrees")
@@ -179,7 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
         "(time,[depth,]lat,lon,value; land left out). Requests above --max-mb are refused "
         "before anything is read.",
     )
-    p._negative_number_matcher = re.compile(r"^-\.?\d")  # --bbox -70,25,-10,65 as typed
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
     p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
     p.add_argument(
@@ -244,7 +239,6 @@ def _add_compare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "sources with one run (regridded onto the baseline's grid when on another regular "
         "grid).",
     )
-    p._negative_number_matcher = re.compile(r"^-\.?\d")  # --bbox -70,25,-10,65 as typed
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
     p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
     p.add_argument(
@@ -1256,10 +1250,36 @@ COMMANDS = {
 }
 
 
+#: A word that is a value even though it starts with "-": a negative number or a list of
+#: numbers (``-30``, ``-.5``, ``-70,25,-10,65``).
+_NEGATIVE_VALUE = re.compile(r"^-\.?\d")
+
+
+def negative_values_attached(argv: Sequence[str]) -> list[str]:
+    """``argv`` with each option's negative value attached (``--bbox -70,25,-10,65`` becomes
+    ``--bbox=-70,25,-10,65``), so that argparse reads it as the value it is rather than an
+    unknown option (Python 3.13 does so itself; 3.11 and 3.12 do only for plain numbers)."""
+    words = list(argv)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        following = words[i + 1] if i + 1 < len(words) else ""
+        if word.startswith("--") and "=" not in word and _NEGATIVE_VALUE.match(following):
+            out.append(f"{word}={following}")
+            i += 2
+        else:
+            out.append(word)
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(
+        negative_values_attached(sys.argv[1:] if argv is None else argv)
+    )
     adapters_log = logging.getLogger("data_adapters")
     level = adapters_log.level
     if args.command != "serve":

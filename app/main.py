@@ -19,18 +19,12 @@ from components.answers import off_the_loop
 from components.catalog_view import CatalogView
 from components.state import MODES
 from components.text import escape
-from data_adapters import Catalog
+from data_adapters import Catalog, SourceError
 
-from . import urlstate, write_queue
+from . import panel_fixes, urlstate
 from .share import ShareDialog
 
 log = logging.getLogger(__name__)
-
-# Panel's Fast design links Open Sans from Google's font server: without it the page asks
-# nothing of other hosts, so it works offline and tells no third party who opened it (text
-# falls back to the browser's sans-serif). Panel builds the design's file paths from its
-# class name, so the design itself is trimmed rather than subclassed.
-pn.theme.Fast._resources = {**pn.theme.Fast._resources, "font": {}}
 
 ASSETS = pathlib.Path(__file__).resolve().parents[1] / "assets"
 TITLE = "Ocean Explorer"
@@ -38,8 +32,10 @@ TITLE = "Ocean Explorer"
 DASK_THREADS = 32
 #: Request headers a session may read (the phone layout reads the user agent).
 SESSION_HEADERS = ("User-Agent", "Accept-Language")
-#: Cookies a session may read when logins are on: Panel's own authentication cookies.
-AUTH_COOKIES = ("user", "id_token", "access_token", "refresh_token", "oauth_expiry", "is_guest")
+#: Cookies a session may read when logins are on: Panel's own authentication cookies. Not
+#: ``is_guest``: the product has no guest pages, and that unsigned cookie would replace the
+#: logged-in user's identity in the session (GHSA-gfgq-cv3v-p4wc).
+AUTH_COOKIES = ("user", "id_token", "access_token", "refresh_token", "oauth_expiry")
 #: On narrow screens the sidebar floats over the map instead of squeezing it.
 PHONE_CSS = """
 @media (max-width: 720px) {
@@ -427,8 +423,12 @@ def serve(
     Websocket origins: localhost on ``port``, plus ``allow_websocket_origin``. Other
     keyword arguments (OAuth, cookie secret, ...) go to ``pn.serve``.
     """
+    if kwargs.get("oauth_provider") or pn.config.oauth_provider:  # also $PANEL_OAUTH_PROVIDER
+        reason = panel_fixes.refusal("--oauth-provider")
+        if reason:
+            raise SourceError(reason)
     origins = [*default_origins(port), *(allow_websocket_origin or [])]
-    write_queue.install()  # every queued update reaches its page (see app/write_queue.py)
+    panel_fixes.install()  # advisories and defects of the installed Panel (app/panel_fixes.py)
     pn.config.notifications = True
     # events from the browser run in a pool of threads: one session's slow read does not
     # hold the event loop that every other session needs

@@ -13,14 +13,14 @@ import panel as pn
 import param
 
 from data_adapters import Catalog, bbox
-from data_adapters.remote import redact
 
 from .state import ExplorerState
-from .text import escape
+from .text import escape, public_source, without_server_paths
 
 #: Entries listed at once (a search narrows a longer catalog).
 MAX_LISTED = 40
-#: Adapter parameters that say where the data come from (shown, passwords redacted).
+#: Adapter parameters that say where the data come from (shown without passwords or the
+#: server's directories).
 SOURCE_PARAMS = ("path", "url", "dataset_id")
 
 
@@ -35,7 +35,7 @@ def entries(catalog: Catalog) -> list[dict[str, str]]:
                 "kind": "dataset",
                 "title": entry.title or entry.id,
                 "text": " ".join(
-                    [entry.id, entry.title, entry.description, entry.adapter, redact(where)]
+                    [entry.id, entry.title, entry.description, entry.adapter, public_source(where)]
                 ),
             }
         )
@@ -88,7 +88,7 @@ class CatalogView(pn.viewable.Viewer):
         for row in rows:
             chosen = row["id"] == current
             button = pn.widgets.Button(
-                label=row["title"][:60],  # a button's label is text, never markup
+                label=without_server_paths(row["title"])[:60],  # text, never markup
                 description=f"{row['kind']} '{row['id']}'",
                 color="primary" if chosen else "default",
                 variant="solid" if chosen else "outline",
@@ -112,7 +112,7 @@ class CatalogView(pn.viewable.Viewer):
         where = ""
         if entry is not None:
             where = next((str(entry.params[k]) for k in SOURCE_PARAMS if k in entry.params), "")
-            where = f"{entry.adapter}: {redact(where)}" if where else entry.adapter
+            where = f"{entry.adapter}: {public_source(where)}" if where else entry.adapter
         elif s.dataset_id in s.catalog.groups:
             where = "scenario group of " + ", ".join(s.catalog.groups[s.dataset_id].names)
         info = {

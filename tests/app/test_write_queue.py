@@ -1,4 +1,5 @@
-"""Every update queued for a page's websocket reaches the page (``app/write_queue.py``).
+"""Every update queued for a page's websocket reaches the page (fix "write-queue" in
+``app/panel_fixes.py``).
 
 Panel queues a session's messages when it cannot write them at once. The page here is
 Panel's own extension point for sockets (``extra_socket_handlers``), with writes that end
@@ -19,7 +20,7 @@ from bokeh.models import Div
 from bokeh.protocol import Protocol
 from tornado.locks import Lock
 
-from app import write_queue
+from app import panel_fixes
 
 
 class Socket:
@@ -66,8 +67,7 @@ def page(monkeypatch):
 
 @pytest.fixture
 def fixed(monkeypatch):
-    monkeypatch.setattr(pdoc, "_dispatch_msgs", pdoc._dispatch_msgs)  # restored after the test
-    write_queue.install()
+    monkeypatch.setattr(pdoc, "_dispatch_msgs", panel_fixes.dispatch_queued)
 
 
 def session() -> tuple[Document, Callable[[str], list[ModelChangedEvent]]]:
@@ -99,9 +99,10 @@ async def message_queued_as_a_write_ends(page: Connection) -> Document:
     return doc
 
 
-def test_panel_alone_leaves_the_second_message_queued(page):
+def test_panel_alone_leaves_the_second_message_queued(page, monkeypatch):
     """The cause: with Panel's own queue the second update never reaches the page (when
-    this fails, Panel sends it itself, and ``app/write_queue.py`` can go)."""
+    this fails, Panel sends it itself, and the fix can go)."""
+    monkeypatch.setattr(pdoc, "_dispatch_msgs", panel_fixes.PANEL_DISPATCH)
     doc = asyncio.run(message_queued_as_a_write_ends(page))
     assert page._socket.received == ["2025-01-02"]
     assert len(pdoc._WRITE_MSGS[doc][page]) == 1  # still queued, with nothing to send it
@@ -123,7 +124,7 @@ def test_queue_waits_for_bokehs_own_write_then_sends(page, fixed):
         page._socket.finish_writes()
         pdoc.schedule_write_events(doc, [page], change("a"))
         pdoc.schedule_write_events(doc, [page], change("b"))
-        await asyncio.sleep(2 * write_queue.RETRY_S)  # time for two tries while it is held
+        await asyncio.sleep(2 * panel_fixes.RETRY_S)  # time for two tries while it is held
         sent_while_locked = list(page._socket.received)
         page._socket.write_lock.release()
         await settle(doc)
