@@ -25,7 +25,7 @@ from holoviews.streams import Params, PlotSize, RangeXY
 
 from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
-from data_adapters.remote import missing_chunks
+from data_adapters.http_store import missing_chunks
 
 from . import compare
 from .basemap import LAND_COLOR, render_coastline

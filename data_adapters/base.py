@@ -12,7 +12,6 @@ them. This module knows no adapter and no registry.
 from __future__ import annotations
 
 import logging
-import os
 from typing import ClassVar
 
 import param
@@ -20,9 +19,6 @@ import xarray as xr
 
 from .contract import normalize
 from .errors import SourceError, did_you_mean, short_reason
-
-#: Seconds to wait for a remote source before giving up (env OCEAN_EXPLORER_TIMEOUT).
-DEFAULT_TIMEOUT = float(os.environ.get("OCEAN_EXPLORER_TIMEOUT", "20"))
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from .alignment import grid_difference as _grid_difference
 from .base import Adapter
 from .errors import SourceError, did_you_mean
 from .registry import adapter_class, adapter_for_uri, make_adapter
-from .remote import is_url
+from .transport import is_url
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,10 @@ from components import ExplorerState, MapView
 from components.render import FRAMES, LONLAT, Viewport
 from data_adapters import Catalog, SourceError, write_prepared
 from data_adapters.errors import as_source_error
-from data_adapters.local import ZarrAdapter
-from data_adapters.remote import POLICY, OpendapAdapter, missing_chunks
+from data_adapters.http_store import missing_chunks
+from data_adapters.opendap import OpendapAdapter
+from data_adapters.transport import POLICY
+from data_adapters.zarr_store import ZarrAdapter
 from tests.data_adapters.test_remote import small_grid
 from tests.servers import (
     FaultProxy,

@@ -32,7 +32,7 @@ from data_adapters import (
 from data_adapters import layouts as layouts_module
 from data_adapters.cmems import CopernicusMarineAdapter
 from data_adapters.layouts import LAYOUTS_ATTR, check_output, layouts_in, read_layouts
-from data_adapters.local import ZarrAdapter
+from data_adapters.zarr_store import ZarrAdapter
 from tests import synthetic
 from tests.data_adapters.test_cmems import DATASET_ID, cmems_dataset
 from tests.servers import serve_directory
