@@ -19,11 +19,11 @@ import xarray as xr
 from .base import Adapter
 from .errors import SourceError, short_reason
 from .http_store import GuardedHTTPFileSystem, http_zarr_filesystem
-from .layouts import (
+from .pyramid import PyramidLevel
+from .store_format import (
     COMPLETE_KEY,
     MAPS_GROUP,
     SERIES_GROUP,
-    PyramidLevel,
     layouts_in,
     level_groups,
     read_layouts,

@@ -33,14 +33,9 @@ from components.render import (
     to_crs,
 )
 from data_adapters import Catalog, normalize, open_source, validate_dataset, write_prepared
-from data_adapters.layouts import (
-    LAYOUTS_ATTR,
-    PYRAMID_MIN_SIDE,
-    _pyramid_plan,
-    block_centres,
-    block_mean,
-    read_layouts,
-)
+from data_adapters.chunking import PYRAMID_MIN_SIDE, plan_pyramid
+from data_adapters.pyramid import block_centres, block_mean
+from data_adapters.store_format import LAYOUTS_ATTR, read_layouts
 from tests import synthetic
 from tests.components.test_render import rotated_field
 
@@ -154,9 +149,7 @@ def test_default_pyramid_halves_the_grid_down_to_a_screen():
             {"sst": (("time", "lat", "lon"), dask.array.zeros((2, nlat, nlon), "float32"))}
         )
         plans = {"sst": type("P", (), {"maps": {"time": 1, "lat": 720, "lon": 864}})()}
-        return [
-            (lv.factor, lv.shape) for lv in _pyramid_plan(ds, ("lat", "lon"), plans, None, None)
-        ]
+        return [(lv.factor, lv.shape) for lv in plan_pyramid(ds, ("lat", "lon"), plans, None, None)]
 
     # 1/12°: 1/6°, 1/3°, 2/3°; the last one still wider than PYRAMID_MIN_SIDE
     assert levels(2160, 4320) == [(2, (1080, 2160)), (4, (540, 1080)), (8, (270, 540))]
