@@ -12,9 +12,9 @@ lost. Hence:
   attribute (it writes every chunk): there a chunk 404 is an error (``SourceError``
   "chunk K is missing on the server");
 - any other store reads it as fill (no data), and the key is recorded in the store's
-  :class:`MissingChunks` (each data variable's ``encoding["missing_chunks"]``, kept by
-  selections; :func:`missing_chunks` finds it) and logged once as ``event=chunk_missing``,
-  so a view can tell the user that part of what it shows is no data because of the server;
+  :class:`MissingChunks` (``ZarrAdapter.missing_chunks()``, and the opened source's
+  ``OpenedSource.missing_chunks``) and logged once as ``event=chunk_missing``, so a view can
+  tell the user that part of what it shows is no data because of the server;
 - a chunk missing when the store is opened is always an error: an open reads coordinates
   only, and filled coordinates would put the data in the wrong place.
 """
@@ -33,8 +33,6 @@ from .transport import POLICY, RetryPolicy, log_event, with_retries_async
 
 #: File names of Zarr metadata documents (v2 and v3); every other key of a store is a chunk.
 ZARR_METADATA = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
-#: Key of a data variable's ``encoding`` that holds its store's :class:`MissingChunks`.
-MISSING_CHUNKS_KEY = "missing_chunks"
 
 
 def is_chunk_key(key: str) -> bool:
@@ -85,17 +83,6 @@ class MissingChunks:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["label"])  # type: ignore[misc]
-
-
-def missing_chunks(obj: xr.DataArray | xr.Dataset) -> MissingChunks | None:
-    """The :class:`MissingChunks` of the remote Zarr store ``obj`` was read from, or None
-    (another kind of source, or a value computed from several)."""
-    variables = [obj.variable] if isinstance(obj, xr.DataArray) else obj.data_vars.values()
-    for var in variables:
-        found = var.encoding.get(MISSING_CHUNKS_KEY)
-        if isinstance(found, MissingChunks):
-            return found
-    return None
 
 
 class GuardedHTTPFileSystem:
@@ -149,8 +136,7 @@ class GuardedHTTPFileSystem:
         return FsspecStore(fs=self, path=self.root, read_only=True)
 
     def opened(self, ds: xr.Dataset, known: set[str]) -> xr.Dataset:
-        """``ds``, just opened from this store, with each data variable given the store's
-        :class:`MissingChunks`.
+        """``ds``, just opened from this store, once its coordinates are known to be whole.
 
         ``known`` are the chunks known missing before the open. An open reads coordinates
         only, and a coordinate filled with fill values would put the data in the wrong place:
@@ -162,8 +148,6 @@ class GuardedHTTPFileSystem:
                 f"{self.label}: coordinate chunk '{lost[0]}' is missing on the server (HTTP "
                 "404); the store is incomplete: tell its provider"
             )
-        for var in ds.data_vars.values():
-            var.encoding[MISSING_CHUNKS_KEY] = self.missing
         return ds
 
     def _key(self, path: str) -> str:

@@ -21,7 +21,8 @@ follows the screen, not the grid (``components.render`` picks the level per view
 The root group's attribute :data:`LAYOUTS_ATTR` names the groups and their chunk shapes;
 ``ZarrAdapter`` recognises a prepared store from it (one small metadata read) and opens
 ``maps`` as the dataset, ``series`` for point series, profiles and sections, and the
-pyramid's levels as ``dataset.pyramid.levels`` (:class:`Pyramid`, opened on first use).
+pyramid's levels as the opened source's ``pyramid`` (``data_adapters.pyramid.MapPyramid``,
+opened on first use).
 
 Turning one-step chunks into whole-time-axis chunks cannot be done a chunk at a time, and
 the whole cube may not fit in memory, so the data go through a temporary copy chunked in

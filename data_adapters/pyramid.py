@@ -30,28 +30,26 @@ class PyramidLevel:
     dataset: xr.Dataset
 
 
-@xr.register_dataset_accessor("pyramid")
 class MapPyramid:
-    """``ds.pyramid``: coarser copies of a dataset's maps, for zoomed-out views.
+    """Coarser copies of one opened dataset's maps, for zoomed-out views.
 
-    The maps dataset of a prepared store has them: ``ZarrAdapter`` attaches an opener when
-    it opens the store, and the levels are opened on the first read of :attr:`levels`. Any
-    other dataset, and any dataset derived from one (a selection, a subset of variables), has
-    none: its maps read the full grid. The levels live on the dataset object itself, so
-    nothing can pair a dataset with another's levels.
+    An opened source holds one (``OpenedSource.pyramid``): a prepared store's has levels,
+    opened by ``opener()`` on the first read of :attr:`levels` (opening costs a metadata
+    read per level: a request for a remote store); any other source's is empty, and its maps
+    read the full grid. A dataset derived from the source (a selection, a subset of
+    variables) is matched to the levels by its variable names and coordinates
+    (``components.render.pyramid_for``).
+
+    Parameters
+    ----------
+    opener
+        Returns the levels, finest first; None for a pyramid without levels.
     """
 
-    def __init__(self, ds: xr.Dataset) -> None:
-        self._ds = ds
-        self._opener: Callable[[], list[PyramidLevel]] | None = None
+    def __init__(self, opener: Callable[[], list[PyramidLevel]] | None = None) -> None:
+        self._opener = opener
         self._levels: tuple[PyramidLevel, ...] = ()
         self._lock = threading.Lock()
-
-    def attach(self, opener: Callable[[], list[PyramidLevel]]) -> None:
-        """Give the dataset levels, opened by ``opener()`` on the first read of :attr:`levels`
-        (opening costs a metadata read per level: a request for a remote store)."""
-        with self._lock:
-            self._opener, self._levels = opener, ()
 
     @property
     def levels(self) -> tuple[PyramidLevel, ...]:

@@ -18,8 +18,8 @@ import xarray as xr
 
 from .base import Adapter
 from .errors import SourceError, short_reason
-from .http_store import GuardedHTTPFileSystem, http_zarr_filesystem
-from .pyramid import PyramidLevel
+from .http_store import GuardedHTTPFileSystem, MissingChunks, http_zarr_filesystem
+from .pyramid import MapPyramid, PyramidLevel
 from .store_format import (
     COMPLETE_KEY,
     MAPS_GROUP,
@@ -47,12 +47,13 @@ class ZarrAdapter(Adapter):
     A store written by ``ocean-explorer prepare`` (``data_adapters.layouts``) holds the data
     twice: its ``maps`` group (time-chunked) is opened as the dataset and its ``series``
     group (geo-chunked) by :meth:`open_series`. Its map pyramid (``maps_1``, ``maps_2``...)
-    comes with the dataset as ``ds.pyramid.levels``, opened on first use.
+    is :meth:`map_pyramid` (``OpenedSource.pyramid``), opened on first use.
 
     Over http(s), every read (at the open and each chunk read later by dask) is bounded by
     ``timeout``, retried where safe and ends in a one-line ``SourceError``; a chunk the
-    server answers 404 for is no data, counted in ``missing_chunks(ds[var])``, except in a
-    prepared store, which holds every chunk: there it is an error (``data_adapters.http_store``).
+    server answers 404 for is no data, counted in :meth:`missing_chunks`
+    (``OpenedSource.missing_chunks``), except in a prepared store, which holds every chunk:
+    there it is an error (``data_adapters.http_store``).
     """
 
     adapter_type: ClassVar[str] = "zarr"
@@ -83,14 +84,18 @@ class ZarrAdapter(Adapter):
     def label(self) -> str:
         return redact(self.path)
 
-    def open(self) -> xr.Dataset:
-        """Open the store lazily on the data contract; a prepared store's dataset also has
-        its coarser map levels (``ds.pyramid.levels``: opened when first read)."""
-        ds = super().open()
+    def map_pyramid(self) -> MapPyramid:
+        """A prepared store's coarser map levels (opened on first use); empty for others."""
         store = self._opened_store
-        if store is not None and level_groups(store.layouts):
-            ds.pyramid.attach(functools.partial(self._open_levels, store))
-        return ds
+        if store is None or not level_groups(store.layouts):
+            return MapPyramid()
+        return MapPyramid(functools.partial(self._open_levels, store))
+
+    def missing_chunks(self) -> MissingChunks | None:
+        """The chunks of the maps a remote store's server answered 404 for (none in a prepared
+        store: there a missing chunk is an error); None for local stores."""
+        store = self._opened_store
+        return store.http.missing if store is not None and store.http is not None else None
 
     def _open(self) -> xr.Dataset:
         store = self._locate()
