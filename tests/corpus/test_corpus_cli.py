@@ -1,0 +1,439 @@
+"""The command line on real model and observation files (the corpus of tests/corpus).
+
+Each command runs in a subprocess as a user runs it (``python -m app.cli ...``) and what it
+prints or writes is compared with the raw file read by plain xarray
+(``xarray.open_dataset(..., decode_cf=True)``) at the same cell and times: the cell the
+command says it used (time series) or the raw grid's nearest sea cell to the entry's sea
+point (exports, prepared stores). A command may also refuse a file: exit status 2 and
+exactly one line on stderr, never a traceback.
+
+``COVERED`` lists, per command, the corpus entries checked here; the other combinations do
+not work yet (issue 17: NEMO/XIOS time, CROCO time without a reference date, scalar
+coordinates, ROMS packed s-coordinate files, grids given by a ``grid_mapping``) and join
+the lists as they are fixed. ``MAY_REFUSE`` names the entries a command may refuse with one
+line instead of showing them; a refusal of any other entry fails.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from tests.corpus import BY_NAME, CorpusFile
+
+pytestmark = pytest.mark.slow
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+_WORKS = ("ostia-sst", "hadisst", "cmip-a1b")
+_NO_LON_LAT = ("rotated-pole", "hybrid-height", "hycom", "norkyst800")
+
+#: Per command, the corpus entries it shows with their true values (exit 0, checked).
+COVERED: dict[str, tuple[str, ...]] = {
+    "inspect": (*_WORKS, "arctic20"),
+    "render": (*_WORKS, "nemo-orca2", "atlantic-profiles", "arctic20"),
+    "timeseries": (*_WORKS, "arctic20"),
+    "export-nc": (*_WORKS, "atlantic-profiles", "arctic20"),
+    "export-csv": (*_WORKS, "arctic20"),
+    "prepare": (*_WORKS, "atlantic-profiles", "arctic20"),
+}
+#: Per command, entries it may refuse (exit 2, one line) until it can show them; when it
+#: shows them, their values are checked like those of ``COVERED``.
+MAY_REFUSE: dict[str, tuple[str, ...]] = {
+    "inspect": _NO_LON_LAT,
+    "render": _NO_LON_LAT,
+    "timeseries": (*_NO_LON_LAT, "nemo-orca2", "atlantic-profiles"),
+    "export-nc": _NO_LON_LAT,
+    "export-csv": _NO_LON_LAT,
+    "prepare": _NO_LON_LAT,
+}
+
+#: Degrees within which a cell's coordinates count as the same cell.
+SAME_CELL_DEG = 1e-3
+
+
+def _cases(command: str) -> list[str]:
+    return [*COVERED[command], *MAY_REFUSE[command]]
+
+
+# --- running the command line -------------------------------------------------------------
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
+
+
+def outcome(done: subprocess.CompletedProcess[str], name: str, command: str) -> bool:
+    """True when the command did its work (exit 0); False for an allowed one-line refusal."""
+    assert "Traceback" not in done.stderr, done.stderr
+    if done.returncode == 2 and name in MAY_REFUSE[command]:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith("ocean-explorer: error: "), lines[0]
+        return False
+    assert done.returncode == 0, done.stderr
+    return True
+
+
+# --- the raw file, read with plain xarray -------------------------------------------------
+
+
+def raw_dataset(entry: CorpusFile, source: pathlib.Path) -> xr.Dataset:
+    """The file (or the run's files, in name order, along their record dimension)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. HadISST's unpadded reference year
+        if not entry.multi_file:
+            return xr.open_dataset(source, decode_cf=True).load()
+        parts = [xr.open_dataset(p, decode_cf=True).load() for p in sorted(source.glob("*.nc"))]
+    record = next(d for d in parts[0][entry.var].dims if d.startswith(("time", "ocean_time")))
+    return xr.concat(parts, dim=record, data_vars="minimal", coords="minimal", compat="override")
+
+
+def _is_time(values: Any) -> bool:
+    values = np.asarray(values)
+    if np.issubdtype(values.dtype, np.datetime64):
+        return True
+    return values.dtype == object and values.size > 0 and hasattr(values.ravel()[0], "calendar")
+
+
+def iso(values: Any) -> list[str]:
+    """Times as ``YYYY-MM-DDTHH:MM:SS`` (numpy datetimes or cftime dates)."""
+    out = []
+    for value in np.atleast_1d(np.asarray(values)).ravel():
+        if isinstance(value, np.datetime64):
+            out.append(str(np.datetime_as_string(value, unit="s")))
+        else:
+            date = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+            out.append(f"{date}T{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
+    return out
+
+
+def cli_iso(labels: Any) -> list[str]:
+    """The command line's ISO labels (dates alone at midnight) in the form of :func:`iso`."""
+    return [label if "T" in label else f"{label}T00:00:00" for label in map(str, labels)]
+
+
+def _axis_kind(coord: xr.DataArray) -> str | None:
+    name = str(coord.name).lower()
+    std = str(coord.attrs.get("standard_name", "")).lower()
+    units = str(coord.attrs.get("units", "")).lower().replace(" ", "")
+    if std in ("longitude", "grid_longitude") or units in ("degrees_east", "degree_east"):
+        return "lon"
+    if std in ("latitude", "grid_latitude") or units in ("degrees_north", "degree_north"):
+        return "lat"
+    if name in ("lon", "longitude", "nav_lon"):
+        return "lon"
+    if name in ("lat", "latitude", "nav_lat"):
+        return "lat"
+    return None
+
+
+def raw_lonlat(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """2-D longitude (in [-180, 180)) and latitude of ``da``'s cells, and their dims."""
+    found: dict[str, xr.DataArray] = {}
+    for coord in da.coords.values():
+        kind = _axis_kind(coord)
+        if kind and coord.ndim >= 1 and kind not in found:
+            found[kind] = coord
+    lon, lat = found["lon"], found["lat"]
+    if lon.ndim == 2:
+        dims = tuple(str(d) for d in lon.dims)
+        lon2, lat2 = lon.values, lat.transpose(*dims).values
+    else:
+        dims = (str(lat.dims[0]), str(lon.dims[0]))
+        lon2, lat2 = np.meshgrid(lon.values, lat.values)
+    lon2 = (np.asarray(lon2, float) + 180.0) % 360.0 - 180.0
+    return lon2, np.asarray(lat2, float), dims
+
+
+def _lon_gap(a: Any, b: Any) -> np.ndarray:
+    return np.abs((np.asarray(a, float) - np.asarray(b, float) + 180.0) % 360.0 - 180.0)
+
+
+def cell_index(lon2: np.ndarray, lat2: np.ndarray, lon: float, lat: float) -> tuple[int, int]:
+    """The cell whose centre is at (lon, lat)."""
+    gap = np.maximum(_lon_gap(lon2, lon), np.abs(lat2 - lat))
+    j, i = np.unravel_index(int(np.nanargmin(gap)), gap.shape)
+    assert gap[j, i] < SAME_CELL_DEG, f"no cell at ({lon}, {lat}); nearest is {gap[j, i]} deg off"
+    return int(j), int(i)
+
+
+def vertical(da: xr.DataArray) -> str | None:
+    """``da``'s vertical dim, if it has one (any dim that is neither time nor horizontal)."""
+    horizontal = {d for c in da.coords.values() if _axis_kind(c) and c.ndim >= 1 for d in c.dims}
+    skip = horizontal | set(_time_dims(da))
+    others = [str(d) for d in da.dims if d not in skip]
+    return others[0] if others else None
+
+
+def _time_dims(da: xr.DataArray) -> list[str]:
+    dims = []
+    for dim in da.dims:
+        coords = [c for c in da.coords.values() if c.dims == (dim,)]
+        if any(_is_time(c.values) for c in coords) or str(dim).startswith("time"):
+            dims.append(str(dim))
+    return dims
+
+
+def raw_times(da: xr.DataArray) -> list[str] | None:
+    """The true times of ``da`` (a time dim's CF time coordinate, or a scalar time), as ISO:
+    a coordinate whose standard_name is time before others (forecast_reference_time...)."""
+    found = [
+        c
+        for c in da.coords.values()
+        if (c.ndim == 0 or (c.ndim == 1 and c.dims[0] in da.dims)) and _is_time(c.values)
+    ]
+    found.sort(key=lambda c: (c.attrs.get("standard_name") != "time", c.ndim == 0))
+    return iso(found[0].values) if found else None
+
+
+def raw_column(da: xr.DataArray, j: int, i: int) -> xr.DataArray:
+    """``da`` at one cell: what is left is its time and vertical dims."""
+    _, _, (ydim, xdim) = raw_lonlat(da)
+    return da.isel({ydim: j, xdim: i})
+
+
+def top_index(da: xr.DataArray, zdim: str) -> int:
+    """The surface level: the smallest depth, or the largest value of an axis pointing up."""
+    if zdim not in da.coords:
+        return 0
+    coord = da[zdim]
+    values = np.asarray(coord.values, float)
+    up = str(coord.attrs.get("positive", "down")).lower() == "up"
+    return int(np.nanargmax(values) if up else np.nanargmin(values))
+
+
+def nearest_sea_cell(da: xr.DataArray, lon: float, lat: float) -> tuple[int, int]:
+    """The raw cell nearest (lon, lat) with a value at the first time and the top level."""
+    lon2, lat2, _ = raw_lonlat(da)
+    first = da
+    for dim in _time_dims(da):
+        first = first.isel({dim: 0})
+    zdim = vertical(first)
+    if zdim is not None:
+        first = first.isel({zdim: top_index(first, zdim)})
+    _, _, dims = raw_lonlat(da)
+    values = np.asarray(first.transpose(*dims).values, float)
+    phi, lam = np.radians(lat2), np.radians(lon2)
+    p0, l0 = np.radians(lat), np.radians(lon)
+    cos = np.sin(phi) * np.sin(p0) + np.cos(phi) * np.cos(p0) * np.cos(lam - l0)
+    cos = np.where(np.isfinite(values), cos, -2.0)
+    j, i = np.unravel_index(int(np.argmax(cos)), cos.shape)
+    return int(j), int(i)
+
+
+# --- the checks -----------------------------------------------------------------------------
+
+
+def check_column(got: xr.DataArray, raw: xr.DataArray, what: str) -> None:
+    """A cell's values written by the command (``got``: dims time and/or depth, or none)
+    equal the raw file's (``raw``: the same cell), times and depths included."""
+    want_times = raw_times(raw)
+    if want_times is not None:
+        assert "time" in got.coords, f"{what}: the time is lost (raw: {want_times[:3]})"
+        assert _is_time(got["time"].values), f"{what}: time is not a CF time: {got['time']}"
+        assert iso(got["time"].values) == want_times, f"{what}: times differ"
+    zdim = vertical(raw)
+    raw_values = np.asarray(raw.values, float)
+    got_values = np.asarray(got.values, float)
+    if zdim is not None:
+        raw_z = np.asarray(raw[zdim].values, float)
+        assert "depth" in got.coords, f"{what}: the vertical axis is lost"
+        assert np.allclose(np.sort(got["depth"].values), np.sort(raw_z)), f"{what}: depths"
+        order_raw = np.argsort(raw_z)
+        order_got = np.argsort(np.asarray(got["depth"].values, float))
+        raw_values = np.take(raw.transpose(..., zdim).values, order_raw, axis=-1)
+        got_values = np.take(got.transpose(..., "depth").values, order_got, axis=-1)
+    assert got_values.size == raw_values.size, f"{what}: {got.sizes} vs raw {raw.sizes}"
+    np.testing.assert_allclose(
+        got_values.ravel(), raw_values.ravel(), rtol=1e-6, equal_nan=True, err_msg=what
+    )
+
+
+def check_gridded(got_ds: xr.Dataset, entry: CorpusFile, raw_ds: xr.Dataset, what: str) -> None:
+    """A written grid (NetCDF export, prepared store) holds the raw values at the sea cell."""
+    raw = raw_ds[entry.var]
+    assert entry.var in got_ds, f"{what}: no variable {entry.var!r}"
+    got = got_ds[entry.var]
+    assert got.attrs.get("units") == raw.attrs.get("units"), f"{what}: units"
+    j, i = nearest_sea_cell(raw, entry.lon, entry.lat)
+    lon2, lat2, _ = raw_lonlat(raw)
+    glon = np.asarray(got["lon"].values, float)
+    glat = np.asarray(got["lat"].values, float)
+    if glon.ndim == 1:
+        gx = int(np.argmin(_lon_gap(glon, lon2[j, i])))
+        gy = int(np.argmin(np.abs(glat - lat2[j, i])))
+        assert _lon_gap(glon[gx], lon2[j, i]) < SAME_CELL_DEG, f"{what}: cell's lon lost"
+        assert abs(glat[gy] - lat2[j, i]) < SAME_CELL_DEG, f"{what}: cell's lat lost"
+        column = got.isel(lat=gy, lon=gx)
+    else:
+        gy, gx = cell_index(glon, glat, lon2[j, i], lat2[j, i])
+        ydim, xdim = got["lon"].dims
+        column = got.isel({ydim: gy, xdim: gx})
+    check_column(column.load(), raw_column(raw, j, i), what)
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", _cases("inspect"))
+def test_inspect(corpus: dict[str, pathlib.Path], name: str) -> None:
+    entry = BY_NAME[name]
+    done = run_cli("inspect", str(corpus[name]), "--json")
+    if not outcome(done, name, "inspect"):
+        return
+    summary = json.loads(done.stdout)
+    raw = raw_dataset(entry, corpus[name])[entry.var]
+    variables = {v["name"]: v for v in summary["variables"]}
+    assert entry.var in variables, sorted(variables)
+    assert variables[entry.var]["units"] == raw.attrs.get("units")
+    times = raw_times(raw)
+    if times is None:
+        assert summary["time_range"] is None
+    else:
+        assert summary["time_range"] == [min(times), max(times)]
+    _, s, _, n = summary["bbox"]
+    _, lat2, _ = raw_lonlat(raw)
+    assert s == pytest.approx(np.nanmin(lat2), abs=1e-4)
+    assert n == pytest.approx(np.nanmax(lat2), abs=1e-4)
+    assert s <= entry.lat <= n
+    zdim = vertical(raw)
+    if zdim is None:
+        assert not summary["depths"]
+    else:
+        assert sorted(summary["depths"]) == pytest.approx(sorted(raw[zdim].values.tolist()))
+
+
+@pytest.mark.parametrize("name", _cases("render"))
+def test_render(corpus: dict[str, pathlib.Path], name: str, tmp_path: pathlib.Path) -> None:
+    from PIL import Image
+
+    entry = BY_NAME[name]
+    png = tmp_path / "map.png"
+    done = run_cli(
+        "render", str(corpus[name]), "--var", entry.var, "--bare", "--width", "240",
+        "--height", "120", "-o", str(png),
+    )  # fmt: skip
+    if not outcome(done, name, "render"):
+        assert not png.exists()
+        return
+    with Image.open(png) as image:
+        assert image.format == "PNG"
+        assert image.size == (240, 120)
+        alpha = np.asarray(image.convert("RGBA"))[..., 3]
+    # the field is drawn: a good share of the map's pixels are opaque (data, not no-data)
+    assert (alpha > 0).mean() > 0.05
+
+
+@pytest.mark.parametrize("name", _cases("timeseries"))
+def test_timeseries(corpus: dict[str, pathlib.Path], name: str, tmp_path: pathlib.Path) -> None:
+    entry = BY_NAME[name]
+    out = tmp_path / "series.csv"
+    done = run_cli(
+        "timeseries", str(corpus[name]), "--var", entry.var, "--lon", f"{entry.lon}",
+        "--lat", f"{entry.lat}", "-o", str(out),
+    )  # fmt: skip
+    if not outcome(done, name, "timeseries"):
+        return
+    lines = out.read_text().splitlines()
+    cell = dict(part.split("=") for part in lines[0].lstrip("# ").split(","))
+    series = pd.read_csv(out, skiprows=1)
+    assert list(series.columns) == ["time", "value"]
+    raw = raw_dataset(entry, corpus[name])[entry.var]
+    lon2, lat2, _ = raw_lonlat(raw)
+    j, i = cell_index(lon2, lat2, float(cell["lon"]), float(cell["lat"]))
+    column = raw_column(raw, j, i)
+    zdim = vertical(column)
+    if zdim is not None:
+        assert "depth" in cell, "the series does not say at which depth it is"
+        z = np.asarray(column[zdim].values, float)
+        column = column.isel({zdim: int(np.argmin(np.abs(z - float(cell["depth"]))))})
+        assert column[zdim].item() == pytest.approx(float(cell["depth"]), abs=1e-3)
+        assert column[zdim].item() == pytest.approx(z[top_index(raw, zdim)])
+    assert cli_iso(series["time"]) == raw_times(column)
+    np.testing.assert_allclose(
+        series["value"].to_numpy(float), np.asarray(column.values, float).ravel(), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("name", _cases("export-nc"))
+def test_export_netcdf(corpus: dict[str, pathlib.Path], name: str, tmp_path: pathlib.Path) -> None:
+    entry = BY_NAME[name]
+    out = tmp_path / "subset.nc"
+    done = run_cli("export", str(corpus[name]), "--var", entry.var, "-o", str(out))
+    if not outcome(done, name, "export-nc"):
+        assert not out.exists()
+        return
+    raw_ds = raw_dataset(entry, corpus[name])
+    with xr.open_dataset(out, decode_cf=True) as got:
+        check_gridded(got.load(), entry, raw_ds, f"{name}: export to NetCDF")
+
+
+@pytest.mark.parametrize("name", _cases("export-csv"))
+def test_export_csv(corpus: dict[str, pathlib.Path], name: str, tmp_path: pathlib.Path) -> None:
+    entry = BY_NAME[name]
+    out = tmp_path / "subset.csv"
+    done = run_cli("export", str(corpus[name]), "--var", entry.var, "-o", str(out))
+    if not outcome(done, name, "export-csv"):
+        assert not out.exists()
+        return
+    raw = raw_dataset(entry, corpus[name])[entry.var]
+    j, i = nearest_sea_cell(raw, entry.lon, entry.lat)
+    lon2, lat2, _ = raw_lonlat(raw)
+    rows = pd.read_csv(out)
+    at = rows[
+        (_lon_gap(rows["lon"], lon2[j, i]) < SAME_CELL_DEG)
+        & (np.abs(rows["lat"] - lat2[j, i]) < SAME_CELL_DEG)
+    ]
+    column = raw_column(raw, j, i)
+    times = raw_times(column)
+    zdim = vertical(column)
+    want = column.to_series().dropna() if column.ndim else pd.Series([column.item()])
+    assert len(at) == len(want), f"{len(at)} rows at the cell, raw has {len(want)} values"
+    if times is not None:
+        assert "time" in at.columns, f"the time is lost (raw: {times[:3]})"
+        assert sorted(set(cli_iso(at["time"]))) == sorted(set(times))
+    if zdim is not None:
+        assert "depth" in at.columns, "the vertical axis is lost"
+        got = at.sort_values([c for c in ("time", "depth") if c in at.columns])
+        raw_z = np.asarray(column[zdim].values, float)
+        wet = np.isfinite(column.transpose(..., zdim).values).reshape(-1, raw_z.size).any(axis=0)
+        assert np.allclose(np.unique(got["depth"]), np.unique(raw_z[wet]))
+        want = column.sortby(zdim).transpose(..., zdim).values.ravel()
+        want = want[np.isfinite(want)]
+    else:
+        got = at.sort_values("time") if "time" in at.columns else at
+        want = np.asarray(column.values, float).ravel()
+    np.testing.assert_allclose(got["value"].to_numpy(float), np.asarray(want, float), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", _cases("prepare"))
+def test_prepare(corpus: dict[str, pathlib.Path], name: str, tmp_path: pathlib.Path) -> None:
+    entry = BY_NAME[name]
+    store = tmp_path / "store.zarr"
+    done = run_cli("prepare", str(corpus[name]), "--var", entry.var, "--out", str(store))
+    if not outcome(done, name, "prepare"):
+        assert not store.exists()
+        return
+    raw_ds = raw_dataset(entry, corpus[name])
+    for group in ("maps", "series"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = xr.open_zarr(store, group=group).load()
+        check_gridded(got, entry, raw_ds, f"{name}: prepared store, {group}")
