@@ -347,7 +347,9 @@ class Catalog:
         entry_id = _id_from_uri(uri, taken=set(self.datasets) | set(self.groups))
         params = {k: v for k, v in adapter.param.values().items() if k != "name"}
         params = {k: v for k, v in params.items() if v != adapter.param[k].default}
-        entry = DatasetEntry(entry_id, title=uri, adapter=adapter.adapter_type or "", params=params)
+        # no title yet: the data's own ``title`` attribute, or the id, once opened (never the
+        # path, which would show the server's directories to visitors)
+        entry = DatasetEntry(entry_id, title="", adapter=adapter.adapter_type or "", params=params)
         self.datasets[entry_id] = entry
         return entry
 
@@ -362,6 +364,7 @@ class Catalog:
             entry = self.datasets[source_id]
             adapter = entry.make_adapter()
             ds = adapter.open()
+            entry.title = entry.title or str(ds.attrs.get("title") or "").strip() or entry.id
             return OpenedSource(
                 entry.id,
                 entry.title,
