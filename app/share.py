@@ -11,7 +11,11 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import mimetypes
+import pathlib
+import re
 import urllib.parse
 
 import holoviews as hv
@@ -19,6 +23,7 @@ import panel as pn
 
 from components import MapView
 from components.export import ColourScale, write_map_png
+from components.probe_view import pin_marks
 from components.state import ExplorerState
 from components.text import escape
 
@@ -103,12 +108,51 @@ def _static_map(view: MapView) -> tuple[hv.Overlay, str]:
     return image, view.title()
 
 
+#: Panel's own files, which a saved page links from Panel's CDN (themes, loading spinner,
+#: icons) even with its resources inline.
+PANEL_DIST = pathlib.Path(pn.__file__).parent / "dist"
+_PANEL_CDN = re.compile(
+    r"https://cdn\.holoviz\.org/panel/[^/\"']+/dist/([^\"'?#\s)]+)(\?v=[\w.]+)?"
+)
+_CSS_URL = re.compile(r"url\(\s*['\"]?(?!data:|https?:|#)([^'\")]+)['\"]?\s*\)")
+
+
+def _data_uri(path: pathlib.Path) -> str:
+    """``path`` as a ``data:`` URI (CSS with the files it names inlined as well)."""
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    data = path.read_bytes()
+    if path.suffix == ".css":
+
+        def inline(match: re.Match) -> str:
+            named = (path.parent / match.group(1)).resolve()
+            inside = named.is_file() and named.is_relative_to(PANEL_DIST.resolve())
+            return f"url('{_data_uri(named)}')" if inside else match.group(0)
+
+        data = _CSS_URL.sub(inline, data.decode("utf-8")).encode("utf-8")
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def standalone(html: str) -> str:
+    """``html`` with every file it links from Panel's CDN inlined as a ``data:`` URI, so
+    the page asks no other host for anything and looks the same offline."""
+
+    def inline(match: re.Match) -> str:
+        path = (PANEL_DIST / match.group(1)).resolve()
+        if not (path.is_file() and path.is_relative_to(PANEL_DIST.resolve())):
+            return match.group(0)
+        return _data_uri(path)
+
+    return _PANEL_CDN.sub(inline, html)
+
+
 def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
-    """A standalone HTML page of the current map (no server needed, opens offline)."""
+    """A standalone HTML page of the current map: field, coastline, probe points, colour
+    bar and caption, with every resource inline (no server, no other host: opens offline)."""
     image, caption = _static_map(view)
+    plot = image * view.coast_layer(view.frame.viewport) * pin_marks(state.points)
     credit = state.source.attribution if state.source else ""
     page = pn.Column(
-        pn.pane.HoloViews(image),
+        pn.pane.HoloViews(plot),
         pn.pane.HTML(
             f"<p style='font:12px sans-serif;color:#444'>{escape(caption)}"
             + (f"<br>Data: {escape(credit)}" if credit else "")
@@ -117,7 +161,7 @@ def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
     )
     text = io.StringIO()
     page.save(text, resources="inline", title=caption, embed=True)
-    return io.BytesIO(text.getvalue().encode("utf-8"))
+    return io.BytesIO(standalone(text.getvalue()).encode("utf-8"))
 
 
 def png_image(view: MapView) -> io.BytesIO:

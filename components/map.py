@@ -519,6 +519,11 @@ class MapView(pn.viewable.Viewer):
             viewport = self.viewport(x_range, y_range, width, height)
         except (SourceError, ValueError):
             return hv.RGB(np.zeros((2, 2, 4), dtype=np.uint8), kdims=["x", "y"])
+        return self.coast_layer(viewport)
+
+    @staticmethod
+    def coast_layer(viewport: Viewport) -> hv.RGB:
+        """The offline coastline drawn for ``viewport`` (transparent elsewhere)."""
         mask = render_coastline(viewport)[::-1]  # RGB rows run north to south
         rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
         rgba[mask] = (*COAST_COLOR, 255)

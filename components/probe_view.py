@@ -91,6 +91,19 @@ class Probe:
         return self.cell.label(self.depth)
 
 
+def pin_marks(points) -> hv.Points:
+    """The probe points as coloured markers in Web Mercator, in the colours of their lines."""
+    # always MAX_PINS rows (unused ones NaN, not drawn): the glyph keeps its columns
+    lon = np.full(MAX_PINS, np.nan)
+    lat = np.full(MAX_PINS, np.nan)
+    for i, (a, b) in enumerate(list(points)[:MAX_PINS]):
+        lon[i], lat[i] = a, b
+    x, y = to_crs(lon, lat, WEB_MERCATOR)
+    return hv.Points(
+        {"x": x, "y": y, "color": PIN_COLORS[:MAX_PINS]}, kdims=["x", "y"], vdims=["color"]
+    ).opts(color="color", size=12, line_color="white", line_width=2, tools=[], nonselection_alpha=1)
+
+
 class ProbeView(pn.viewable.Viewer):
     """Time series at points, profiles, Hovmöller sections and area statistics.
 
@@ -198,17 +211,7 @@ class ProbeView(pn.viewable.Viewer):
 
     # -- map layers -------------------------------------------------------------------------
     def _marks(self, points=(), **_) -> hv.Points:
-        # always MAX_PINS rows (unused ones NaN, not drawn): the glyph keeps its columns
-        lon = np.full(MAX_PINS, np.nan)
-        lat = np.full(MAX_PINS, np.nan)
-        for i, (a, b) in enumerate(points[:MAX_PINS]):
-            lon[i], lat[i] = a, b
-        x, y = to_crs(lon, lat, WEB_MERCATOR)
-        return hv.Points(
-            {"x": x, "y": y, "color": PIN_COLORS[:MAX_PINS]}, kdims=["x", "y"], vdims=["color"]
-        ).opts(
-            color="color", size=12, line_color="white", line_width=2, tools=[], nonselection_alpha=1
-        )
+        return pin_marks(points)
 
     def _region_outline(self, region=None, polygon=None, **_) -> hv.Path:
         lon, lat = _outline(region, polygon)
