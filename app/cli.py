@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from components.core import comparison, fields, probes, regions, tables, timeaxis
 from data_adapters import Catalog, SourceError, open_source, summarize
 
 EXIT_BAD_INPUT = 2
@@ -549,7 +550,7 @@ def _at_time_and_depth(
     ``depth`` (default: the top), and ``chosen`` with the labels of both added."""
     import numpy as np
 
-    from components.state import time_label
+    from components.core.timeaxis import time_label
 
     chosen = dict(chosen)
     if "time" in da.dims:
@@ -602,7 +603,7 @@ def _render_choice(opened: Any, args: argparse.Namespace) -> tuple[Any, dict[str
 
 def _png_output(args: argparse.Namespace) -> pathlib.Path:
     """The PNG to write, and ``--cmap`` checked, before any source is opened."""
-    from components.export import colormap_names
+    from components.core.png import colormap_names
     from data_adapters.errors import did_you_mean
 
     output = _output_file(args.output, (".png",), "a PNG")
@@ -622,14 +623,8 @@ def _map_frame(field: Any, args: argparse.Namespace, dataset: Any = None) -> Any
     is a slice of, through that dataset's map pyramid, as the dashboard renders it."""
     import numpy as np
 
-    from components.render import (
-        MERCATOR_MAX_LAT,
-        WEB_MERCATOR,
-        Viewport,
-        full_extent,
-        pyramid_for,
-        render_field,
-    )
+    from components.core.frames import full_extent, pyramid_for, render_field
+    from components.core.geography import MERCATOR_MAX_LAT, WEB_MERCATOR, Viewport
 
     if args.bbox is not None and args.crs == WEB_MERCATOR:
         _, south, _, north = args.bbox
@@ -663,7 +658,7 @@ def _write_png(
     bare: bool,
 ) -> None:
     """Write ``frame`` as the bare raster or as the decorated map (title, colour bar)."""
-    from components.export import write_bare_png, write_map_png
+    from components.core.png import write_bare_png, write_map_png
 
     try:
         if bare:
@@ -679,8 +674,8 @@ def _source_credit(opened: Any) -> str:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from components.colors import default_cmap, is_diverging, robust_range
-    from components.export import ColourScale
+    from components.core.colours import default_cmap, is_diverging, robust_range
+    from components.core.png import ColourScale
 
     output = _png_output(args)
     opened = open_source(args.source, _catalog(args))
@@ -751,11 +746,10 @@ def _compare_pair(
     Runs of SOURCE are taken as they are; a run of another source goes with them through
     ``data_adapters.align_runs``, the checks a scenario group of separate sources passes.
     """
-    from components import compare
     from data_adapters import align_runs
 
     ds = opened.dataset
-    labels = compare.scenario_labels(ds)
+    labels = fields.scenario_labels(ds)
     da = _every_run(opened, _variable(opened, args.var), labels[0])
     picks: dict[str, Any] = {}
     for option, text in (("--baseline", args.baseline), ("--scenario", args.scenario)):
@@ -791,8 +785,7 @@ def _compare_pair(
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from components import compare, probes
-    from components.export import ColourScale
+    from components.core.png import ColourScale
 
     output = _png_output(args)
     stats_file = _output_file(args.stats, (".json",), "JSON") if args.stats else None
@@ -801,24 +794,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     da, baseline, scenario, regridded = _compare_pair(opened, args, catalog)
     try:
         da, chosen = _at_time_and_depth(da, args.time, args.depth, opened.id, {})
-        pair = compare.runs(da, baseline, [scenario])
-        delta = compare.change(pair[baseline], pair[scenario], args.mode)
+        pair = comparison.runs(da, baseline, [scenario])
+        delta = comparison.change(pair[baseline], pair[scenario], args.mode)
         if delta.ndim != 2:
             raise SourceError(
                 f"'{args.var}' is not a map (dims: {', '.join(map(str, delta.dims))})"
             )
         stats = None
         if stats_file is not None:
-            mask = probes.region_mask(delta, bbox=args.bbox) if args.bbox is not None else None
-            stats = compare.impact(delta, mask, args.threshold)
+            mask = regions.region_mask(delta, bbox=args.bbox) if args.bbox is not None else None
+            stats = comparison.impact(delta, mask, args.threshold)
     except SourceError as exc:
         raise SourceError(f"{opened.id}: {exc}") from exc
     members = pair[scenario].sizes.get("member")
     if members:
         chosen["members"] = f"ensemble mean of {members} members"
     frame = _map_frame(delta, args)
-    cmap = args.cmap or compare.CHANGE_CMAPS[args.mode]
-    clim = args.clim or compare.change_range(frame.values)
+    cmap = args.cmap or comparison.CHANGE_CMAPS[args.mode]
+    clim = args.clim or comparison.change_range(frame.values)
     scale = ColourScale(cmap, clim)
     units = str(delta.attrs.get("units") or "")
     long_name = str(delta.attrs.get("long_name") or args.var)
@@ -855,7 +848,7 @@ def _write_stats(
     chosen: dict[str, str],
 ) -> None:
     """The ``compare --stats`` JSON: the impact statistics of ``delta`` and what they are of."""
-    from components.compare import IMPACT_KEYS
+    from components.core.comparison import IMPACT_KEYS
 
     doc: dict[str, Any] = {key: stats[key] for key in IMPACT_KEYS}
     doc.update(
@@ -920,7 +913,6 @@ def _every_run(opened: Any, da: Any, scenario: str | None) -> Any:
 
 
 def cmd_timeseries(args: argparse.Namespace) -> int:
-    from components import probes
 
     output = _output_file(args.output, (".csv",), "CSV") if args.output else None
     start, end = _period_arg(args.start, "--start"), _period_arg(args.end, "--end")
@@ -930,8 +922,8 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
     da = _every_run(opened, opened.for_series()[args.var], args.scenario)
     try:
         # where the sea is: the chosen level of the baseline (or chosen) run, at its first step
-        runs = None if args.scenario == probes.ALL_SCENARIOS else args.scenario
-        sea = probes.select(da, depth=args.depth, scenario=runs)
+        runs = None if args.scenario == fields.ALL_SCENARIOS else args.scenario
+        sea = fields.select(da, depth=args.depth, scenario=runs)
         cell = probes.nearest_ocean_cell(sea, args.lon, args.lat)
         series = probes.point_series(
             da, cell, depth=args.depth, scenario=args.scenario, start=start, end=end
@@ -948,7 +940,7 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
     header = cell.header(depth)
     if output is None:
         try:
-            probes.to_csv(series, sys.stdout, header)
+            tables.to_csv(series, sys.stdout, header)
             sys.stdout.flush()
         except BrokenPipeError:
             # the reader stopped early (``| head``): not an error, and nothing more to say;
@@ -958,7 +950,7 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     try:
-        probes.to_csv(series, output, header)
+        tables.to_csv(series, output, header)
     except OSError as exc:
         raise SourceError(f"-o {output}: cannot write ({exc.strerror or exc})") from exc
     print(f"wrote {output} ({args.var} at {cell.label(depth)}, {series.sizes['time']} steps)")
@@ -984,9 +976,7 @@ def _in_box(da: Any, box: tuple[float, float, float, float]) -> Any:
     the smallest block of rows and columns that holds every cell centre in the box."""
     import numpy as np
 
-    from components import probes
-
-    mask = probes.region_mask(da, bbox=box)
+    mask = regions.region_mask(da, bbox=box)
     rows, cols = mask.dims
     inside = np.asarray(mask.values)
     row_idx = np.flatnonzero(inside.any(axis=1))
@@ -1030,7 +1020,7 @@ def _write_csv_rows(da: Any, handle: Any) -> int:
     import numpy as np
     import pandas as pd
 
-    from components.probes import iso_times
+    from components.core.timeaxis import iso_times
 
     columns = _csv_columns(da)
     steps = da.sizes.get("time", 1)
@@ -1103,7 +1093,6 @@ def _write_export_netcdf(da: Any, output: pathlib.Path, opened: Any, note: str) 
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from components import probes
 
     output = _output_file(args.output, (".nc", ".csv"), "NetCDF or CSV")
     start, end = _period_arg(args.start, "--start"), _period_arg(args.end, "--end")
@@ -1111,7 +1100,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     opened = open_source(args.source, _catalog(args))
     da = _every_run(opened, _variable(opened, args.var), args.scenario)
     try:
-        subset = probes.select(
+        subset = fields.select(
             da,
             depth=args.depth,
             scenario=args.scenario,
@@ -1130,7 +1119,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         numbers = [c for c in _csv_columns(subset) if c != "time"]
         row = _CSV_NUMBER_CHARS * len(numbers)
         if "time" in subset.dims:
-            row += len(probes.iso_times(subset["time"].values[:1])[0]) + 1
+            row += len(timeaxis.iso_times(subset["time"].values[:1])[0]) + 1
         size = subset.size * row  # land rows are left out, so this is an upper bound
     else:
         size = subset.size * subset.dtype.itemsize

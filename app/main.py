@@ -289,8 +289,9 @@ def warm_up(catalog: Catalog) -> float:
     import numpy as np
     import xarray as xr
 
-    from components.basemap import render_coastline
-    from components.render import WEB_MERCATOR, Viewport, full_extent, pyramid_for, render_field
+    from components.core.coastlines import render_coastline
+    from components.core.frames import full_extent, pyramid_for, render_field
+    from components.core.geography import WEB_MERCATOR, Viewport
 
     started = time.perf_counter()
     try:

@@ -22,7 +22,7 @@ import holoviews as hv
 import panel as pn
 
 from components import MapView
-from components.export import ColourScale, write_map_png
+from components.core.png import ColourScale, write_map_png
 from components.probe_view import pin_marks
 from components.state import ExplorerState
 from components.text import escape

@@ -1,6 +1,6 @@
 """The map view: the current field rendered on the server at the viewport's resolution.
 
-Each pan, zoom or change of choice asks ``components.render`` for a frame exactly the size
+Each pan, zoom or change of choice asks ``components.core.frames`` for a frame exactly the size
 of the plot; the browser receives that image (and hover reads its values), never the grid.
 The map is in Web Mercator so that tile basemaps can sit underneath; with no basemap, NaN
 (land) shows a land fill, and the coastline is drawn on the server at a scale fitting the zoom.
@@ -27,21 +27,12 @@ from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
 from data_adapters.remote import missing_chunks
 
-from . import compare
-from .basemap import LAND_COLOR, render_coastline
 from .colors import ColorSettings
 from .controls import LatestOnly, next_tick
-from .render import (
-    FRAMES,
-    WEB_MERCATOR,
-    FieldPyramid,
-    Frame,
-    Viewport,
-    full_extent,
-    pyramid_for,
-    render_field,
-    to_crs,
-)
+from .core import comparison
+from .core.coastlines import LAND_COLOR, render_coastline
+from .core.frames import FRAMES, FieldPyramid, Frame, full_extent, pyramid_for, render_field
+from .core.geography import WEB_MERCATOR, Viewport, to_crs
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -151,7 +142,7 @@ class MapView(pn.viewable.Viewer):
     )
     change = param.Selector(
         default=None,
-        objects=[None, *compare.CHANGE_MODES],
+        objects=[None, *comparison.CHANGE_MODES],
         doc="Show the change from the state's baseline to ``run``: diff or pct (None: the run).",
     )
     swipe = param.Boolean(
@@ -187,7 +178,7 @@ class MapView(pn.viewable.Viewer):
         colours = Params(self.colors, ["cmap", "mode", "vmin", "vmax", "log_scale"])
         shown = Params(self, ["run", "change", "swipe", "divider", "frames_arrived"])
         # not memoized: a redraw with the same view must call again (the frame it waited for
-        # has come); frames are cached by components.render instead
+        # has come); frames are cached by components.core.frames instead
         self._field_map = hv.DynamicMap(
             Callable(self._field, memoize=False),
             streams=[self.range, self.size, choices, colours, shown],
@@ -226,7 +217,7 @@ class MapView(pn.viewable.Viewer):
         if self.change is None:
             self.colors.follow(self.state.dataset[self.state.variable])
         else:  # a change: diverging, centred on zero, whatever the variable
-            cmap = compare.CHANGE_CMAPS[self.change]
+            cmap = comparison.CHANGE_CMAPS[self.change]
             self.colors.param.update(cmap=cmap, mode="symmetric", log_scale=False)
 
     def _run(self) -> str:
@@ -237,12 +228,12 @@ class MapView(pn.viewable.Viewer):
         s = self.state
         if self.change is None or self.swipe:
             return s.field(scenario=self._run())
-        delta = compare.change(
+        delta = comparison.change(
             s.field(scenario=s.baseline, members=True),
             s.field(scenario=self._run(), members=True),
             self.change,
         )
-        return compare.hide_small(delta, s.threshold, s.within_spread).reset_coords(drop=True)
+        return comparison.hide_small(delta, s.threshold, s.within_spread).reset_coords(drop=True)
 
     def shown(self) -> xr.DataArray | FieldPyramid:
         """What :meth:`field` shows, ready to render: one run comes with the same slice of
@@ -317,7 +308,7 @@ class MapView(pn.viewable.Viewer):
             # ± the largest change (or relative change) in view, as `ocean-explorer compare`
             # colours it: a local change (a heatwave) must not vanish into the range of the
             # unchanged sea, whose percentiles are all zero
-            return compare.change_range(values)
+            return comparison.change_range(values)
         return self.colors.limits(values)
 
     def viewport(self, x_range=None, y_range=None, width=None, height=None) -> Viewport:
@@ -342,7 +333,7 @@ class MapView(pn.viewable.Viewer):
         if self.swipe:
             parts.append(f"{s.baseline} ◀ | ▶ {run}")
         elif self.change is not None:
-            parts.append(compare.label(run, s.baseline, self.change))
+            parts.append(comparison.label(run, s.baseline, self.change))
         elif run and (run != "baseline" or self.run):
             parts.append(run)
         if s.time:

@@ -1,6 +1,6 @@
 """Probes on the map: click for a time series, pin points, draw a box or polygon for areas.
 
-The computations live in :mod:`components.probes`; this module turns map gestures into
+The computations live in :mod:`components.core.probes` and :mod:`components.core.regions`; this module turns map gestures into
 state (Web Mercator metres to longitude/latitude), asks for the answers and shows them as
 plots, tables and downloads. What the user picked lives in the session state
 (:class:`~components.state.ExplorerState` ``points``, ``region``, ``polygon``), so other
@@ -32,11 +32,11 @@ from holoviews.streams import BoundsXY, Lasso, Params, Tap
 from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
 
-from . import compare, probes
 from .answers import off_the_loop
-from .colors import palette
+from .core import comparison, probes, regions, timeaxis
+from .core.colours import palette
+from .core.geography import MERCATOR_HALF_WORLD, WEB_MERCATOR, to_crs, x_to_lon, y_to_lat
 from .map import MapView
-from .render import MERCATOR_HALF_WORLD, WEB_MERCATOR, to_crs, x_to_lon, y_to_lat
 from .state import ExplorerState
 from .text import escape
 
@@ -295,7 +295,7 @@ class ProbeView(pn.viewable.Viewer):
             return None
         p = points[-1]
         names = [s.baseline, *(x for x in s.scenarios if x != s.baseline)]
-        compare.run_names(da, s.baseline, names[1:] or names)  # checks the labels
+        comparison.run_names(da, s.baseline, names[1:] or names)  # checks the labels
         out: dict[str, xr.DataArray] = {}
         for name in names:
             series = self._remember(
@@ -314,7 +314,7 @@ class ProbeView(pn.viewable.Viewer):
                 series = series.mean("member")
             out[name] = series
         for name in names[1:]:
-            out[compare.label(name, s.baseline, "diff")] = out[name] - out[s.baseline]
+            out[comparison.label(name, s.baseline, "diff")] = out[name] - out[s.baseline]
         ds = xr.Dataset({k: v.reset_coords(drop=True) for k, v in out.items()})
         return ds.assign_attrs(cell=p.label, baseline=s.baseline, scenarios=names[1:])
 
@@ -354,7 +354,7 @@ class ProbeView(pn.viewable.Viewer):
         s = self.state
         if s.source is None or (s.region is None and s.polygon is None):
             return None
-        return probes.region_mask(s.field(), bbox=s.region, polygon=s.polygon)
+        return regions.region_mask(s.field(), bbox=s.region, polygon=s.polygon)
 
     def area(self) -> tuple[xr.Dataset | None, dict[str, float]] | None:
         """Area-weighted mean, min and max over the region per time step, and the region's
@@ -368,13 +368,13 @@ class ProbeView(pn.viewable.Viewer):
         if "time" in self._variable("maps").dims:
             series = self._remember(
                 ("area", *self._choice(), region_key),
-                lambda: probes.area_series(
+                lambda: regions.area_series(
                     self._variable(), mask, depth=self._depth(), scenario=self._scenario()
                 ).compute(),
             )
         stats = self._remember(
             ("stats", *self._choice(), s.time, region_key),
-            lambda: probes.region_stats(s.field(), mask),
+            lambda: regions.region_stats(s.field(), mask),
         )
         return series, stats
 
@@ -466,9 +466,9 @@ class ProbeView(pn.viewable.Viewer):
         )  # fmt: skip
         deltas = [
             hv.Curve(
-                (t, runs[compare.label(n, names[0], "diff")].values),
+                (t, runs[comparison.label(n, names[0], "diff")].values),
                 "time", ("change", f"Δ {self.state.variable} [{units}]"),
-                label=compare.label(n, names[0], "diff"),
+                label=comparison.label(n, names[0], "diff"),
             ).opts(color=colours[n], line_width=2)
             for n in names[1:]
         ]  # fmt: skip
@@ -604,7 +604,7 @@ class ProbeView(pn.viewable.Viewer):
             return io.StringIO("")
         frame = section.to_pandas()
         frame.columns = [f"{d:g}" for d in section["depth"].values]
-        frame.index = probes.iso_times(section["time"].values)
+        frame.index = timeaxis.iso_times(section["time"].values)
         buffer = io.StringIO()
         buffer.write(f"# {self._quantity()} at {section.attrs['cell']}; columns: depth in m\n")
         frame.to_csv(buffer, index_label="time")
@@ -619,7 +619,7 @@ class ProbeView(pn.viewable.Viewer):
         buffer = io.StringIO()
         buffer.write(f"# {self._quantity()} over the {self.region_label()} (area-weighted)\n")
         frame = series.to_dataframe()[["mean", "min", "max"]]
-        frame.index = probes.iso_times(series["time"].values)
+        frame.index = timeaxis.iso_times(series["time"].values)
         frame.to_csv(buffer, index_label="time")
         buffer.seek(0)
         return buffer
@@ -799,7 +799,7 @@ def _csv(data: xr.Dataset | None, header: str, index: str) -> io.StringIO:
         return buffer
     frame = data.to_dataframe()[list(data.data_vars)]
     if index == "time":
-        frame.index = probes.iso_times(data["time"].values)
+        frame.index = timeaxis.iso_times(data["time"].values)
     buffer.write(f"# {header}\n")
     frame.to_csv(buffer, index_label=index)
     buffer.seek(0)

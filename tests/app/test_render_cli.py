@@ -18,8 +18,8 @@ import xarray as xr
 from PIL import Image
 
 from app.cli import main
-from components.basemap import LAND_COLOR
-from components.export import (
+from components.core.coastlines import LAND_COLOR
+from components.core.png import (
     MARGIN_BOTTOM,
     MARGIN_LEFT,
     MARGIN_RIGHT,

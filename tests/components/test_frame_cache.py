@@ -16,8 +16,9 @@ import pytest
 import xarray as xr
 
 from components import ExplorerState, MapView
+from components.core.frames import FrameCache
+from components.core.geography import WEB_MERCATOR, Viewport
 from components.map import lonlat_extent_to_mercator
-from components.render import WEB_MERCATOR, FrameCache, Viewport
 from data_adapters import Catalog
 
 #: The view every frame is drawn in unless a test moves it: the North Atlantic.

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from components import ColorSettings, ExplorerState, MapView, TimeControls
-from components.colors import default_cmap, palette, robust_range
 from components.controls import LatestOnly, nearest_time_index
+from components.core.colours import default_cmap, palette, robust_range
 from components.map import lonlat_extent_to_mercator, velocity_names
 from data_adapters import Catalog
 

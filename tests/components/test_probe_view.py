@@ -14,8 +14,8 @@ import pytest
 import xarray as xr
 
 from components import ExplorerState, MapView, ProbeView
+from components.core.geography import lat_to_y, lon_to_x
 from components.probe_view import MAX_PINS, plot_times
-from components.render import lat_to_y, lon_to_x
 from data_adapters import Catalog
 
 

@@ -19,19 +19,16 @@ import zarr
 import zarr.storage
 
 from components import ExplorerState, MapView
-from components.map import lonlat_extent_to_mercator
-from components.render import (
-    LONLAT,
+from components.core.frames import (
     PROJECTED_Y,
-    WEB_MERCATOR,
     FrameCache,
-    Viewport,
     full_extent,
     pixel_degrees,
     pyramid_for,
     render_field,
-    to_crs,
 )
+from components.core.geography import LONLAT, WEB_MERCATOR, Viewport, to_crs
+from components.map import lonlat_extent_to_mercator
 from data_adapters import Catalog, normalize, open_source, validate_dataset, write_prepared
 from data_adapters.layouts import (
     LAYOUTS_ATTR,

@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 from playwright.sync_api import expect
 
-from components.render import lon_to_x
+from components.core.geography import lon_to_x
 from tests.servers import serve_directory
 
 from .conftest import serving

