@@ -617,10 +617,10 @@ def _png_output(args: argparse.Namespace) -> pathlib.Path:
     return output
 
 
-def _map_frame(field: Any, args: argparse.Namespace, dataset: Any = None) -> Any:
+def _map_frame(field: Any, args: argparse.Namespace, pyramid: Any = None) -> Any:
     """``field`` rendered into the viewport of ``--bbox`` (default: the data's extent),
-    ``--width``, ``--height`` and ``--crs``: the frame a PNG shows. With the ``dataset`` it
-    is a slice of, through that dataset's map pyramid, as the dashboard renders it."""
+    ``--width``, ``--height`` and ``--crs``: the frame a PNG shows. With the ``pyramid`` of
+    the source it is a slice of, through that pyramid's levels, as the dashboard renders it."""
     import numpy as np
 
     from components.core.frames import full_extent, pyramid_for, render_field
@@ -641,7 +641,7 @@ def _map_frame(field: Any, args: argparse.Namespace, dataset: Any = None) -> Any
             viewport = Viewport((x0, x1), (y0, y1), args.width, args.height, args.crs)
     except ValueError as exc:
         raise SourceError(f"--bbox: cannot make a map of this extent ({exc})") from exc
-    frame = render_field(pyramid_for(field, dataset) if dataset is not None else field, viewport)
+    frame = render_field(pyramid_for(field, pyramid), viewport)
     if not np.isfinite(frame.values).any():
         warning = "ocean-explorer: warning: no data in this extent (land, or outside the data)"
         print(warning, file=sys.stderr)
@@ -680,7 +680,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     output = _png_output(args)
     opened = open_source(args.source, _catalog(args))
     field, chosen = _render_choice(opened, args)
-    frame = _map_frame(field, args, opened.dataset)
+    frame = _map_frame(field, args, opened.pyramid)
     cmap = args.cmap or default_cmap(field)
     # "balance_r" is as diverging as "balance"
     clim = args.clim or robust_range(frame.values, symmetric=is_diverging(cmap.split("_")[0]))

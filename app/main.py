@@ -308,7 +308,7 @@ def warm_up(catalog: Catalog) -> float:
         x0, y0, x1, y1 = full_extent(field, WEB_MERCATOR)
         viewport = Viewport((x0, x1), (y0, y1), 96, 54, WEB_MERCATOR)
         # as the map renders it: through the dataset's pyramid (opening its levels now)
-        render_field(pyramid_for(field, state.dataset), viewport)
+        render_field(pyramid_for(field, state.source.pyramid), viewport)
         render_coastline(viewport)
     except Exception as exc:  # a warm-up failure must not stop the server; sessions report it
         log.warning("warm-up skipped: %s", exc)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_adapters import make_adapter
+from data_adapters import OpenedSource, make_adapter
 from data_adapters.cache import cache_dir
 
 #: Bump when the field, the grid or the layout changes, so that cached stores are rebuilt.
@@ -201,7 +201,8 @@ def prepared_global(
     return path
 
 
-def open_prepared_global(resolution_deg: float = 1 / 12, ntime: int = 6) -> xr.Dataset:
-    """The prepared store's maps (with ``ds.pyramid.levels``), opened as the product does."""
+def open_prepared_global(resolution_deg: float = 1 / 12, ntime: int = 6) -> OpenedSource:
+    """The prepared store, opened as the product does: its maps as ``.dataset``, with their
+    pyramid as ``.pyramid``."""
     path = prepared_global(resolution_deg, ntime)
-    return make_adapter("zarr", {"path": str(path)}).open()
+    return OpenedSource.from_adapter(make_adapter("zarr", {"path": str(path)}), path.name)

@@ -5,8 +5,8 @@ Every timed frame reads a time step that case has not read yet (the stores hold 
 per step and map tile, so no frame comes from a cache; steps are reused only beyond the
 store's steps); an untimed first frame, on step 0, warms up imports and JIT compilation.
 
-- ours: ``render_field(pyramid_for(field, ds), viewport)`` from ``components.core.frames`` on the
-  store as ``ocean-explorer prepare`` writes it (map tiles and the map pyramid: the level
+- ours: ``render_field(pyramid_for(field, pyramid), viewport)`` from ``components.core.frames``
+  on the store as ``ocean-explorer prepare`` writes it (map tiles and the map pyramid: the level
   whose cells are about a pixel is read), as the map view does;
 - ours, plain store: the same call on the time-chunked store itself (one chunk per step,
   no pyramid), for reference;
@@ -43,6 +43,7 @@ import xarray as xr
 
 from components.core.frames import Frame, full_extent, grid_for, pyramid_for, render_field
 from components.core.geography import WEB_MERCATOR, Viewport
+from data_adapters.pyramid import MapPyramid
 
 from .data import VARIABLE, open_global, open_prepared_global, prepared_global
 from .harness import (
@@ -93,15 +94,17 @@ FieldOf = Callable[[int], xr.DataArray]
 
 
 # -- ours -----------------------------------------------------------------------------------
-def ours(ds: xr.Dataset, t: int, viewport: Viewport) -> Frame:
+def ours(ds: xr.Dataset, pyramid: MapPyramid | None, t: int, viewport: Viewport) -> Frame:
     """This product's frame: the pyramid level and cells in view, resampled to the pixels."""
     da = ds[VARIABLE].isel(time=t)
-    return render_field(pyramid_for(da, ds), viewport)
+    return render_field(pyramid_for(da, pyramid), viewport)
 
 
-def _ours_split(ds: xr.Dataset, t: int, viewport: Viewport) -> tuple[float, float]:
+def _ours_split(
+    ds: xr.Dataset, pyramid: MapPyramid | None, t: int, viewport: Viewport
+) -> tuple[float, float]:
     """Seconds our renderer spends reading the cells in view, and rasterizing them."""
-    _, da = pyramid_for(ds[VARIABLE].isel(time=t), ds).level_for(viewport)
+    _, da = pyramid_for(ds[VARIABLE].isel(time=t), pyramid).level_for(viewport)
     grid = grid_for(da)
     window, read_s = timed(lambda: grid.window(da, viewport).load())
     _, rasterize_s = timed(grid.rasterize, window, viewport)
@@ -327,7 +330,8 @@ def run_store(label: str, options: Options) -> StoreRun:
     resolution, ntime = STORES[label]
     plain_ds = open_global(resolution, ntime)
     prepared_global(resolution, ntime, progress)
-    prepared_ds = open_prepared_global(resolution, ntime)
+    prepared = open_prepared_global(resolution, ntime)
+    prepared_ds, pyramid = prepared.dataset, prepared.pyramid
     views = cases(plain_ds[VARIABLE].isel(time=0))
     steps = cold_steps(options.repeats, ntime)
     shape = plain_ds[VARIABLE].shape[-2:]
@@ -336,14 +340,14 @@ def run_store(label: str, options: Options) -> StoreRun:
 
     for view, viewport in views.items():
         progress(f"{label} ours: {view}")
-        ours(prepared_ds, 0, viewport)  # warm-up: JIT compilation, opening the levels
-        runs = [timed(ours, prepared_ds, t, viewport) for t in steps]
+        ours(prepared_ds, pyramid, 0, viewport)  # warm-up: JIT compilation, opening the levels
+        runs = [timed(ours, prepared_ds, pyramid, t, viewport) for t in steps]
         result.ours[view] = [s for _, s in runs]
         result.frames[view] = runs[-1][0]
         # the same frames again, step by step: the window read, then the quadmesh
-        result.split[view] = [_ours_split(prepared_ds, t, viewport) for t in steps]
-        ours(plain_ds, 0, viewport)
-        plain_runs = [timed(ours, plain_ds, t, viewport) for t in steps]
+        result.split[view] = [_ours_split(prepared_ds, pyramid, t, viewport) for t in steps]
+        ours(plain_ds, None, 0, viewport)
+        plain_runs = [timed(ours, plain_ds, None, t, viewport) for t in steps]
         result.plain[view] = [s for _, s in plain_runs]
         if view == GLOBE:  # what the pyramid changes: block means instead of the cells
             full = plain_runs[-1][0].values

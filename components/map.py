@@ -25,7 +25,6 @@ from holoviews.streams import Params, PlotSize, RangeXY
 
 from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
-from data_adapters.remote import missing_chunks
 
 from .colors import ColorSettings
 from .controls import LatestOnly, next_tick
@@ -241,7 +240,7 @@ class MapView(pn.viewable.Viewer):
         a change is computed from the full grids."""
         da = self.field()
         if self.change is None or self.swipe:
-            return pyramid_for(da, self.state.dataset)
+            return pyramid_for(da, self.state.source.pyramid)
         return da
 
     def field_key(self) -> tuple:
@@ -261,7 +260,7 @@ class MapView(pn.viewable.Viewer):
         s = self.state
         base_key = (s.dataset_id, s.variable, s.time, s.depth, s.baseline)
         base = FRAMES.get(
-            base_key, lambda: pyramid_for(s.field(scenario=s.baseline), s.dataset), viewport
+            base_key, lambda: pyramid_for(s.field(scenario=s.baseline), s.source.pyramid), viewport
         )
         x, _ = viewport.pixel_centres()
         left = x < self.divider_x(viewport)
@@ -426,7 +425,7 @@ class MapView(pn.viewable.Viewer):
         try:
             da = self.field()
             # chunks a remote Zarr server answered 404 for are read as no data: say so
-            missing = missing_chunks(da)
+            missing = self.state.source.missing_chunks if self.state.source else None
             known = len(missing) if missing is not None else 0
             frame = self._frame_for(viewport)
             clim = self._limits(frame, viewport)

@@ -1,8 +1,8 @@
 """Probes on the map: click for a time series, pin points, draw a box or polygon for areas.
 
-The computations live in :mod:`components.core.probes` and :mod:`components.core.regions`; this module turns map gestures into
-state (Web Mercator metres to longitude/latitude), asks for the answers and shows them as
-plots, tables and downloads. What the user picked lives in the session state
+The computations live in :mod:`components.core.probes` and :mod:`components.core.regions`;
+this module turns map gestures into state (Web Mercator metres to longitude/latitude), asks
+for the answers and shows them as plots, tables and downloads. What the user picked lives in the session state
 (:class:`~components.state.ExplorerState` ``points``, ``region``, ``polygon``), so other
 views and the URL see it too.
 

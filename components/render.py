@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 from pyproj import Transformer
 
-from data_adapters import layouts as _layouts  # noqa: F401  (registers ``ds.pyramid``)
+from data_adapters.pyramid import MapPyramid
 
 LONLAT = "EPSG:4326"
 WEB_MERCATOR = "EPSG:3857"
@@ -410,18 +410,21 @@ def pixel_degrees(viewport: Viewport) -> float:
     return width * math.cos(math.radians(centre))
 
 
-def pyramid_for(field: xr.DataArray, dataset: xr.Dataset | None) -> FieldPyramid:
-    """``field`` (a 2-D slice of ``dataset``) and the same slice of each of ``dataset``'s map
-    pyramid levels (``dataset.pyramid.levels``: a prepared store's; none for others).
+def pyramid_for(field: xr.DataArray, pyramid: MapPyramid | None) -> FieldPyramid:
+    """``field`` (a 2-D slice of an opened source's dataset) and the same slice of each of
+    that source's map pyramid levels (``OpenedSource.pyramid``: a prepared store's; none for
+    others).
 
     The slice is found by the field's scalar coordinates (time, depth, scenario...), so each
     copy shows the same step, level and run. A level that lacks the variable, or where the
     slice cannot be found, is left out; curvilinear grids have no pyramid.
     """
-    if dataset is None or field.name is None or not RegularGrid.recognises(field):
+    if isinstance(pyramid, xr.Dataset):  # the levels are the source's, not the dataset's
+        raise TypeError("pyramid_for takes the source's pyramid (OpenedSource.pyramid)")
+    if pyramid is None or field.name is None or not RegularGrid.recognises(field):
         return FieldPyramid(field)
     coarser = []
-    for level in dataset.pyramid.levels:
+    for level in pyramid.levels:
         if field.name not in level.dataset.data_vars:
             continue
         da = level.dataset[field.name]

@@ -12,17 +12,17 @@ them. This module knows no adapter and no registry.
 from __future__ import annotations
 
 import logging
-import os
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import param
 import xarray as xr
 
 from .contract import normalize
 from .errors import SourceError, did_you_mean, short_reason
+from .pyramid import MapPyramid
 
-#: Seconds to wait for a remote source before giving up (env OCEAN_EXPLORER_TIMEOUT).
-DEFAULT_TIMEOUT = float(os.environ.get("OCEAN_EXPLORER_TIMEOUT", "20"))
+if TYPE_CHECKING:
+    from .http_store import MissingChunks
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,16 @@ class Adapter(param.Parameterized):
     def _open_series(self) -> xr.Dataset | None:
         """The raw dataset laid out for point series, or None when the source has no such
         layout (the default)."""
+        return None
+
+    def map_pyramid(self) -> MapPyramid:
+        """Coarser copies of the maps of the dataset the last :meth:`open` returned, opened on
+        first use; empty (the default) for sources without them."""
+        return MapPyramid()
+
+    def missing_chunks(self) -> MissingChunks | None:
+        """The record of chunks of the last opened dataset that its server answered 404 for
+        (read as no data), or None (the default) for sources that cannot lose chunks."""
         return None
 
     @property

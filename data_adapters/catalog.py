@@ -32,20 +32,24 @@ import os
 import pathlib
 import re
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import xarray as xr
 import yaml
 
-from .alignment import align_runs
-from .alignment import grid_difference as _grid_difference
 from .base import Adapter
 from .errors import SourceError, did_you_mean
+from .opened import (
+    OpenedSource,
+    join_scenarios,
+    joined_series,
+    series_of_runs,
+    with_scenario_dim,
+)
+from .pyramid import MapPyramid
 from .registry import adapter_class, adapter_for_uri, make_adapter
-from .remote import is_url
+from .transport import is_url
 
 log = logging.getLogger(__name__)
 
@@ -103,138 +107,6 @@ class ScenarioGroup:
         """Scenario names, baseline first."""
         rest = list(self.scenarios) if isinstance(self.scenarios, dict) else self.scenarios
         return [self.baseline if self.dataset else "baseline", *rest]
-
-
-@dataclass
-class OpenedSource:
-    """What ``Catalog.open`` returns: the dataset plus how to name and credit it.
-
-    ``dataset`` serves maps. A source that also keeps its data geo-chunked (a store written
-    by ``ocean-explorer prepare``, Copernicus Marine's ``arco-time-series``) has that copy
-    as ``series``; point series, profiles and sections read :meth:`for_series`, which picks
-    it when there is one. ``series`` may be opened lazily: ``series_opener`` is called on the
-    first :meth:`for_series` (opening it may cost a request to a remote service). When that
-    open fails (a remote fault), the failure is not kept: point reads use ``dataset``
-    meanwhile, and the opener is tried again after :data:`SERIES_RETRY_S` seconds.
-    """
-
-    id: str
-    title: str
-    dataset: xr.Dataset
-    description: str = ""
-    attribution: str = ""
-    license: str = ""
-    #: The same data laid out for point series (geo-chunked), or None.
-    series: xr.Dataset | None = None
-    #: Opens ``series`` on first use (returns None when there is no such layout).
-    series_opener: Callable[[], xr.Dataset | None] | None = field(
-        default=None, repr=False, compare=False
-    )
-    _series_lock: threading.Lock = field(
-        default_factory=threading.Lock, init=False, repr=False, compare=False
-    )
-    #: When opening ``series`` last failed (time.monotonic()), or None.
-    _series_failed_at: float | None = field(default=None, init=False, repr=False, compare=False)
-
-    def series_layout(self) -> xr.Dataset | None:
-        """``series``, opened on the first call when it is opened lazily; None when the
-        source has no point-series layout, or one that does not match ``dataset``, or while
-        it cannot be opened (tried again later)."""
-        try:
-            return self._series_or_raise()
-        except _SERIES_OPEN_ERRORS as exc:
-            log.warning(
-                "%s: the point-series layout cannot be opened now (%s); point reads use the "
-                "maps layout, and it is tried again in %g s",
-                self.id,
-                exc,
-                SERIES_RETRY_S,
-            )
-            return None
-
-    def _series_or_raise(self) -> xr.Dataset | None:
-        """:meth:`series_layout`, raising when opening the layout failed; the opener is then
-        kept, to be tried again once :data:`SERIES_RETRY_S` have passed (a failed open is
-        never taken for "no such layout")."""
-        if self.series_opener is None:
-            return self.series
-        with self._series_lock:  # one opening, however many views ask at once
-            if self.series_opener is not None:
-                failed = self._series_failed_at
-                if failed is not None and time.monotonic() - failed < SERIES_RETRY_S:
-                    return None  # failed a moment ago: not every point read pays for it
-                try:
-                    series = self.series if self.series is not None else self.series_opener()
-                except _SERIES_OPEN_ERRORS:
-                    self._series_failed_at = time.monotonic()
-                    raise
-                problem = _series_mismatch(self.dataset, series) if series is not None else None
-                if problem:
-                    log.warning("%s: the point-series layout is not used (%s)", self.id, problem)
-                    series = None
-                self.series, self.series_opener = series, None
-        return self.series
-
-    def for_series(self) -> xr.Dataset:
-        """The dataset to read point series, profiles and sections from: ``series`` when the
-        source has it, else ``dataset`` (same variables and grid, so a cell picked on one is
-        the same cell on the other)."""
-        series = self.series_layout()
-        return series if series is not None else self.dataset
-
-
-#: Seconds before a point-series layout that failed to open is tried again.
-SERIES_RETRY_S = 30.0
-#: What opening a point-series layout may raise (a remote fault, a damaged store).
-_SERIES_OPEN_ERRORS = (SourceError, OSError, ValueError, KeyError, TypeError, RuntimeError)
-
-
-def _open_series(adapter: Adapter) -> xr.Dataset | None:
-    """``adapter.open_series()``, but raising when the layout exists and cannot be opened
-    (``Adapter.open_series`` logs that and returns None, which would read as "no layout")."""
-    raw = adapter._open_series()
-    return None if raw is None else adapter._normalised(raw)
-
-
-def _series_mismatch(dataset: xr.Dataset, series: xr.Dataset) -> str | None:
-    """Why ``series`` cannot stand in for ``dataset`` in point reads, or None when it can.
-
-    Cells are picked on ``dataset`` by position, so the grid and every dimension must match.
-    """
-    missing = [str(v) for v in dataset.data_vars if v not in series.data_vars]
-    if missing:
-        return f"it lacks '{missing[0]}'"
-    for name, size in dataset.sizes.items():
-        if series.sizes.get(name) != size:
-            return f"its '{name}' has {series.sizes.get(name, 0)} steps, not {size}"
-    coord = _grid_difference(dataset, series)
-    return f"its {coord} differs" if coord else None
-
-
-def _series_of_runs(source: OpenedSource, names: list[str], label: str) -> xr.Dataset | None:
-    """The runs ``names`` of a scenario group, in that order, from the point-series layout
-    of the one ``source`` that holds them; None (logged) when it has none or not them."""
-    series = source._series_or_raise()  # a failed open fails the group's open too
-    if series is None:
-        return None
-    labels = [str(s) for s in series["scenario"].values] if "scenario" in series.dims else []
-    if any(n not in labels for n in names):
-        log.warning("%s: the point-series layout lacks runs of the group; not used", label)
-        return None
-    return _with_scenario_dim(series if names == labels else series.sel(scenario=names))
-
-
-def _joined_series(runs: dict[str, OpenedSource], label: str) -> xr.Dataset | None:
-    """The point-series layouts of runs stored apart, joined as their datasets are; None
-    unless every run has one (logged when they cannot be joined)."""
-    layouts = {name: source._series_or_raise() for name, source in runs.items()}
-    if any(series is None for series in layouts.values()):
-        return None
-    try:
-        return join_scenarios(layouts, label=label)  # type: ignore[arg-type]
-    except SourceError as exc:
-        log.warning("%s: the point-series layouts cannot be joined (%s)", label, exc)
-        return None
 
 
 def _node_lines(text: str) -> dict[tuple[str, int], int]:
@@ -362,18 +234,16 @@ class Catalog:
     def _open_cached(self, source_id: str) -> OpenedSource:
         if source_id in self.datasets:
             entry = self.datasets[source_id]
-            adapter = entry.make_adapter()
-            ds = adapter.open()
-            entry.title = entry.title or str(ds.attrs.get("title") or "").strip() or entry.id
-            return OpenedSource(
+            opened = OpenedSource.from_adapter(
+                entry.make_adapter(),
                 entry.id,
-                entry.title,
-                ds,
-                entry.description,
-                entry.attribution,
-                entry.license,
-                series_opener=functools.partial(_open_series, adapter),
+                entry.title or None,  # a SOURCE added by path: the data's title, or its id
+                description=entry.description,
+                attribution=entry.attribution,
+                license=entry.license,
             )
+            entry.title = opened.title
+            return opened
         if source_id in self.groups:
             return self._open_group(self.groups[source_id])
         known = [*self.datasets, *self.groups]
@@ -396,14 +266,17 @@ class Catalog:
                     )
             if names != have:
                 ds = self._select_scenarios(group.dataset, ds, names)
-            ds = _with_scenario_dim(ds)
+            ds = with_scenario_dim(ds)
             return OpenedSource(
                 group.id,
                 group.title,
                 ds,
                 group.description,
                 opened.attribution,
-                series_opener=functools.partial(_series_of_runs, opened, names, group.id),
+                series_opener=functools.partial(series_of_runs, opened, names, group.id),
+                # the levels are of the dataset's maps: a selection of runs has none
+                pyramid=opened.pyramid if ds is opened.dataset else MapPyramid(),
+                missing_chunks=opened.missing_chunks,  # its runs are read from that store
             )
         assert isinstance(group.scenarios, dict)
         members = {"baseline": group.baseline, **group.scenarios}
@@ -416,7 +289,9 @@ class Catalog:
             ds,
             group.description,
             base.attribution,
-            series_opener=functools.partial(_joined_series, opened, group.id),
+            series_opener=functools.partial(joined_series, opened, group.id),
+            # the stacked runs keep the baseline's record, as they did its encoding
+            missing_chunks=base.missing_chunks,
         )
 
     def _select_scenarios(self, dataset_id: str, ds: xr.Dataset, names: list[str]) -> xr.Dataset:
@@ -438,33 +313,6 @@ class Catalog:
                 if [str(s) for s in subset["scenario"].values] == names:
                     return subset
         return ds.sel(scenario=names)
-
-
-def _with_scenario_dim(ds: xr.Dataset) -> xr.Dataset:
-    """Give every variable the ``scenario`` dimension, as runs joined from separate sources
-    have it: a field that one file stores once for all runs is the same in each."""
-    same = {
-        name: da.expand_dims(scenario=ds["scenario"].values).transpose("scenario", ...)
-        for name, da in ds.data_vars.items()
-        if "scenario" not in da.dims
-    }
-    return ds.assign(same) if same else ds
-
-
-def join_scenarios(runs: dict[str, xr.Dataset], label: str) -> xr.Dataset:
-    """Stack runs stored apart along a new ``scenario`` dimension (first = baseline).
-
-    A run on another regular grid that covers the baseline's cells is regridded onto it
-    (bilinear, noted in ``attrs["regridded_scenarios"]``); see
-    :func:`data_adapters.alignment.align_runs`, which does the checks.
-
-    Raises
-    ------
-    SourceError
-        When a run already has scenarios, units or calendars differ, the time axes do not
-        overlap, or a run's grid cannot be put on the baseline's.
-    """
-    return align_runs(runs, label)
 
 
 def _both_lines(line: int | None, first: int | None) -> str:
@@ -595,7 +443,4 @@ def open_source(source: str, catalog: Catalog | None = None) -> OpenedSource:
     catalog = catalog if catalog is not None else Catalog.load()
     if source in catalog:
         return catalog.open(source)
-    adapter = adapter_for_uri(source)
-    ds = adapter.open()
-    title = str(ds.attrs.get("title") or source)
-    return OpenedSource(source, title, ds, series_opener=functools.partial(_open_series, adapter))
+    return OpenedSource.from_adapter(adapter_for_uri(source), source)

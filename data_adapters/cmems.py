@@ -23,8 +23,9 @@ from typing import Any, ClassVar
 import param
 import xarray as xr
 
-from .base import DEFAULT_TIMEOUT, Adapter
+from .base import Adapter
 from .errors import SourceError, call_with_deadline, short_reason
+from .transport import default_timeout
 
 PREFIX = "cmems:"
 #: The toolbox's ARCO services: time-chunked (for maps) and geo-chunked (for point series).
@@ -84,9 +85,11 @@ class CopernicusMarineAdapter(Adapter):
         "None lets the toolbox choose.",
     )
     timeout = param.Number(
-        default=max(DEFAULT_TIMEOUT, 30.0),
+        default=None,
+        allow_None=True,
         bounds=(0.1, None),
-        doc="Seconds to wait for the service to describe the dataset.",
+        doc="Seconds to wait for the service to describe the dataset; None: "
+        "$OCEAN_EXPLORER_TIMEOUT or 20, at least 30, read when the dataset is opened.",
     )
 
     @classmethod
@@ -136,11 +139,13 @@ class CopernicusMarineAdapter(Adapter):
     def _call_opener(self, kwargs: dict[str, Any]) -> xr.Dataset | None:
         """Run the opener with a deadline of ``timeout`` seconds (see call_with_deadline)."""
         opener = type(self).opener
+        # the toolbox describes a dataset in several requests: never less than 30 s by default
+        timeout = max(default_timeout(), 30.0) if self.timeout is None else self.timeout
         try:
             return call_with_deadline(
                 lambda: opener(**kwargs),
-                self.timeout,
-                f"{self.label}: Copernicus Marine did not answer within {self.timeout:g} s; "
+                timeout,
+                f"{self.label}: Copernicus Marine did not answer within {timeout:g} s; "
                 "check the network or raise 'timeout'",
                 name=f"cmems-open-{self.dataset_id}",
             )

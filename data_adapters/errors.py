@@ -1,5 +1,7 @@
-"""The project's one exception type for sources that cannot be used, and the one place where
-other exceptions become it.
+"""The one exception type for sources that cannot be used, and where other errors become it.
+
+:class:`SourceError` is the project's own exception for a source, catalog or request that
+cannot be used as given.
 
 Reads of a lazy dataset happen long after it was opened (a map frame, a point series), in
 dask's threads, and may fail with whatever the libraries below raise: aiohttp and requests

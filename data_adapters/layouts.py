@@ -1,4 +1,4 @@
-"""Two layouts of one dataset in one Zarr store: time-chunked for maps, geo-chunked for series.
+"""Writes a prepared store: one dataset twice in one Zarr store, for maps and for series.
 
 A map reads one time step of the whole grid; a point series reads every time step of one
 cell. No single chunking serves both: on a store with one chunk per time step, a ten-year
@@ -16,12 +16,13 @@ On a regular grid, the maps are also written as a pyramid: groups ``maps_1``, ``
 … each two times coarser than the one before (the mean of 2 x 2 cells, ignoring NaN: land
 does not darken the coast), chunked like ``maps``, until the longer side of the grid would
 drop below :data:`PYRAMID_MIN_SIDE` cells. A zoomed-out map reads a coarse level: its cost
-follows the screen, not the grid (``components.render`` picks the level per viewport).
+follows the screen, not the grid (``components.core.frames`` picks the level per viewport).
 
 The root group's attribute :data:`LAYOUTS_ATTR` names the groups and their chunk shapes;
 ``ZarrAdapter`` recognises a prepared store from it (one small metadata read) and opens
 ``maps`` as the dataset, ``series`` for point series, profiles and sections, and the
-pyramid's levels as ``dataset.pyramid.levels`` (:class:`Pyramid`, opened on first use).
+pyramid's levels as the opened source's ``pyramid`` (``data_adapters.pyramid.MapPyramid``,
+opened on first use).
 
 Turning one-step chunks into whole-time-axis chunks cannot be done a chunk at a time, and
 the whole cube may not fit in memory, so the data go through a temporary copy chunked in
@@ -37,13 +38,10 @@ I/O only, like the rest of ``data_adapters``.
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 import os
 import pathlib
 import shutil
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -53,45 +51,45 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .contract import grid_kind
+from .chunking import (
+    MAP_TILE,
+    PYRAMID_MIN_SIDE,
+    SERIES_CHUNK_BYTES,
+    Level,
+    Plan,
+    horizontal_dims,
+    plan_pyramid,
+    plan_variable,
+)
 from .errors import SourceError, short_reason
+from .pyramid import block_centres, block_mean
+from .store_format import (
+    COMPLETE_KEY,
+    LAYOUT_VERSION,
+    LAYOUTS_ATTR,
+    LEVELS_KEY,
+    MAPS_GROUP,
+    SERIES_GROUP,
+)
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "COMPLETE_KEY",
+    "DEFAULT_MEMORY_MB",
+    "LAYOUTS_ATTR",
+    "LAYOUT_VERSION",
+    "MAPS_GROUP",
+    "MAP_TILE",
+    "PYRAMID_MIN_SIDE",
+    "SERIES_CHUNK_BYTES",
+    "SERIES_GROUP",
+    "PreparedStore",
+    "check_output",
+    "disk_bytes",
+    "write_prepared",
+]
 
-#: Root attribute of a prepared store: ``{"version": 1, "maps": {var: {dim: chunk}},
-#: "series": {var: {dim: chunk}}, "levels": [{"group": "maps_1", "factor": 2, "variables":
-#: {var: {dim: chunk}}}, ...]}``. Written last, so a store without it is not complete.
-#: ``levels`` (the pyramid, finest first) is optional: stores written before it have none,
-#: and readers that do not know it ignore it, so the version stays 1.
-LAYOUTS_ATTR = "ocean_explorer_layouts"
-#: Version of the layout; a reader that does not know a version opens the store as plain Zarr.
-LAYOUT_VERSION = 1
-#: Group names of the two layouts.
-MAPS_GROUP, SERIES_GROUP = "maps", "series"
-#: Largest map tile (rows, columns; cells) of the maps layout. A grid is split into equal
-#: tiles no larger than this: 720 x 1440 (1/4°) gives 720 x 720 tiles (2 MB of float32),
-#: 2160 x 4320 (1/12°) 720 x 864 tiles, so that a zoomed-in map reads a few chunks.
-MAP_TILE = (1024, 1024)
-#: Largest and smallest side (cells) of a series tile.
-SERIES_TILE_MAX, SERIES_TILE_MIN = 64, 8
-#: Target size (bytes, uncompressed) of one series chunk: a point series reads one chunk per
-#: level and run, so its cost is decompressing this much. 64 x 64 cells of a year of daily
-#: float32 is 6 MB; ten years get 16 x 16 tiles (3.7 MB).
-SERIES_CHUNK_BYTES = 8_000_000
 #: Memory (MB = 10**6 bytes) that :func:`write_prepared` aims to stay within by default.
 DEFAULT_MEMORY_MB = 1000.0
-#: Largest chunk (bytes, uncompressed) of the temporary copy used for rechunking: zarr
-#: encodes up to 10 chunks at once (its ``async.concurrency``), so chunks are kept small.
-RECHUNK_CHUNK_BYTES = 16_000_000
-#: The pyramid stops before a level whose longer side would be shorter than this (cells): a
-#: 1/12° globe (2160 x 4320) gets levels of 1/6°, 1/3° and 2/3° (the last 270 x 540), enough
-#: for a whole-globe map of 400 px or more; a 1/4° globe one level of 1/2°.
-PYRAMID_MIN_SIDE = 512
-#: Key of the pyramid in :data:`LAYOUTS_ATTR`, and the prefix of its groups (``maps_1``...).
-LEVELS_KEY = "levels"
-#: Key of :data:`LAYOUTS_ATTR` saying every chunk was written, all-fill ones too: a reader
-#: may then take a chunk that is not there for a lost one, not an empty one.
-COMPLETE_KEY = "complete"
 #: Group of the temporary copy (removed before the store is complete).
 _RECHUNK_GROUP = "_rechunk"
 #: Seconds between progress lines of one variable.
@@ -139,303 +137,7 @@ class PreparedStore:
     seconds: float
 
 
-# -- recognising a prepared store -----------------------------------------------------------
-def layouts_in(metadata: str | Mapping[str, Any]) -> dict[str, Any] | None:
-    """The layouts named by a store's root ``zarr.json`` (its text or parsed), or None.
-
-    None for plain stores, Zarr 2 stores, unreadable metadata and layout versions this code
-    does not know (such a store is still opened as a plain store).
-    """
-    if isinstance(metadata, str):
-        try:
-            metadata = json.loads(metadata)
-        except ValueError:
-            return None
-    if not isinstance(metadata, Mapping):
-        return None
-    attrs = metadata.get("attributes")
-    layouts = attrs.get(LAYOUTS_ATTR) if isinstance(attrs, Mapping) else None
-    if not isinstance(layouts, Mapping) or layouts.get("version") != LAYOUT_VERSION:
-        return None
-    if not all(isinstance(layouts.get(g), Mapping) for g in (MAPS_GROUP, SERIES_GROUP)):
-        return None
-    layouts = dict(layouts)
-    if LEVELS_KEY in layouts and not _valid_levels(layouts[LEVELS_KEY]):
-        # the pyramid only makes maps cheaper: a store with a garbled one still opens
-        del layouts[LEVELS_KEY]
-    return layouts
-
-
-def _valid_levels(levels: Any) -> bool:
-    """Whether ``levels`` is a list of ``{"group": str, "factor": int > 1, "variables": {}}``
-    with factors increasing (finest first)."""
-    if not isinstance(levels, list):
-        return False
-    factors = []
-    for level in levels:
-        if not isinstance(level, Mapping) or not isinstance(level.get("group"), str):
-            return False
-        factor = level.get("factor")
-        if (
-            not isinstance(factor, int)
-            or factor < 2
-            or not isinstance(level.get("variables"), Mapping)
-        ):
-            return False
-        factors.append(factor)
-    return factors == sorted(set(factors))
-
-
-def level_groups(layouts: Mapping[str, Any] | None) -> list[tuple[str, int]]:
-    """(group, factor) of each pyramid level named by ``layouts`` (finest first); empty for
-    stores without a pyramid."""
-    if not layouts:
-        return []
-    return [(level["group"], level["factor"]) for level in layouts.get(LEVELS_KEY, [])]
-
-
-def read_layouts(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The layouts of the local store at ``path`` (one small file read), or None."""
-    meta = pathlib.Path(path) / "zarr.json"
-    try:
-        text = meta.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return layouts_in(text)
-
-
-# -- the pyramid of a dataset ---------------------------------------------------------------
-@dataclass(frozen=True)
-class PyramidLevel:
-    """One level of a map pyramid: the same maps in cells ``factor`` times larger along each
-    axis (means of ``factor`` x ``factor`` cells that ignore NaN)."""
-
-    factor: int
-    dataset: xr.Dataset
-
-
-@xr.register_dataset_accessor("pyramid")
-class MapPyramid:
-    """``ds.pyramid``: coarser copies of a dataset's maps, for zoomed-out views.
-
-    The maps dataset of a prepared store has them: ``ZarrAdapter`` attaches an opener when
-    it opens the store, and the levels are opened on the first read of :attr:`levels`. Any
-    other dataset, and any dataset derived from one (a selection, a subset of variables), has
-    none: its maps read the full grid. The levels live on the dataset object itself, so
-    nothing can pair a dataset with another's levels.
-    """
-
-    def __init__(self, ds: xr.Dataset) -> None:
-        self._ds = ds
-        self._opener: Callable[[], list[PyramidLevel]] | None = None
-        self._levels: tuple[PyramidLevel, ...] = ()
-        self._lock = threading.Lock()
-
-    def attach(self, opener: Callable[[], list[PyramidLevel]]) -> None:
-        """Give the dataset levels, opened by ``opener()`` on the first read of :attr:`levels`
-        (opening costs a metadata read per level: a request for a remote store)."""
-        with self._lock:
-            self._opener, self._levels = opener, ()
-
-    @property
-    def levels(self) -> tuple[PyramidLevel, ...]:
-        """The levels, finest first; empty without a pyramid.
-
-        Never raises: the pyramid only makes maps cheaper, so when its levels cannot be
-        opened the reason is logged and the maps read the full grid.
-        """
-        if self._opener is None:
-            return self._levels
-        with self._lock:  # one opening, however many sessions ask at once
-            if self._opener is not None:
-                try:
-                    levels = tuple(self._opener())
-                except (SourceError, OSError, ValueError, KeyError, TypeError) as exc:
-                    log.warning("the map pyramid is not used (%s)", short_reason(exc))
-                    levels = ()
-                self._levels, self._opener = levels, None
-        return self._levels
-
-
-def block_mean(values: np.ndarray) -> np.ndarray:
-    """Means of the 2 x 2 blocks of cells of the last two axes, ignoring NaN.
-
-    A block of land only (all NaN) stays NaN; a coastal block is the mean of its sea cells.
-    With an odd number of rows (columns), the last block row (column) holds one cell's row.
-    The result has the dtype of ``values``; maps are coarsened one at a time, so temporaries
-    stay the size of one map.
-    """
-    *lead, ny, nx = values.shape
-    out = np.empty((*lead, (ny + 1) // 2, (nx + 1) // 2), dtype=values.dtype)
-    maps, coarse = values.reshape(-1, ny, nx), out.reshape(-1, *out.shape[-2:])
-    for i, field in enumerate(maps):
-        if ny % 2 or nx % 2:
-            field = np.pad(field, ((0, ny % 2), (0, nx % 2)), constant_values=np.nan)
-        blocks = field.reshape(field.shape[0] // 2, 2, field.shape[1] // 2, 2)
-        finite = np.isfinite(blocks)
-        total = np.where(finite, blocks, 0).sum(axis=(1, 3), dtype=values.dtype)
-        count = finite.sum(axis=(1, 3))
-        with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: no value in the block
-            coarse[i] = total / count
-    return out
-
-
-def block_centres(coord: np.ndarray) -> np.ndarray:
-    """Centres of the 2-cell blocks of a 1-D axis of cell centres (see :func:`block_mean`).
-
-    An odd last block holds one cell and keeps its centre, so that no centre leaves the
-    grid (a latitude never passes the pole).
-    """
-    coord = np.asarray(coord, dtype="float64")
-    pairs = coord[: coord.size // 2 * 2].reshape(-1, 2).mean(axis=1)
-    return np.append(pairs, coord[-1:]) if coord.size % 2 else pairs
-
-
-# -- choosing chunks ------------------------------------------------------------------------
-def _even_tile(n: int, most: int) -> int:
-    """The length of the fewest equal pieces of ``n`` no longer than ``most``."""
-    pieces = math.ceil(n / max(1, most))
-    return math.ceil(n / pieces)
-
-
-def _series_side(steps: int, itemsize: int) -> int:
-    """Side of the largest power-of-two square tile whose whole-time chunk fits the target."""
-    cells = SERIES_CHUNK_BYTES / max(1, steps * itemsize)
-    side = SERIES_TILE_MAX
-    while side > SERIES_TILE_MIN and side * side > cells:
-        side //= 2
-    return side
-
-
-def _horizontal(ds: xr.Dataset) -> tuple[str, str]:
-    if "lon" not in ds.coords or "lat" not in ds.coords:
-        raise SourceError(
-            "the dataset has no lon/lat coordinates; open it through a catalog or open_source"
-        )
-    return ("y", "x") if grid_kind(ds) == "curvilinear" else ("lat", "lon")
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """How one variable is written: chunks of both layouts and the sizes of the passes."""
-
-    maps: dict[str, int]
-    series: dict[str, int]
-    #: Time steps per block read from the source (pass 1); 0 for variables without time.
-    block_steps: int
-    #: Chunks of the temporary copy; empty when the variable has no time axis.
-    rechunk: dict[str, int]
-
-
-def _plan(
-    da: xr.DataArray,
-    hdims: tuple[str, str],
-    map_chunks: tuple[int, int] | None,
-    series_chunks: tuple[int, int] | None,
-    memory_bytes: float,
-) -> _Plan:
-    rows, cols = hdims
-    nrows, ncols = da.sizes[rows], da.sizes[cols]
-    itemsize = da.dtype.itemsize
-    steps = da.sizes.get("time", 1)
-    if map_chunks is None:
-        map_tile = (_even_tile(nrows, MAP_TILE[0]), _even_tile(ncols, MAP_TILE[1]))
-    else:
-        map_tile = (min(map_chunks[0], nrows), min(map_chunks[1], ncols))
-    if series_chunks is None:
-        side = _series_side(steps, itemsize)
-        series_tile = (min(side, nrows), min(side, ncols))
-    else:
-        series_tile = (min(series_chunks[0], nrows), min(series_chunks[1], ncols))
-    if min(*map_tile, *series_tile) < 1:
-        raise SourceError("chunk sizes must be at least 1 cell")
-    # every dim other than time and the grid: one index per chunk in both layouts
-    maps = {d: 1 for d in da.dims}
-    series = {d: 1 for d in da.dims}
-    maps.update({rows: map_tile[0], cols: map_tile[1]})
-    series.update({rows: series_tile[0], cols: series_tile[1]})
-    if "time" in da.dims:
-        series["time"] = steps
-    # Pass 1 holds a block of whole time steps (all levels and runs), pass 2 a band of rows
-    # over the whole time axis; each gets half of the memory, the rest is for zarr's buffers.
-    half = memory_bytes / 2
-    step_bytes = itemsize * math.prod(n for d, n in da.sizes.items() if d != "time")
-    block_steps = max(1, min(steps, int(half // step_bytes))) if "time" in da.dims else 0
-    rechunk: dict[str, int] = {}
-    if "time" in da.dims:
-        band_rows, band_cols = _band(steps * itemsize, nrows, ncols, series_tile, half)
-        # time steps per chunk of the temporary copy: small chunks, aligned with the blocks
-        per_step = band_rows * band_cols * itemsize
-        chunk_steps = max(1, min(block_steps, int(RECHUNK_CHUNK_BYTES // per_step)))
-        block_steps = max(chunk_steps, block_steps // chunk_steps * chunk_steps)
-        rechunk = {d: 1 for d in da.dims}
-        rechunk.update({"time": chunk_steps, rows: band_rows, cols: band_cols})
-    return _Plan(maps, series, block_steps, rechunk)
-
-
-def _band(
-    cell_bytes: int, nrows: int, ncols: int, tile: tuple[int, int], budget: float
-) -> tuple[int, int]:
-    """Rows and columns of a pass-2 band: whole series tiles, at most ``budget`` bytes when
-    a single tile allows (``cell_bytes`` is one cell's whole time series)."""
-    cells = budget / cell_bytes
-    ty, tx = tile
-    if cells >= ty * ncols:  # whole-width bands of several tile rows
-        rows = min(nrows, max(ty, int(cells // ncols) // ty * ty))
-        return rows, ncols
-    cols = min(ncols, max(tx, int(cells // ty) // tx * tx))
-    return ty, cols
-
-
-@dataclass(frozen=True)
-class _Level:
-    """One pyramid level to write: its group, factor, grid size and chunks per variable."""
-
-    group: str
-    factor: int
-    #: rows, columns (cells) of the level's grid
-    shape: tuple[int, int]
-    #: variable -> dim -> chunk length
-    chunks: dict[str, dict[str, int]]
-
-
-def _pyramid_plan(
-    ds: xr.Dataset,
-    hdims: tuple[str, str],
-    plans: Mapping[str, _Plan],
-    levels: int | None,
-    map_chunks: tuple[int, int] | None,
-) -> list[_Level]:
-    """The levels to write: for the floating-point variables of a regular grid, each level
-    two times coarser than the previous one, chunked like ``maps`` (see
-    :data:`PYRAMID_MIN_SIDE`; ``levels`` asks for that many, as far as the grid allows)."""
-    if hdims != ("lat", "lon") or levels == 0:
-        return []  # curvilinear grids: their 2-D coordinates do not coarsen by blocks
-    names = [name for name, da in ds.data_vars.items() if da.dtype.kind == "f"]
-    if not names:
-        return []  # means of integer codes (masks, classes) mean nothing
-    rows, cols = hdims
-    shape = (ds.sizes[rows], ds.sizes[cols])
-    out: list[_Level] = []
-    while min(shape) > 1:
-        coarser = ((shape[0] + 1) // 2, (shape[1] + 1) // 2)
-        if levels is None and max(coarser) < PYRAMID_MIN_SIDE:
-            break
-        if levels is not None and len(out) == levels:
-            break
-        shape = coarser
-        if map_chunks is None:
-            tile = (_even_tile(shape[0], MAP_TILE[0]), _even_tile(shape[1], MAP_TILE[1]))
-        else:
-            tile = (min(map_chunks[0], shape[0]), min(map_chunks[1], shape[1]))
-        chunks = {}
-        for name in names:
-            chunks[str(name)] = {**plans[str(name)].maps, rows: tile[0], cols: tile[1]}
-        out.append(_Level(f"{MAPS_GROUP}_{len(out) + 1}", 2 ** (len(out) + 1), shape, chunks))
-    return out
-
-
-def _level_template(ds: xr.Dataset, level: _Level) -> xr.Dataset:
+def _level_template(ds: xr.Dataset, level: Level) -> xr.Dataset:
     """Empty lazy variables and the coarsened coordinates of one pyramid level."""
     import dask.array
 
@@ -554,10 +256,10 @@ def write_prepared(
     started = time.perf_counter()
     path = check_output(out, overwrite)
     say = progress or (lambda line: None)
-    hdims = _horizontal(ds)
+    hdims = horizontal_dims(ds)
     if not ds.data_vars:
         raise SourceError("the dataset has no data variables to prepare")
-    plans: dict[str, _Plan] = {}
+    plans: dict[str, Plan] = {}
     for name, da in ds.data_vars.items():
         if tuple(da.dims[-2:]) != hdims:
             raise SourceError(
@@ -566,10 +268,10 @@ def write_prepared(
             )
         if da.dtype.kind not in "fiub":
             raise SourceError(f"variable '{name}' has dtype {da.dtype}; only numbers can be stored")
-        plans[str(name)] = _plan(da, hdims, map_chunks, series_chunks, memory_mb * 1e6)
+        plans[str(name)] = plan_variable(da, hdims, map_chunks, series_chunks, memory_mb * 1e6)
     if pyramid_levels is not None and pyramid_levels < 0:
         raise SourceError(f"pyramid_levels={pyramid_levels}: give 0 (none) or more levels")
-    levels = _pyramid_plan(ds, hdims, plans, pyramid_levels, map_chunks)
+    levels = plan_pyramid(ds, hdims, plans, pyramid_levels, map_chunks)
     _check_room(path, ds, pyramid=bool(levels))
     part = path.with_name(path.name + ".part")
     shutil.rmtree(part, ignore_errors=True)  # left by an interrupted run: ours by its name
@@ -643,7 +345,7 @@ def _template(ds: xr.Dataset, chunks: Mapping[str, dict[str, int]]) -> xr.Datase
 
 
 def _write_templates(
-    ds: xr.Dataset, part: pathlib.Path, plans: Mapping[str, _Plan], levels: list[_Level]
+    ds: xr.Dataset, part: pathlib.Path, plans: Mapping[str, Plan], levels: list[Level]
 ) -> None:
     import zarr
 
@@ -749,8 +451,8 @@ def _copy_variable(
     da: xr.DataArray,
     name: str,
     part: pathlib.Path,
-    plan: _Plan,
-    levels: list[_Level],
+    plan: Plan,
+    levels: list[Level],
     say: Callable[[str], None],
 ) -> None:
     import zarr

@@ -37,9 +37,9 @@ ENTRY_POINT_GROUP = "ocean_explorer.adapters"
 
 #: Type name -> ``"module:Class"`` of each built-in adapter, imported on first use.
 BUILTIN_ADAPTERS: Mapping[str, str] = {
-    "netcdf": "data_adapters.local:NetCDFAdapter",
-    "zarr": "data_adapters.local:ZarrAdapter",
-    "opendap": "data_adapters.remote:OpendapAdapter",
+    "netcdf": "data_adapters.netcdf:NetCDFAdapter",
+    "zarr": "data_adapters.zarr_store:ZarrAdapter",
+    "opendap": "data_adapters.opendap:OpendapAdapter",
     "cmems": "data_adapters.cmems:CopernicusMarineAdapter",
     "demo": "data_adapters.demo:DemoOceanAdapter",
 }

@@ -111,19 +111,21 @@ def on_threads(compute):
 
 
 def test_a_map_frame_of_a_zarr_store_renders_on_the_cluster(client, cluster, store):
-    ds = open_source(str(store)).dataset
-    field = ds["thetao"].isel(time=2, depth=1)
+    opened = open_source(str(store))
+    field = opened.dataset["thetao"].isel(time=2, depth=1)
     views = [
         Viewport.from_bbox((-180.0, -80.0, 180.0, 80.0), 90, 60, WEB_MERCATOR),  # a level
         Viewport.from_bbox((-60.0, 0.0, -20.0, 40.0), 200, 200, WEB_MERCATOR),  # full grid
     ]
     for viewport in views:
         seen = len(client.get_task_stream())
-        frame = render_field(pyramid_for(field, ds), viewport)
+        frame = render_field(pyramid_for(field, opened.pyramid), viewport)
         tasks = tasks_since(client, seen)
         assert tasks, "no task ran on the cluster"
         assert {task["worker"] for task in tasks} <= set(cluster.scheduler.workers)
-        threaded = on_threads(lambda vp=viewport: render_field(pyramid_for(field, ds), vp))
+        threaded = on_threads(
+            lambda vp=viewport: render_field(pyramid_for(field, opened.pyramid), vp)
+        )
         np.testing.assert_array_equal(frame.values, threaded.values)
         assert frame.factor == threaded.factor
         assert np.isfinite(frame.values).mean() > 0.5

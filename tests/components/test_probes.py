@@ -1,4 +1,5 @@
-"""The probe core (``components.core.probes``, ``regions``, ``fields``, ``tables``) against values known by construction.
+"""The probe core (``components.core.probes``, ``regions``, ``fields``, ``tables``) against
+values known by construction.
 
 Every field here is a known function of where and when it is stored (:func:`f`), so a
 series that reads the wrong cell, level, run or step shows the wrong number. Expected areas

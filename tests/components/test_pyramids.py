@@ -29,15 +29,17 @@ from components.core.frames import (
 )
 from components.core.geography import LONLAT, WEB_MERCATOR, Viewport, to_crs
 from components.map import lonlat_extent_to_mercator
-from data_adapters import Catalog, normalize, open_source, validate_dataset, write_prepared
-from data_adapters.layouts import (
-    LAYOUTS_ATTR,
-    PYRAMID_MIN_SIDE,
-    _pyramid_plan,
-    block_centres,
-    block_mean,
-    read_layouts,
+from data_adapters import (
+    Catalog,
+    OpenedSource,
+    normalize,
+    open_source,
+    validate_dataset,
+    write_prepared,
 )
+from data_adapters.chunking import PYRAMID_MIN_SIDE, plan_pyramid
+from data_adapters.pyramid import block_centres, block_mean
+from data_adapters.store_format import LAYOUTS_ATTR, read_layouts
 from tests import synthetic
 from tests.components.test_render import rotated_field
 
@@ -151,9 +153,7 @@ def test_default_pyramid_halves_the_grid_down_to_a_screen():
             {"sst": (("time", "lat", "lon"), dask.array.zeros((2, nlat, nlon), "float32"))}
         )
         plans = {"sst": type("P", (), {"maps": {"time": 1, "lat": 720, "lon": 864}})()}
-        return [
-            (lv.factor, lv.shape) for lv in _pyramid_plan(ds, ("lat", "lon"), plans, None, None)
-        ]
+        return [(lv.factor, lv.shape) for lv in plan_pyramid(ds, ("lat", "lon"), plans, None, None)]
 
     # 1/12°: 1/6°, 1/3°, 2/3°; the last one still wider than PYRAMID_MIN_SIDE
     assert levels(2160, 4320) == [(2, (1080, 2160)), (4, (540, 1080)), (8, (270, 540))]
@@ -189,8 +189,9 @@ def test_prepare_writes_each_level_from_the_one_before(store):
 
 
 def test_opening_a_prepared_store_gives_its_levels(store, plain_store):
-    ds = open_source(str(store)).dataset
-    levels = ds.pyramid.levels
+    opened = open_source(str(store))
+    ds = opened.dataset
+    levels = opened.pyramid.levels
     assert [level.factor for level in levels] == [2, 4, 8]
     for level in levels:
         validate_dataset(level.dataset)  # every level is on the data contract
@@ -199,8 +200,8 @@ def test_opening_a_prepared_store_gives_its_levels(store, plain_store):
         assert (level.dataset["time"].values == ds["time"].values).all()
     np.testing.assert_allclose(levels[0].dataset["lon"][:3], [-179.0, -177.0, -175.0])
     # a plain store, or a selection of a prepared one, has no pyramid: maps read the grid
-    assert open_source(str(plain_store)).dataset.pyramid.levels == ()
-    assert ds[["thetao"]].pyramid.levels == ()
+    assert open_source(str(plain_store)).pyramid.levels == ()
+    assert not hasattr(ds[["thetao"]], "pyramid")  # the source has levels, no dataset does
 
 
 def test_curvilinear_grids_get_no_pyramid(tmp_path):
@@ -208,7 +209,7 @@ def test_curvilinear_grids_get_no_pyramid(tmp_path):
     ds = ds.dataset
     result = write_prepared(ds, tmp_path / "nemo.zarr", pyramid_levels=2)
     assert result.layouts["levels"] == []
-    assert open_source(str(tmp_path / "nemo.zarr")).dataset.pyramid.levels == ()
+    assert open_source(str(tmp_path / "nemo.zarr")).pyramid.levels == ()
 
 
 # -- rendering picks the level --------------------------------------------------------------
@@ -224,9 +225,9 @@ def test_pixel_size_is_measured_at_the_centre_of_the_view():
     [(45, 8), (90, 4), (91, 2), (180, 2), (181, 1), (360, 1), (1200, 1)],
 )
 def test_the_coarsest_level_whose_cells_fit_in_a_pixel_is_read(store, width, factor):
-    ds = open_source(str(store)).dataset
-    field = ds["thetao"].isel(time=1, depth=1)
-    frame = render_field(pyramid_for(field, ds), globe(width, width))
+    opened = open_source(str(store))
+    field = opened.dataset["thetao"].isel(time=1, depth=1)
+    frame = render_field(pyramid_for(field, opened.pyramid), globe(width, width))
     assert frame.factor == factor
     # about one cell per pixel: never more cells than four per pixel from a level
     if factor > 1:
@@ -234,9 +235,10 @@ def test_the_coarsest_level_whose_cells_fit_in_a_pixel_is_read(store, width, fac
 
 
 def test_a_level_shows_the_same_step_depth_and_run(store):
-    ds = open_source(str(store)).dataset
+    opened = open_source(str(store))
+    ds = opened.dataset
     field = ds["thetao"].isel(time=2, depth=1)
-    pyramid = pyramid_for(field, ds)
+    pyramid = pyramid_for(field, opened.pyramid)
     assert [factor for factor, _ in pyramid.coarser] == [2, 4, 8]
     viewport = globe(90, 45, LONLAT)  # 4° pixels
     frame = render_field(pyramid, viewport)
@@ -252,26 +254,27 @@ def test_a_level_shows_the_same_step_depth_and_run(store):
 
 
 def test_a_field_the_pyramid_does_not_match_reads_the_full_grid(store):
-    ds = open_source(str(store)).dataset
+    opened = open_source(str(store))
+    ds = opened.dataset
     field = ds["thetao"].isel(time=0, depth=0).reset_coords(drop=True)  # no time/depth
-    assert pyramid_for(field, ds).coarser == ()
-    assert pyramid_for(ds["zos"].isel(time=0), ds).coarser != ()
+    assert pyramid_for(field, opened.pyramid).coarser == ()
+    assert pyramid_for(ds["zos"].isel(time=0), opened.pyramid).coarser != ()
     assert pyramid_for(ds["zos"].isel(time=0), None).coarser == ()
     curvilinear = rotated_field(lon0=-30.0, lat0=30.0)
-    assert pyramid_for(curvilinear, ds).coarser == ()
+    assert pyramid_for(curvilinear, opened.pyramid).coarser == ()
 
 
 # -- only the chunks in view ----------------------------------------------------------------
 def test_only_the_chunks_in_view_are_read(store, plain_store, chunk_reads):
     zoom = Viewport.from_bbox((-45.0, 12.0, -35.0, 22.0), 400, 400, WEB_MERCATOR)
     whole = globe(90, 90)
-    plain, prepared = open_source(str(plain_store)).dataset, open_source(str(store)).dataset
+    plain, prepared = open_source(str(plain_store)), open_source(str(store))
     prepared.pyramid.levels  # noqa: B018  (opened now: opening reads coordinates)
 
-    def reads_for(ds: xr.Dataset, viewport: Viewport) -> list[str]:
-        field = ds["thetao"].isel(time=1, depth=0)
+    def reads_for(source: OpenedSource, viewport: Viewport) -> list[str]:
+        field = source.dataset["thetao"].isel(time=1, depth=0)
         chunk_reads.clear()
-        render_field(pyramid_for(field, ds), viewport)
+        render_field(pyramid_for(field, source.pyramid), viewport)
         return sorted(chunk_reads)
 
     # a plain store: the globe reads every tile of the map, a 10° zoom one tile

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from data_adapters import Catalog, SourceError, open_source
-from data_adapters.local import NetCDFAdapter
+from data_adapters.netcdf import NetCDFAdapter
 from tests import synthetic
 from tests.synthetic import write_netcdf
 

@@ -25,7 +25,8 @@ from data_adapters import (
     summarize,
     validate_dataset,
 )
-from data_adapters.local import NetCDFAdapter, ZarrAdapter
+from data_adapters.netcdf import NetCDFAdapter
+from data_adapters.zarr_store import ZarrAdapter
 from tests import synthetic
 from tests.synthetic import marker, write_netcdf
 

@@ -29,8 +29,9 @@ from components.core.frames import FRAMES
 from components.core.geography import LONLAT, Viewport
 from data_adapters import Catalog, SourceError, write_prepared
 from data_adapters.errors import as_source_error
-from data_adapters.local import ZarrAdapter
-from data_adapters.remote import POLICY, OpendapAdapter, missing_chunks
+from data_adapters.opendap import OpendapAdapter
+from data_adapters.transport import POLICY
+from data_adapters.zarr_store import ZarrAdapter
 from tests.data_adapters.test_remote import small_grid
 from tests.servers import (
     FaultProxy,
@@ -239,7 +240,8 @@ def test_zarr_429_asking_for_a_long_wait_fails_at_once(proxy):
 
 def test_missing_chunk_is_reported_not_silently_shown(proxy, zarr_source, caplog):
     caplog.set_level(logging.WARNING, logger="data_adapters")
-    ds = ZarrAdapter(path=f"{proxy.url}/store.zarr", timeout=TIMEOUT).open()
+    adapter = ZarrAdapter(path=f"{proxy.url}/store.zarr", timeout=TIMEOUT)
+    ds = adapter.open()
     proxy.fault, proxy.fault_paths = "missing", CHUNK
 
     values = ds["sst"].isel(time=0, depth=0).values
@@ -248,7 +250,7 @@ def test_missing_chunk_is_reported_not_silently_shown(proxy, zarr_source, caplog
     assert np.isnan(values[:4, :3]).all()
     np.testing.assert_array_equal(values[4:], zarr_source["sst"].isel(time=0, depth=0)[4:])
     # ... and the store says which chunk its server did not have, for the view to tell
-    missing = missing_chunks(ds["sst"].isel(time=0, depth=0))
+    missing = adapter.missing_chunks()
     assert missing is not None and missing.keys() == ["sst/c/0/0/0/0"]
     assert "1 chunk of this view is missing on the server" in missing.note(1)
     assert any("event=chunk_missing" in r.message for r in caplog.records)
@@ -279,7 +281,7 @@ def test_missing_chunk_of_a_prepared_store_is_an_error(proxy, zarr_source):
 
 
 def test_point_series_layout_that_failed_to_open_is_tried_again(proxy, zarr_source, monkeypatch):
-    monkeypatch.setattr("data_adapters.catalog.SERIES_RETRY_S", 0.0)  # no wait between tries
+    monkeypatch.setattr("data_adapters.opened.SERIES_RETRY_S", 0.0)  # no wait between tries
     url = f"{proxy.url}/prepared.zarr"
     entry = {"id": "prepared", "adapter": "zarr", "path": url, "timeout": TIMEOUT}
     opened = Catalog.from_dict({"datasets": [entry]}).open("prepared")

@@ -24,6 +24,7 @@ from components.core.probes import nearest_ocean_cell, point_series
 from data_adapters import (
     Catalog,
     SourceError,
+    chunking,
     normalize,
     open_source,
     validate_dataset,
@@ -31,8 +32,9 @@ from data_adapters import (
 )
 from data_adapters import layouts as layouts_module
 from data_adapters.cmems import CopernicusMarineAdapter
-from data_adapters.layouts import LAYOUTS_ATTR, check_output, layouts_in, read_layouts
-from data_adapters.local import ZarrAdapter
+from data_adapters.layouts import check_output
+from data_adapters.store_format import LAYOUTS_ATTR, layouts_in, read_layouts
+from data_adapters.zarr_store import ZarrAdapter
 from tests import synthetic
 from tests.data_adapters.test_cmems import DATASET_ID, cmems_dataset
 from tests.servers import serve_directory
@@ -102,7 +104,7 @@ def test_default_chunks_follow_the_grid_and_the_time_axis():
             dask.array.zeros((steps, 720, 1440), dtype="float32", chunks=(1, 720, 1440)),
             dims=("time", "lat", "lon"),
         )
-        return layouts_module._plan(cube, ("lat", "lon"), None, None, 1e9)
+        return chunking.plan_variable(cube, ("lat", "lon"), None, None, 1e9)
 
     ten_years, one_year = plan(3650), plan(365)
     assert ten_years.maps == {"time": 1, "lat": 720, "lon": 720}  # 2 MB map tiles

@@ -7,7 +7,8 @@ import pytest
 import xarray as xr
 
 from data_adapters import adapter_for_uri, validate_dataset
-from data_adapters.local import NetCDFAdapter, ZarrAdapter
+from data_adapters.netcdf import NetCDFAdapter
+from data_adapters.zarr_store import ZarrAdapter
 from tests import synthetic
 from tests.synthetic import marker, write_netcdf
 

@@ -129,7 +129,7 @@ def test_unknown_scheme_is_refused():
 def test_the_registry_imports_no_adapter_until_asked():
     code = (
         "import sys, data_adapters.registry as r; "
-        "mods = ('local', 'cmems', 'demo', 'netcdf', 'zarr_store', 'opendap'); "
+        "mods = ('cmems', 'demo', 'netcdf', 'zarr_store', 'opendap', 'http_store'); "
         "print(sorted(m for m in mods if f'data_adapters.{m}' in sys.modules)); "
         "r.AdapterRegistry().adapter_class('demo'); "
         "print('data_adapters.demo' in sys.modules, 'data_adapters.cmems' in sys.modules)"

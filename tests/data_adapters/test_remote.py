@@ -21,8 +21,8 @@ import requests
 import xarray as xr
 
 from data_adapters import SourceError, adapter_for_uri, open_source, validate_dataset
-from data_adapters.local import ZarrAdapter
-from data_adapters.remote import OpendapAdapter
+from data_adapters.opendap import OpendapAdapter
+from data_adapters.zarr_store import ZarrAdapter
 from tests.servers import (
     OpendapServer,
     refused_port,

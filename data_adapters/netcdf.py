@@ -1,56 +1,33 @@
-"""Local and HTTP file adapters: NetCDF/HDF5 files, globs and directories; Zarr stores."""
+"""The NetCDF/HDF5 adapter: one file, a glob of files or a directory, combined along time.
+
+Files are checked before the C libraries see them (signature, truncation), and every open
+of the same unchanged files in a process shares one dataset (:class:`OpenedFiles`).
+"""
 
 from __future__ import annotations
 
 import functools
 import glob
-import json
 import os
 import pathlib
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 import param
 import xarray as xr
 
-from .base import DEFAULT_TIMEOUT, Adapter
+from .base import Adapter
 from .errors import SourceError, short_reason
-from .layouts import (
-    COMPLETE_KEY,
-    MAPS_GROUP,
-    SERIES_GROUP,
-    PyramidLevel,
-    layouts_in,
-    level_groups,
-    read_layouts,
-)
-from .remote import (
-    GuardedHTTPFileSystem,
-    check_reachable,
-    http_zarr_filesystem,
-    is_url,
-    redact,
-)
+from .transport import is_url, redact
 
 #: File name endings tried when a directory is given.
 NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5", ".he5")
 _GLOB_CHARS = set("*?[")
 #: The units xarray quotes when it cannot decode a time axis.
 _TIME_UNITS = re.compile(r"time units ('[^']*')")
-
-
-def _is_zarr_path(uri: str) -> bool:
-    stripped = uri.rstrip("/")
-    if stripped.endswith(".zarr") or ".zarr/" in uri:
-        return True
-    if is_url(uri):
-        return False
-    p = pathlib.Path(uri)
-    return p.is_dir() and any((p / m).exists() for m in ("zarr.json", ".zgroup", ".zmetadata"))
 
 
 class NetCDFAdapter(Adapter):
@@ -115,7 +92,7 @@ class NetCDFAdapter(Adapter):
                 opener = functools.partial(xr.open_dataset, files[0], chunks={}, engine=self.engine)
             else:
                 opener = functools.partial(self._open_many, files)
-            return _opened_once(files, self.engine, opener)
+            return OPENED_FILES.get(files, self.engine, opener)
         except ValueError as exc:
             if "decode time" in str(exc):  # the file is fine; its time units are not
                 units = _TIME_UNITS.search(str(exc))
@@ -156,36 +133,44 @@ class NetCDFAdapter(Adapter):
             return xr.open_mfdataset(files, combine="nested", concat_dim=time_dim, **options)
 
 
-#: Datasets opened from unchanged files, by (file, mtime, size)s and engine; bounded.
-_OPENED: OrderedDict[tuple, xr.Dataset] = OrderedDict()
-_OPENED_KEPT = 32
-_OPENED_LOCK = threading.Lock()
-
-
-def _opened_once(
-    files: list[str], engine: str | None, opener: Callable[[], xr.Dataset]
-) -> xr.Dataset:
-    """``opener()``, shared by every open of the same unchanged files in this process.
+class OpenedFiles:
+    """Datasets opened from unchanged files, by their (file, mtime, size)s and engine; the
+    least recently used are forgotten beyond ``kept``.
 
     Besides sparing the work, this keeps one HDF5 handle per file: with the HDF5 2.x bundled
     in the netCDF4 wheels, opening a file again while an earlier handle to it is closed by
     the garbage collector can crash the process when the file holds variable-length strings
-    (such as a ``scenario`` coordinate).
+    (such as a ``scenario`` coordinate). So the product keeps one for the whole process
+    (:data:`OPENED_FILES`); a test may make its own.
     """
-    stats = []
-    for f in files:
-        st = os.stat(f)
-        stats.append((os.path.abspath(f), st.st_mtime_ns, st.st_size))
-    key = (tuple(stats), engine)
-    with _OPENED_LOCK:
-        if key in _OPENED:
-            _OPENED.move_to_end(key)
-            return _OPENED[key]
-        ds = opener()
-        _OPENED[key] = ds
-        while len(_OPENED) > _OPENED_KEPT:
-            _OPENED.popitem(last=False)
-        return ds
+
+    def __init__(self, kept: int = 32) -> None:
+        self.kept = kept
+        self._datasets: OrderedDict[tuple, xr.Dataset] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self, files: list[str], engine: str | None, opener: Callable[[], xr.Dataset]
+    ) -> xr.Dataset:
+        """``opener()``, shared by every open of the same unchanged files."""
+        stats = []
+        for f in files:
+            st = os.stat(f)
+            stats.append((os.path.abspath(f), st.st_mtime_ns, st.st_size))
+        key = (tuple(stats), engine)
+        with self._lock:
+            if key in self._datasets:
+                self._datasets.move_to_end(key)
+                return self._datasets[key]
+            ds = opener()
+            self._datasets[key] = ds
+            while len(self._datasets) > self.kept:
+                self._datasets.popitem(last=False)
+            return ds
+
+
+#: The datasets of the process's opened files (see :class:`OpenedFiles`: one per process).
+OPENED_FILES = OpenedFiles()
 
 
 def _time_dim(path: str, engine: str | None) -> str | None:
@@ -272,155 +257,3 @@ def _classic_netcdf_size(path: str) -> int | None:
         ) from exc
     # A lower bound that ignores the header and padding: enough to spot a cut-off copy.
     return fixed + record * nrec
-
-
-class ZarrAdapter(Adapter):
-    """A Zarr store (v2 or v3), on local disk or over http(s).
-
-    A store written by ``ocean-explorer prepare`` (``data_adapters.layouts``) holds the data
-    twice: its ``maps`` group (time-chunked) is opened as the dataset and its ``series``
-    group (geo-chunked) by :meth:`open_series`. Its map pyramid (``maps_1``, ``maps_2``...)
-    comes with the dataset as ``ds.pyramid.levels``, opened on first use.
-
-    Over http(s), every read (at the open and each chunk read later by dask) is bounded by
-    ``timeout``, retried where safe and ends in a one-line ``SourceError``; a chunk the
-    server answers 404 for is no data, counted in ``missing_chunks(ds[var])``, except in a
-    prepared store, which holds every chunk: there it is an error (``data_adapters.remote``).
-    """
-
-    adapter_type: ClassVar[str] = "zarr"
-    priority: ClassVar[int] = 20
-
-    path = param.String(doc="A local '.zarr' directory or an http(s) URL of one.")
-    timeout = param.Number(
-        default=DEFAULT_TIMEOUT,
-        bounds=(0.1, None),
-        doc="Seconds to wait for each request to a remote store (a read is tried up to 3 times).",
-    )
-
-    #: What the last :meth:`_open` learnt about the store (its pyramid's levels are opened
-    #: from it later, without reading the metadata again).
-    _opened_store: _ZarrStore | None = None
-
-    @classmethod
-    def guess_can_open(cls, uri: str) -> bool:
-        return _is_zarr_path(uri)
-
-    @classmethod
-    def from_uri(cls, uri: str) -> ZarrAdapter:
-        return cls(path=uri)
-
-    @property
-    def label(self) -> str:
-        return redact(self.path)
-
-    def open(self) -> xr.Dataset:
-        """Open the store lazily on the data contract; a prepared store's dataset also has
-        its coarser map levels (``ds.pyramid.levels``: opened when first read)."""
-        ds = super().open()
-        store = self._opened_store
-        if store is not None and level_groups(store.layouts):
-            ds.pyramid.attach(functools.partial(self._open_levels, store))
-        return ds
-
-    def _open(self) -> xr.Dataset:
-        store = self._locate()
-        self._opened_store = store
-        return self._open_group(store, MAPS_GROUP if store.layouts else None)
-
-    def _open_levels(self, store: _ZarrStore) -> list[PyramidLevel]:
-        """The pyramid's levels, each normalised as the maps are (finest first)."""
-        return [
-            PyramidLevel(factor, self._normalised(self._open_group(store, group)))
-            for group, factor in level_groups(store.layouts)
-        ]
-
-    def _open_series(self) -> xr.Dataset | None:
-        store = self._locate()
-        return self._open_group(store, SERIES_GROUP) if store.layouts else None
-
-    def _locate(self) -> _ZarrStore:
-        """How to open the store: consolidated or not, HTTP options, and its layouts when
-        it is a prepared store; from one small metadata read (a file, or one request)."""
-        if is_url(self.path):
-            base = self.path.rstrip("/")
-            first = check_reachable(
-                [f"{base}/zarr.json", f"{base}/.zmetadata", f"{base}/.zgroup"],
-                self.label,
-                self.timeout,
-            )
-            name = first.url.rsplit("/", 1)[-1]
-            layouts = layouts_in(first.text) if name == "zarr.json" else None
-            # Every later request (metadata, chunks read by dask long after the open) is
-            # bounded, retried and explained by the guarded filesystem (data_adapters.remote);
-            # a prepared store has every chunk, so there a chunk 404 is an error.
-            http = http_zarr_filesystem(
-                base, self.label, self.timeout, missing_is_error=_written_complete(layouts)
-            )
-            return _ZarrStore(_consolidated(name, first.text), None, layouts, http)
-        if not os.path.exists(self.path):
-            raise SourceError(f"{self.path}: no such Zarr store; check the path")
-        path = pathlib.Path(self.path)
-        return _ZarrStore(_local_consolidated(path), None, read_layouts(path))
-
-    def _open_group(self, store: _ZarrStore, group: str | None) -> xr.Dataset:
-        known = set(store.http.missing.keys()) if store.http is not None else set()
-        try:
-            # Saying whether metadata are consolidated spares a failed read and xarray's
-            # warning about it on every open of a store written without them.
-            ds = xr.open_zarr(
-                self.path if store.http is None else store.http.zarr_store(),
-                group=group,
-                chunks={},
-                consolidated=store.consolidated,
-                storage_options=store.storage_options,
-            )
-        except (OSError, ValueError, KeyError) as exc:
-            where = f" (group '{group}')" if group else ""
-            raise SourceError(
-                f"{self.label}: not a readable Zarr store{where} ({short_reason(exc)})"
-            ) from exc
-        return ds if store.http is None else store.http.opened(ds, known)
-
-
-@dataclass(frozen=True)
-class _ZarrStore:
-    """What :meth:`ZarrAdapter._locate` learnt about a store."""
-
-    consolidated: bool
-    storage_options: dict | None
-    #: The layouts of a prepared store (``data_adapters.layouts``), else None.
-    layouts: dict | None
-    #: A remote store's filesystem (every read bounded and retried), else None.
-    http: GuardedHTTPFileSystem | None = None
-
-
-def _written_complete(layouts: dict | None) -> bool:
-    """Whether a prepared store says it holds every chunk (``"complete": true``, written by
-    ``ocean-explorer prepare``): a chunk the server does not have is then lost, not empty."""
-    return bool(layouts and layouts.get(COMPLETE_KEY) is True)
-
-
-def _consolidated(name: str, text: str) -> bool:
-    """Whether a store has consolidated metadata, from its first metadata document.
-
-    ``name`` is the document's file name (``zarr.json``, ``.zmetadata`` or ``.zgroup``).
-    """
-    if name == ".zmetadata":
-        return True
-    if name == "zarr.json":
-        try:
-            return bool(json.loads(text).get("consolidated_metadata"))
-        except (ValueError, AttributeError):
-            return False
-    return False
-
-
-def _local_consolidated(path: pathlib.Path) -> bool:
-    """Whether the local store at ``path`` has consolidated metadata (Zarr v2 or v3)."""
-    if (path / ".zmetadata").is_file():
-        return True
-    meta = path / "zarr.json"
-    if meta.is_file():
-        return _consolidated("zarr.json", meta.read_text(encoding="utf-8", errors="replace"))
-    return False
