@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from components.core import comparison, fields, probes, regions, tables, timeaxis
+from components.core import comparison, fields, probes, regions, tables
 from data_adapters import Catalog, SourceError, open_source, summarize
 
 EXIT_BAD_INPUT = 2
@@ -987,111 +987,6 @@ def _in_box(da: Any, box: tuple[float, float, float, float]) -> Any:
     return da.isel({rows: row_idx, cols: col_idx})
 
 
-#: Characters per number in a CSV row, separator included: the size estimate's unit.
-_CSV_NUMBER_CHARS = 12
-
-
-def _csv_columns(da: Any) -> list[str]:
-    """Columns of the long CSV: runs and members when kept, time, depth, lat, lon, value."""
-    leading = [d for d in ("scenario", "member", "time") if d in da.dims]
-    depth = ["depth"] if "depth" in da.coords else []
-    return [*leading, *depth, "lat", "lon", "value"]
-
-
-def _write_export_csv(da: Any, output: pathlib.Path) -> int:
-    """Long CSV, one row per sea value (land and no-data cells are left out), written a block
-    of time steps at a time; returns the number of rows.
-
-    Written beside ``output`` and renamed at the end, so a failed export leaves no
-    half-written file under the name asked for.
-    """
-    partial = output.with_name(output.name + ".part")
-    try:
-        with open(partial, "w", newline="") as handle:
-            rows = _write_csv_rows(da, handle)
-        partial.replace(output)
-    finally:
-        partial.unlink(missing_ok=True)
-    return rows
-
-
-def _write_csv_rows(da: Any, handle: Any) -> int:
-    """Header and rows of :func:`_write_export_csv`; returns the number of rows."""
-    import numpy as np
-    import pandas as pd
-
-    from components.core.timeaxis import iso_times
-
-    columns = _csv_columns(da)
-    steps = da.sizes.get("time", 1)
-    times = np.asarray(iso_times(da["time"].values), dtype=object) if "time" in da.dims else None
-    block = max(1, 2_000_000 // max(da.size // steps, 1))  # values held in memory at once
-    rows = 0
-    handle.write(",".join(columns) + "\n")
-    for first in range(0, steps, block):
-        part = da.isel(time=slice(first, first + block)) if times is not None else da
-        values = np.asarray(part.values)
-        keep = np.isfinite(values)
-        frame = {}
-        for name in columns[:-1]:
-            if name == "time":
-                labels = times[first : first + part.sizes["time"]]
-                frame[name] = _spread(labels, ("time",), part)[keep]
-            else:
-                frame[name] = _spread(part[name].values, part[name].dims, part)[keep]
-        frame["value"] = values[keep]
-        pd.DataFrame(frame, columns=columns).to_csv(handle, header=False, index=False)
-        rows += int(keep.sum())
-    return rows
-
-
-def _spread(values: Any, dims: tuple[str, ...], like: Any) -> Any:
-    """``values`` on ``dims`` broadcast to the shape and dim order of ``like``."""
-    import numpy as np
-
-    order = [d for d in like.dims if d in dims]
-    arranged = np.transpose(np.asarray(values), [dims.index(d) for d in order])
-    expand = tuple(slice(None) if d in dims else None for d in like.dims)
-    return np.broadcast_to(arranged[expand], like.shape)
-
-
-def _write_export_netcdf(da: Any, output: pathlib.Path, opened: Any, note: str) -> None:
-    import numpy as np
-
-    # a copy: the attrs set below must not leak into the opened source
-    ds = da.to_dataset(name=str(da.name)).copy()
-    for name in ds.variables:
-        ds[name].encoding = {}
-        ds[name].attrs = dict(ds[name].attrs)
-    if ds["lon"].ndim == 1:
-        ds["lon"].attrs["axis"] = "X"
-        ds["lat"].attrs["axis"] = "Y"
-    if "time" in ds.coords:
-        ds["time"].attrs.setdefault("standard_name", "time")
-        if "time" in ds.dims:
-            ds["time"].attrs.setdefault("axis", "T")
-    # the source's own description (title, institution, references...) travels with it
-    ds.attrs = {**opened.dataset.attrs, **ds.attrs}
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    history = f"{stamp} ocean-explorer export of {opened.id}: {note}"
-    previous = str(ds.attrs.get("history", "")).strip()
-    ds.attrs.update(Conventions="CF-1.8", history=f"{history}\n{previous}" if previous else history)
-    if opened.attribution:
-        ds.attrs.setdefault("source_attribution", opened.attribution)
-    encoding: dict[str, dict[str, Any]] = {
-        str(c): {"_FillValue": None} for c in ds.coords if ds[c].dtype.kind == "f"
-    }
-    if ds[da.name].dtype.kind == "f":
-        fill = np.array(np.nan, dtype=ds[da.name].dtype)[()]
-        encoding[str(da.name)] = {"zlib": True, "complevel": 4, "_FillValue": fill}
-    partial = output.with_name(output.name + ".part")
-    try:
-        ds.to_netcdf(partial, encoding=encoding)
-        partial.replace(output)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def cmd_export(args: argparse.Namespace) -> int:
 
     output = _output_file(args.output, (".nc", ".csv"), "NetCDF or CSV")
@@ -1115,14 +1010,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise SourceError(f"{opened.id}: {exc}") from exc
     as_csv = output.suffix.lower() == ".csv"
     # sizes are known before anything is read: refuse here, not after minutes of reading
-    if as_csv:
-        numbers = [c for c in _csv_columns(subset) if c != "time"]
-        row = _CSV_NUMBER_CHARS * len(numbers)
-        if "time" in subset.dims:
-            row += len(timeaxis.iso_times(subset["time"].values[:1])[0]) + 1
-        size = subset.size * row  # land rows are left out, so this is an upper bound
-    else:
-        size = subset.size * subset.dtype.itemsize
+    size = tables.long_csv_bytes(subset) if as_csv else subset.size * subset.dtype.itemsize
     shape = " x ".join(f"{subset.sizes[d]} {d}" for d in subset.dims)
     if size > limit_mb * 1e6:
         raise SourceError(
@@ -1145,10 +1033,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     try:
         if as_csv:
-            rows = _write_export_csv(subset, output)
+            rows = tables.write_long_csv(subset, output)
             print(f"wrote {output} ({rows} rows of sea values; {shape})")
         else:
-            _write_export_netcdf(subset, output, opened, note)
+            credit = {"source_attribution": opened.attribution} if opened.attribution else {}
+            tables.write_netcdf(
+                subset,
+                output,
+                attrs={**credit, **opened.dataset.attrs},
+                history=f"ocean-explorer export of {opened.id}: {note}",
+            )
             print(f"wrote {output} ({args.var}: {shape})")
     except OSError as exc:
         raise SourceError(f"-o {output}: cannot write ({exc.strerror or exc})") from exc
