@@ -33,9 +33,9 @@ import panel as pn
 import param
 
 from components.colors import ColorSettings
-from components.controls import nearest_time_index
 from components.probe_view import MAX_PINS
 from components.state import MODES, ExplorerState
+from data_adapters import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,10 @@ def apply_query(
         times = [t for t in state.param.time.objects if t is not None]
         if not times:
             raise UrlValueError("this dataset has no time axis")
-        index = times.index(v) if v in times else nearest_time_index(times, v)
-        if index is None:
-            raise UrlValueError("not a date; use YYYY-MM-DD or YYYY-MM-DDThh:mm")
+        try:
+            index = times.index(v) if v in times else state.time_step(v)
+        except SourceError as exc:
+            raise UrlValueError(f"not a date: {exc}") from exc
         state.time = times[index]
 
     def depth(v: str) -> None:

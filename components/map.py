@@ -562,22 +562,9 @@ class MapView(pn.viewable.Viewer):
             scale=0.9,
         )
 
-    def _component(self, name: str):
+    def _component(self, name: str) -> xr.DataArray:
         """A velocity component on the same slice as the current field."""
-        s = self.state
-        da = s.dataset[name]
-        sel = {}
-        if "scenario" in da.dims:  # one isel for all dims, as ExplorerState.field
-            sel["scenario"] = da.get_index("scenario").get_loc(self._run())
-        if "time" in da.dims:
-            sel["time"] = s.param.time.objects.index(s.time)
-        if "depth" in da.dims:
-            depths = np.asarray(da["depth"].values)
-            target = s.depth if s.depth is not None else 0.0
-            sel["depth"] = int(np.argmin(np.abs(depths - target)))
-        if "member" in da.dims:
-            sel["member"] = 0
-        return da.isel(sel)
+        return self.state.field(scenario=self._run(), variable=name)
 
     def overlay(self) -> hv.Overlay:
         """Field, arrows and coastline, over a tile basemap when one is chosen."""

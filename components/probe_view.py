@@ -2,9 +2,9 @@
 
 The computations live in :mod:`components.core.probes` and :mod:`components.core.regions`;
 this module turns map gestures into state (Web Mercator metres to longitude/latitude), asks
-for the answers and shows them as plots, tables and downloads. What the user picked lives in the session state
-(:class:`~components.state.ExplorerState` ``points``, ``region``, ``polygon``), so other
-views and the URL see it too.
+for the answers and shows them as plots, tables and downloads. What the user picked lives in
+the session state (:class:`~components.state.ExplorerState` ``points``, ``region``,
+``polygon``), so other views and the URL see it too.
 
 Answers are computed off the event loop (``asyncio.to_thread``): a slow read for one session
 never stalls the others, and the tab shows a spinner meanwhile; of answers still in flight
