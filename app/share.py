@@ -23,6 +23,7 @@ import panel as pn
 
 from components import MapView
 from components.core.png import ColourScale, write_map_png
+from components.map_layers import coast_layer
 from components.probe_view import pin_marks
 from components.state import ExplorerState
 from components.text import escape
@@ -149,7 +150,7 @@ def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
     """A standalone HTML page of the current map: field, coastline, probe points, colour
     bar and caption, with every resource inline (no server, no other host: opens offline)."""
     image, caption = _static_map(view)
-    plot = image * view.coast_layer(view.frame.viewport) * pin_marks(state.points)
+    plot = image * coast_layer(view.frame.viewport) * pin_marks(state.points)
     credit = state.source.attribution if state.source else ""
     page = pn.Column(
         pn.pane.HoloViews(plot),

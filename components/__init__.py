@@ -14,7 +14,7 @@ _VIEWS = {
     "ColorSettings": ".colors",
     "CompareView": ".compare_view",
     "ExplorerState": ".state",
-    "LayerSettings": ".map",
+    "LayerSettings": ".map_layers",
     "MapView": ".map",
     "ProbeView": ".probe_view",
     "TimeControls": ".controls",

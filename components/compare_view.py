@@ -26,7 +26,8 @@ from data_adapters.errors import as_source_error, read_errors
 from .answers import off_the_loop
 from .colors import ColorSettings
 from .core import comparison, regions
-from .map import MAP_HEIGHT, LayerSettings, MapView
+from .map import MAP_HEIGHT, MapView
+from .map_layers import LayerSettings
 from .state import ExplorerState
 from .text import escape
 

@@ -9,7 +9,7 @@ import pytest
 from components import CompareView, ExplorerState, MapView
 from components.core.frames import FRAMES
 from components.core.geography import WEB_MERCATOR, Viewport
-from components.map import lonlat_extent_to_mercator
+from components.map_layers import lonlat_extent_to_mercator
 from data_adapters import Catalog
 
 

@@ -18,7 +18,7 @@ import xarray as xr
 from components import ExplorerState, MapView
 from components.core.frames import FrameCache
 from components.core.geography import WEB_MERCATOR, Viewport
-from components.map import lonlat_extent_to_mercator
+from components.map_layers import lonlat_extent_to_mercator
 from data_adapters import Catalog
 
 #: The view every frame is drawn in unless a test moves it: the North Atlantic.

@@ -28,7 +28,7 @@ from components.core.frames import (
     render_field,
 )
 from components.core.geography import LONLAT, WEB_MERCATOR, Viewport, to_crs
-from components.map import lonlat_extent_to_mercator
+from components.map_layers import lonlat_extent_to_mercator
 from data_adapters import (
     Catalog,
     OpenedSource,

@@ -47,7 +47,7 @@ def test_the_standalone_html_page_draws_offline(tmp_path, browser):
     every request to another host refused (it makes none)."""
     from app.share import html_page
     from components import ExplorerState, MapView
-    from components.map import COAST_COLOR
+    from components.map_layers import COAST_COLOR
     from components.probe_view import PIN_COLORS
     from data_adapters import Catalog
 
