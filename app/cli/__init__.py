@@ -1,5 +1,6 @@
-"""The ``ocean-explorer`` command line: parse the arguments, run one command, exit 2 with one
-line on stderr for any bad input.
+"""The ``ocean-explorer`` command line: parse the arguments and run one command.
+
+Any bad input exits with status 2 and one line on stderr, no traceback.
 
 Every command takes ``--catalog FILE`` (default: the built-in demo catalog). SOURCE is a
 catalog id, a NetCDF file/glob/directory, a Zarr store, an http(s) OPeNDAP or Zarr URL, or

@@ -1,5 +1,7 @@
-"""The catalog commands: ``datasets`` lists the catalog, ``inspect`` summarises a source,
-``serve`` starts the web app over the catalog.
+"""The catalog commands: ``datasets``, ``inspect`` and ``serve``.
+
+``datasets`` lists the catalog, ``inspect`` summarises a source, ``serve`` starts the web app
+over the catalog.
 
 The app (Panel, Bokeh) is imported inside ``serve`` alone: the other commands never load it.
 """

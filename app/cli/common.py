@@ -1,4 +1,4 @@
-"""What the commands share: the catalog, checked output files, sizes in MB, runs of a source.
+"""What the commands share: the catalog, output files, sizes in MB, the runs of a source.
 
 Everything here runs before or after the one core call a command makes; none of it reads
 data values.

@@ -1,5 +1,7 @@
-"""The map commands: ``render`` writes a PNG of one field, ``compare`` a PNG (and statistics)
-of a scenario's change from a baseline, through the renderer the dashboard uses.
+"""The map commands: ``render`` and ``compare`` write PNG maps through the dashboard's renderer.
+
+``render`` draws one field; ``compare`` a scenario's change from a baseline (and, with
+``--stats``, its impact statistics).
 
 Each is arguments -> the core's field choice (:mod:`components.core.fields`) -> its frames
 (:mod:`components.core.frames`) -> its PNG writers (:mod:`components.core.png`).

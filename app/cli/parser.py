@@ -1,4 +1,4 @@
-"""The ``ocean-explorer`` argument parser: every command's options and the types that check them.
+"""The argument parser: every command's options and the types that check them.
 
 Bad input found here exits with status 2 and one line on stderr, like every other bad input.
 Choices that name a concept of the core (map projections, change modes) are the core's own.

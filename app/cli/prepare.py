@@ -1,5 +1,7 @@
-"""The ``prepare`` command: write a source as one Zarr store laid out for both maps and
-point series (``data_adapters.layouts.write_prepared``)."""
+"""The ``prepare`` command: a source written as a Zarr store for both maps and series.
+
+The store holds the data time-chunked and geo-chunked (``data_adapters.layouts``).
+"""
 
 from __future__ import annotations
 

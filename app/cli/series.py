@@ -1,5 +1,7 @@
-"""The data commands: ``timeseries`` writes the CSV series at a point, ``export`` a subset of
-one variable as NetCDF or long CSV.
+"""The data commands: ``timeseries`` and ``export`` write series and subsets as files.
+
+``timeseries`` writes the CSV series at a point, ``export`` a subset of one variable as
+NetCDF or long CSV.
 
 Each is arguments -> the core's choice of run, level and period (:func:`fields.select`) and
 its probes or box -> its writers (:mod:`components.core.tables`).
