@@ -10,7 +10,7 @@ import param
 from bokeh.models import CustomJSHover, HoverTool
 
 from .core.coastlines import render_coastline
-from .core.geography import WEB_MERCATOR, Viewport, to_crs
+from .core.geography import WEB_MERCATOR, BBox, Viewport, to_crs
 
 #: Tile basemaps offered (offline they simply stay blank).
 BASEMAPS = {
@@ -144,8 +144,8 @@ def arrows_layer(u: np.ndarray, v: np.ndarray, small: Viewport) -> hv.VectorFiel
 
 def lonlat_extent_to_mercator(bbox: tuple[float, float, float, float]):
     """(x0, y0, x1, y1) in Web Mercator of a [W, S, E, N] box in degrees."""
-    west, south, east, north = bbox
-    if east <= west:
-        east += 360.0
-    x, y = to_crs(np.array([west, east]), np.array([south, north]), WEB_MERCATOR)
+    box = BBox.of(*bbox, view=True)
+    x, y = to_crs(
+        np.array([box.west, box.east_unwrapped]), np.array([box.south, box.north]), WEB_MERCATOR
+    )
     return float(x[0]), float(y[0]), float(x[1]), float(y[1])

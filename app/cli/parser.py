@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from components.core.comparison import CHANGE_MODES
-from components.core.geography import CRSES, LONLAT, WEB_MERCATOR
+from components.core.geography import CRSES, LONLAT, WEB_MERCATOR, BBox
 from data_adapters.layouts import DEFAULT_MEMORY_MB
 
 #: Exit status of every bad input (argparse's own, kept for the commands' errors too).
@@ -342,20 +342,12 @@ def _finite(value: float) -> bool:
 
 
 def bbox_arg(text: str) -> tuple[float, float, float, float]:
-    """``W,S,E,N`` in degrees (the one box parser of the command line); W > E crosses the
+    """``W,S,E,N`` in degrees (:class:`components.core.geography.BBox`); W > E crosses the
     dateline."""
-    west, south, east, north = _numbers(text, 4, "W,S,E,N in degrees, e.g. -70,25,-10,65")
-    for name, value in (("W", west), ("E", east)):
-        if not -180.0 <= value <= 180.0:
-            raise argparse.ArgumentTypeError(f"{name}={value:g} is not a longitude in [-180, 180]")
-    for name, value in (("S", south), ("N", north)):
-        if not -90.0 <= value <= 90.0:
-            raise argparse.ArgumentTypeError(f"{name}={value:g} is not a latitude in [-90, 90]")
-    if south >= north:
-        raise argparse.ArgumentTypeError(f"S must be below N (got S={south:g}, N={north:g})")
-    if west == east or (west, east) == (180.0, -180.0):
-        raise argparse.ArgumentTypeError(f"W and E must differ (got {west:g}, {east:g})")
-    return west, south, east, north
+    try:
+        return BBox.parse(text).as_tuple()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def lon_arg(text: str) -> float:

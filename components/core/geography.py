@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pyproj import Transformer
@@ -80,9 +81,8 @@ class Viewport:
         cls, bbox: tuple[float, float, float, float], width: int, height: int, crs: str = LONLAT
     ) -> Viewport:
         """A viewport over [W, S, E, N] in degrees; W > E crosses the dateline."""
-        west, south, east, north = bbox
-        if east <= west:
-            east += 360.0
+        box = BBox.of(*bbox, view=True)
+        west, south, east, north = box.west, box.south, box.east_unwrapped, box.north
         x0, y0 = to_crs(np.array(west), np.array(south), crs)
         x1, y1 = to_crs(np.array(east), np.array(north), crs)
         return cls((float(x0), float(x1)), (float(y0), float(y1)), width, height, crs)
@@ -100,3 +100,89 @@ class Viewport:
         (x0, x1), (y0, y1) = self.x_range, self.y_range
         dx, dy = (x1 - x0) / self.width, (y1 - y0) / self.height
         return x0 + dx * (np.arange(self.width) + 0.5), y0 + dy * (np.arange(self.height) + 0.5)
+
+
+def wrap_lon(lon: Any) -> Any:
+    """Longitudes wrapped into [-180, 180)."""
+    return (np.asarray(lon, dtype="float64") + 180.0) % 360.0 - 180.0
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A box ``[W, S, E, N]`` in degrees: W and E in [-180, 180], S < N in [-90, 90]; W > E
+    is a box across the dateline (``170,-10,-170,10`` is 20° wide)."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    #: Longitudes a view may carry before wrapping: panned once round the globe either way.
+    VIEW_LON_LIMIT = 540.0
+
+    @classmethod
+    def of(
+        cls, west: float, south: float, east: float, north: float, *, view: bool = False
+    ) -> BBox:
+        """The box with these edges; a box as wide as the globe or wider is the whole globe,
+        -180 to 180. Typed boxes take longitudes in [-180, 180]; a map's view (``view=True``)
+        may run past them (170 to 190 after panning east) and is wrapped.
+
+        Raises
+        ------
+        ValueError
+            One line naming the edge that is wrong and why.
+        """
+        values = (west, south, east, north)
+        if not all(np.isfinite(v) for v in values):
+            raise ValueError("W,S,E,N must be finite numbers")
+        limit = cls.VIEW_LON_LIMIT if view else 180.0
+        for name, value in (("W", west), ("E", east)):
+            if not -limit <= value <= limit:
+                raise ValueError(f"{name}={value:g} is not a longitude in [-180, 180]")
+        for name, value in (("S", south), ("N", north)):
+            if not -90.0 <= value <= 90.0:
+                raise ValueError(f"{name}={value:g} is not a latitude in [-90, 90]")
+        if south >= north:
+            raise ValueError(f"S must be below N (got S={south:g}, N={north:g})")
+        if east - west >= 360.0:
+            return cls(-180.0, float(south), 180.0, float(north))
+        wrapped_west, wrapped_east = (float(v) for v in wrap_lon([west, east]))
+        if east == 180.0 or (wrapped_east == -180.0 and east > west):
+            wrapped_east = 180.0  # the box ends at the dateline, not at its far side
+        if wrapped_west == wrapped_east:
+            raise ValueError(f"W and E must differ (got {west:g}, {east:g})")
+        return cls(wrapped_west, float(south), wrapped_east, float(north))
+
+    @classmethod
+    def parse(cls, text: str) -> BBox:
+        """``W,S,E,N`` in degrees, as the command line's ``--bbox`` and the URL's ``bbox=``
+        take it.
+
+        Raises
+        ------
+        ValueError
+            For text that is not four numbers, or edges :meth:`of` refuses.
+        """
+        parts = [p.strip() for p in str(text).split(",")]
+        try:
+            numbers = [float(p) for p in parts]
+        except ValueError:
+            numbers = []
+        if len(numbers) != 4:
+            raise ValueError(f"expected W,S,E,N in degrees, e.g. -70,25,-10,65, got '{text}'")
+        return cls.of(*numbers)
+
+    @property
+    def crosses_dateline(self) -> bool:
+        """True when the box runs east from W across 180° to E."""
+        return self.east <= self.west
+
+    @property
+    def east_unwrapped(self) -> float:
+        """E, plus 360 for a box across the dateline: W < E always, for continuous maps."""
+        return self.east + 360.0 if self.crosses_dateline else self.east
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        """``(W, S, E, N)``."""
+        return (self.west, self.south, self.east, self.north)

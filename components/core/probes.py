@@ -31,6 +31,7 @@ from data_adapters.contract import bbox as grid_bbox
 from data_adapters.errors import SourceError
 
 from .fields import select
+from .geography import wrap_lon
 
 #: Mean Earth radius (km, IUGG): areas and distances use a sphere of this radius.
 EARTH_RADIUS_KM = 6371.0088
@@ -105,11 +106,6 @@ def great_circle_km(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def _wrap(lon: Any) -> Any:
-    """Longitude difference or value wrapped into [-180, 180)."""
-    return (np.asarray(lon, float) + 180.0) % 360.0 - 180.0
-
-
 def _step(values: np.ndarray) -> float:
     """Typical spacing of 1-D centres (degrees)."""
     return float(np.median(np.abs(np.diff(values)))) if values.size > 1 else np.nan
@@ -160,7 +156,7 @@ def nearest_ocean_cell(
     lon, lat = float(lon), float(lat)
     if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lat) > 90:
         raise SourceError(f"{_point_text(lon, lat)} is not a longitude/latitude in degrees")
-    lon = float(_wrap(lon))
+    lon = float(wrap_lon(lon))
     da = _map(da)
     rows, cols = _horizontal_dims(da)
     if da["lon"].ndim == 1:
@@ -205,7 +201,7 @@ def _regular_nearest(
 ) -> tuple[int, int, tuple[np.ndarray, np.ndarray]]:
     lons = np.asarray(da["lon"].values, dtype=float)
     lats = np.asarray(da["lat"].values, dtype=float)
-    dlon = np.abs(_wrap(lons - lon))
+    dlon = np.abs(wrap_lon(lons - lon))
     dlat = np.abs(lats - lat)
     i, j = int(np.argmin(dlon)), int(np.argmin(dlat))
     step_lon, step_lat = _step(lons), _step(lats)
@@ -225,7 +221,7 @@ def _regular_nearest(
     # ``snap`` cells of the point's column in longitude, cyclically.
     cols = np.unique((i + np.arange(-snap, snap + 1)) % lons.size)
     reach = (snap + 0.5) * (step_lon if np.isfinite(step_lon) else 0.0) + tolerance
-    col_idx = cols[np.abs(_wrap(lons[cols] - lons[i])) <= reach]
+    col_idx = cols[np.abs(wrap_lon(lons[cols] - lons[i])) <= reach]
     return j, i, (row_idx, col_idx)
 
 

@@ -16,7 +16,8 @@ import xarray as xr
 from data_adapters.errors import SourceError
 
 from .fields import select
-from .probes import EARTH_RADIUS_KM, _horizontal_dims, _unit_vectors, _wrap
+from .geography import wrap_lon
+from .probes import EARTH_RADIUS_KM, _horizontal_dims, _unit_vectors
 
 
 # -- areas and regions ----------------------------------------------------------------------
@@ -181,8 +182,8 @@ def _in_lon_range(lon: np.ndarray, west: float, east: float) -> np.ndarray:
     if east - west >= 360.0:
         return np.ones(lon.shape, dtype=bool)
     # bounds inside the range are compared as given, so a centre on an edge stays inside
-    west = west if -180.0 <= west < 180.0 else float(_wrap(west))
-    east = east if -180.0 <= east <= 180.0 else float(_wrap(east))
+    west = west if -180.0 <= west < 180.0 else float(wrap_lon(west))
+    east = east if -180.0 <= east <= 180.0 else float(wrap_lon(east))
     if west > east:  # across the dateline: east of W *or* west of E
         return (lon >= west) | (lon <= east)
     return (lon >= west) & (lon <= east)
@@ -197,7 +198,7 @@ def _in_polygon(
     if vertices.shape[0] < 3:
         raise SourceError(f"a polygon needs at least 3 vertices, got {vertices.shape[0]}")
     # continuous longitudes: each edge takes the short way round, across the dateline if so
-    vertices[1:, 0] = vertices[0, 0] + np.cumsum(_wrap(np.diff(vertices[:, 0])))
+    vertices[1:, 0] = vertices[0, 0] + np.cumsum(wrap_lon(np.diff(vertices[:, 0])))
     path = Path(vertices)
     points = np.column_stack([lon2.ravel(), lat2.ravel()])
     inside = np.zeros(points.shape[0], dtype=bool)
