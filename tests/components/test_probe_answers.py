@@ -132,6 +132,19 @@ def test_area_downloads(answers):
     assert nc.attrs["region"] == answers.region_label() and nc.sizes["time"] == 40
 
 
+def test_comparing_runs_downloads_one_column_per_run_and_change(answers):
+    s = answers.state
+    s.param.update(points=[(-30.2, 20.3)], mode="difference", baseline="baseline")
+    s.scenarios = [s.param.scenarios.objects[1]]
+    run = s.scenarios[0]
+    text = answers.series_csv().getvalue().splitlines()
+    assert text[0] == "# thetao [degC] at lon=-30.5, lat=20.5, depth=0.5 m"
+    assert text[1] == f"time,baseline,{run},{run} - baseline" and len(text) == 2 + 40
+    nc = xr.open_dataset(io.BytesIO(answers.netcdf("series").getvalue()))
+    change = nc[f"{run} - baseline"].values
+    np.testing.assert_allclose(change, nc[run].values - nc["baseline"].values)
+
+
 def test_no_point_no_answer(answers):
     assert answers.series() is None and answers.profiles() is None and answers.area() is None
     assert answers.series_csv().getvalue() == ""
