@@ -1,10 +1,12 @@
-"""Scenario comparison on the map: linked side-by-side maps, difference and relative-change
-maps, a swipe between baseline and scenario, and the impact table.
+"""Scenario comparison on the map: side by side, difference, relative change, swipe, impact.
 
-The computations live in :mod:`components.core.comparison`; the maps are :class:`MapView` s set to
-show one run, the change from the baseline, or the swipe. Time, depth, region, view extent
-and colour settings are the session's (:class:`ExplorerState`), so they stay as they are when
-the scenarios or the mode change.
+Linked side-by-side maps, difference and relative-change maps, a swipe between baseline and
+scenario, and the impact table.
+
+The computations live in :mod:`components.core.comparison`; the maps are :class:`MapView` s
+set to show one run, the change from the baseline, or the swipe. Time, depth, region, view
+extent and colour settings are the session's (:class:`ExplorerState`), so they stay as they
+are when the scenarios or the mode change.
 """
 
 from __future__ import annotations

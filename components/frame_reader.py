@@ -1,5 +1,7 @@
-"""The map's background reads: frames read by a pool of frame threads, one read at a time per
-map, so that a slow source keeps only its own map waiting."""
+"""The map's background reads: frames read by a pool of frame threads, one at a time per map.
+
+So a slow source keeps only its own map waiting.
+"""
 
 from __future__ import annotations
 

@@ -37,11 +37,10 @@ from .map_layers import (
     arrows_layer,
     coast_layer,
     empty_image,
-    image_bounds,
+    field_image,
     lonlat_extent_to_mercator,
     no_arrows,
     no_coast,
-    value_hover,
     velocity_names,
 )
 from .state import ExplorerState
@@ -379,34 +378,18 @@ class MapView(pn.viewable.Viewer):
     def _image(self, values, viewport: Viewport, da: xr.DataArray | None, clim) -> hv.Image:
         """One frame's values as the map's image: colours, colour bar, hover, gestures."""
         name = str((da.name if da is not None else None) or self.state.variable or "value")
-        attrs = da.attrs if da is not None else {}
-        long_name = str(attrs.get("long_name", name))
-        units = str(attrs.get("units", ""))
-        vdim = hv.Dimension(name, label=long_name, unit=units)
-        hover = value_hover(long_name, units)
-        # an array and its bounds (rows top down, as hv.Image takes them): no coordinate
-        # arrays for HoloViews to check for regular spacing on every frame
-        return hv.Image(
-            values[::-1], kdims=["x", "y"], vdims=[vdim], bounds=image_bounds(viewport)
-        ).opts(
-            cmap=self.colors.palette(),
+        return field_image(
+            values,
+            viewport,
+            name,
+            dict(da.attrs) if da is not None else {},
+            palette=self.colors.palette(),
             clim=clim,
-            logz=self.colors.log_scale,
-            colorbar=True,
-            colorbar_position="right",
-            clabel=f"{long_name} [{units}]" if units else long_name,
-            # gestures the probes listen to: click, box, freehand and clicked polygons
-            tools=[hover, "tap", "box_select", "lasso_select", "poly_select"],
-            hooks=[self._divider_hook] if self.swipe else [],
-            responsive=True,
-            min_height=420,
-            xaxis=None,
-            yaxis=None,
+            log=self.colors.log_scale,
             title=self.title(),
             # land under a change map: a mid grey, apart from the white of "no change"
-            bgcolor=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
-            clipping_colors={"NaN": (0, 0, 0, 0)},
-            nodata=None,
+            land=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
+            hooks=[self._divider_hook] if self.swipe else [],
         )
 
     def _coast(self, x_range=None, y_range=None, width=None, height=None, coastline=True, **_):

@@ -1,5 +1,8 @@
-"""What the map draws around the field: tile basemaps, the offline coastline, current arrows,
-and the hover read-out, as HoloViews elements in Web Mercator metres."""
+"""What the map draws around the field: basemaps, coastline, current arrows, hover read-out.
+
+Tile basemaps, the offline coastline, current arrows and the hover read-out, as HoloViews
+elements in Web Mercator metres.
+"""
 
 from __future__ import annotations
 
@@ -89,6 +92,49 @@ def value_hover(long_name: str, units: str) -> HoverTool:
             "$y": CustomJSHover(code=_LAT_JS),
             "@image": CustomJSHover(code=_VALUE_JS, args={"units": units}),
         },
+    )
+
+
+def field_image(
+    values: np.ndarray,
+    viewport: Viewport,
+    name: str,
+    attrs: dict,
+    *,
+    palette: list[str],
+    clim: tuple[float, float],
+    log: bool,
+    title: str,
+    land: str,
+    hooks: list,
+) -> hv.Image:
+    """One frame's values (rows south to north) as the map's image: colours, colour bar with
+    the quantity, hover, and the gestures the probes listen to."""
+    long_name = str(attrs.get("long_name", name))
+    units = str(attrs.get("units", ""))
+    vdim = hv.Dimension(name, label=long_name, unit=units)
+    # an array and its bounds (rows top down, as hv.Image takes them): no coordinate arrays
+    # for HoloViews to check for regular spacing on every frame
+    return hv.Image(
+        values[::-1], kdims=["x", "y"], vdims=[vdim], bounds=image_bounds(viewport)
+    ).opts(
+        cmap=palette,
+        clim=clim,
+        logz=log,
+        colorbar=True,
+        colorbar_position="right",
+        clabel=f"{long_name} [{units}]" if units else long_name,
+        # gestures the probes listen to: click, box, freehand and clicked polygons
+        tools=[value_hover(long_name, units), "tap", "box_select", "lasso_select", "poly_select"],
+        hooks=hooks,
+        responsive=True,
+        min_height=420,
+        xaxis=None,
+        yaxis=None,
+        title=title,
+        bgcolor=land,
+        clipping_colors={"NaN": (0, 0, 0, 0)},
+        nodata=None,
     )
 
 

@@ -1,5 +1,7 @@
-"""Areas and regions: cell areas on the sphere, boxes and polygons on the grid, and their
-area-weighted series and statistics (the computation core).
+"""Areas and regions: cell areas on the sphere, boxes and polygons, area-weighted answers.
+
+Cell areas on the sphere, boxes and polygons on the grid, and their area-weighted series and
+statistics (the computation core).
 
 A box is ``(west, south, east, north)`` in degrees; west > east crosses the dateline. An
 area series reads only the rows and columns that touch the region.

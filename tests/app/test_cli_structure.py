@@ -1,6 +1,5 @@
 """The command line's shape: a thin package over the core that loads no UI library."""
 
-import ast
 import json
 import pathlib
 import subprocess
@@ -27,13 +26,3 @@ def test_the_command_line_loads_no_ui_library():
     )
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert not loaded & set(UI_LIBRARIES), sorted(loaded & set(UI_LIBRARIES))
-
-
-@pytest.mark.parametrize("path", sorted(CLI.glob("*.py")), ids=lambda p: p.name)
-def test_each_module_is_small_and_says_what_it_is_for(path):
-    text = path.read_text(encoding="utf-8")
-    assert len(text.splitlines()) <= MAX_LINES
-    doc = ast.get_docstring(ast.parse(text))
-    assert doc, f"{path.name} has no module docstring"
-    first = doc.splitlines()[0]
-    assert first.endswith("."), f"{path.name}: the docstring's first line is not a sentence"
