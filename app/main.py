@@ -17,12 +17,13 @@ import tornado.web
 from components import CompareView, ExplorerState, MapView, ProbeView, TimeControls
 from components.answers import off_the_loop
 from components.catalog_view import CatalogView
+from components.core.fields import quantity_label
 from components.state import MODES
 from components.text import escape
 from data_adapters import Catalog, SourceError
 
 from . import panel_fixes, urlstate
-from .share import ShareDialog
+from .share import COMPARE_EMBED, MAP_EMBED, SERIES_EMBED, ShareDialog
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,7 @@ class Session:
             s = self.state
             if s.source is None:
                 return f"<div style='font:13px sans-serif'>{escape(s.dataset_id)}</div>"
-            da = s.dataset[s.variable]
-            units = da.attrs.get("units", "")
-            quantity = str(da.attrs.get("long_name", s.variable)) + (f" [{units}]" if units else "")
+            quantity = quantity_label(s.dataset[s.variable], s.variable)
             credit = s.source.attribution
             return (
                 f"<div style='font:13px sans-serif'><b>{escape(s.source.title)}</b> · "
@@ -192,7 +191,7 @@ def embed_map(catalog: Catalog) -> pn.viewable.Viewable:
     """``/embed/map``: the map of the URL's view with its caption, no other chrome."""
     session = Session(catalog)
     session.apply_url()
-    _absolute_resources("/embed/map")  # after the URL: reading it resets the paths
+    _absolute_resources(f"/{MAP_EMBED}")  # after the URL: reading it resets the paths
     if session.state.comparing:
         session.state.mode = "map"
     return pn.Column(session.caption(), session.map, sizing_mode="stretch_width")
@@ -202,7 +201,7 @@ def embed_timeseries(catalog: Catalog) -> pn.viewable.Viewable:
     """``/embed/timeseries``: the time series at the URL's points (``points=lon,lat;...``)."""
     session = Session(catalog)
     session.apply_url()
-    _absolute_resources("/embed/timeseries")  # after the URL: reading it resets the paths
+    _absolute_resources(f"/{SERIES_EMBED}")  # after the URL: reading it resets the paths
     probes = session.probes
 
     plot = off_the_loop(probes.series_plot)
@@ -217,7 +216,7 @@ def embed_compare(catalog: Catalog) -> pn.viewable.Viewable:
     """``/embed/compare``: the URL's comparison (default: the difference map)."""
     session = Session(catalog)
     session.apply_url()
-    _absolute_resources("/embed/compare")  # after the URL: reading it resets the paths
+    _absolute_resources(f"/{COMPARE_EMBED}")  # after the URL: reading it resets the paths
     if not session.state.comparing:
         session.state.mode = "difference"
     return pn.Column(session.caption(), session.compare, sizing_mode="stretch_width")
@@ -225,9 +224,9 @@ def embed_compare(catalog: Catalog) -> pn.viewable.Viewable:
 
 #: Routes beside the app (``/``): minimal-chrome views for iframes and script embeds.
 EMBEDS = {
-    "/embed/map": embed_map,
-    "/embed/timeseries": embed_timeseries,
-    "/embed/compare": embed_compare,
+    f"/{MAP_EMBED}": embed_map,
+    f"/{SERIES_EMBED}": embed_timeseries,
+    f"/{COMPARE_EMBED}": embed_compare,
 }
 
 

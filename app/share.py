@@ -22,6 +22,7 @@ import holoviews as hv
 import panel as pn
 
 from components import MapView
+from components.core.fields import quantity_label
 from components.core.png import ColourScale, write_map_png
 from components.map_layers import coast_layer
 from components.probe_view import pin_marks
@@ -40,17 +41,22 @@ def page_origin(location) -> str:
     return f"{location.protocol}//{location.hostname}{port}"
 
 
+#: The minimal-chrome embed routes beside the app (paths under its root).
+MAP_EMBED, SERIES_EMBED, COMPARE_EMBED = "embed/map", "embed/timeseries", "embed/compare"
+EMBED_ROUTES = (MAP_EMBED, SERIES_EMBED, COMPARE_EMBED)
+
+
 def embed_route(state: ExplorerState) -> str:
     """The embed route that shows what the page shows."""
     if state.comparing:
-        return "embed/compare"
-    return "embed/timeseries" if state.points and not state.comparing else "embed/map"
+        return COMPARE_EMBED
+    return SERIES_EMBED if state.points else MAP_EMBED
 
 
 def app_root(location) -> str:
     """The app's root path (``/`` or ``/PREFIX/``), from the page's path."""
     path = location.pathname if location is not None and location.pathname else "/"
-    for route in ("embed/map", "embed/timeseries", "embed/compare"):
+    for route in EMBED_ROUTES:
         if path.rstrip("/").endswith(route):
             path = path.rstrip("/")[: -len(route)]
     return path if path.endswith("/") else path + "/"
@@ -96,7 +102,7 @@ def _static_map(view: MapView) -> tuple[hv.Overlay, str]:
         cmap=view.colors.palette(),
         clim=view.clim,
         colorbar=True,
-        clabel=f"{long_name} [{units}]" if units else long_name,
+        clabel=quantity_label(da),
         width=vp.width,
         height=vp.height,
         xaxis=None,
@@ -171,8 +177,6 @@ def png_image(view: MapView) -> io.BytesIO:
     if frame is None:
         raise ValueError("the map has not been drawn yet")
     da = view.field()
-    units = str(da.attrs.get("units", ""))
-    long_name = str(da.attrs.get("long_name", da.name))
     scale = ColourScale(view.colors.cmap, tuple(float(v) for v in view.clim))
     buffer = io.BytesIO()
     write_map_png(
@@ -180,7 +184,7 @@ def png_image(view: MapView) -> io.BytesIO:
         buffer,
         scale,
         title=view.title(),
-        label=f"{long_name} [{units}]" if units else long_name,
+        label=quantity_label(da),
         metadata={"Title": view.title(), "Software": "Ocean Explorer"},
     )
     buffer.seek(0)

@@ -13,6 +13,7 @@ import param
 from bokeh.models import CustomJSHover, HoverTool
 
 from .core.coastlines import render_coastline
+from .core.fields import quantity_label
 from .core.geography import WEB_MERCATOR, BBox, Viewport, to_crs
 
 #: Tile basemaps offered (offline they simply stay blank).
@@ -123,7 +124,7 @@ def field_image(
         logz=log,
         colorbar=True,
         colorbar_position="right",
-        clabel=f"{long_name} [{units}]" if units else long_name,
+        clabel=quantity_label(attrs, name),
         # gestures the probes listen to: click, box, freehand and clicked polygons
         tools=[value_hover(long_name, units), "tap", "box_select", "lasso_select", "poly_select"],
         hooks=hooks,

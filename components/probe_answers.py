@@ -26,6 +26,7 @@ import xarray as xr
 from data_adapters import SourceError
 
 from .core import comparison, probes, regions, tables
+from .core.fields import quantity_label
 from .state import ExplorerState
 
 #: Colours of probe points, in order (markers and their lines share them).
@@ -113,7 +114,7 @@ class ProbeAnswers:
         long_name = str(da.attrs.get("long_name", self.state.variable))
         units = str(da.attrs.get("units", ""))
         name = str(self.state.variable)
-        return long_name, units, f"{name} [{units}]" if units else name
+        return long_name, units, quantity_label(da, name, short=True)
 
     # -- what the user picked, resolved on the grid -----------------------------------------
     def resolved_points(self) -> list[Probe]:
@@ -331,7 +332,7 @@ class ProbeAnswers:
         """The variable, its units and (showing one run) the scenario, for file headers."""
         _, units, _ = self.labels()
         scenario = None if self.state.comparing else self._scenario()
-        text = f"{self.state.variable} [{units}]" if units else str(self.state.variable)
+        text = quantity_label({"units": units}, str(self.state.variable), short=True)
         return f"{text}, scenario {scenario}" if scenario else text
 
     def _csv_header(self, data: xr.Dataset | None, at_time: bool = False) -> str:

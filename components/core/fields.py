@@ -15,6 +15,7 @@ One rule for the map, the probes, the comparisons, the embeds and the command li
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,12 +39,17 @@ def scenario_labels(data: xr.DataArray | xr.Dataset) -> list[str]:
     return [BASELINE]
 
 
-def quantity_label(da: xr.DataArray, name: str | None = None) -> str:
-    """``long name [units]`` of a variable (``name`` or the variable's name without a long
-    name; no brackets without units)."""
-    long_name = str(da.attrs.get("long_name") or name or da.name or "value")
-    units = str(da.attrs.get("units") or "")
-    return f"{long_name} [{units}]" if units else long_name
+def quantity_label(
+    da: xr.DataArray | Mapping[str, Any], name: str | None = None, *, short: bool = False
+) -> str:
+    """``long name [units]`` of a variable (or of its attributes): titles, colour bars and
+    captions. ``name`` stands in for a missing long name; ``short=True`` gives
+    ``name [units]`` for axis labels. No brackets without units."""
+    attrs = da.attrs if isinstance(da, xr.DataArray) else da
+    own = str(getattr(da, "name", None) or name or "value")
+    label = str(name or own) if short else str(attrs.get("long_name") or name or own)
+    units = str(attrs.get("units") or "")
+    return f"{label} [{units}]" if units else label
 
 
 def variable(ds: xr.Dataset, name: str, where: str = "the source") -> xr.DataArray:
