@@ -18,6 +18,7 @@ from components import CompareView, ExplorerState, MapView, ProbeView, TimeContr
 from components.answers import off_the_loop
 from components.catalog_view import CatalogView
 from components.core.fields import quantity_label
+from components.core.frames import FrameCache
 from components.state import MODES
 from components.text import escape
 from data_adapters import Catalog, SourceError
@@ -51,10 +52,12 @@ PHONE_CSS = """
 class Session:
     """One browser session's state and views, shared by the page and the embed routes."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, frames: FrameCache | None = None) -> None:
         self.state = ExplorerState(catalog)
-        self.map = MapView(state=self.state)
-        self.compare = CompareView(state=self.state, colors=self.map.colors, layers=self.map.layers)
+        self.map = MapView(state=self.state, frames=frames)
+        self.compare = CompareView(
+            state=self.state, colors=self.map.colors, layers=self.map.layers, frames=frames
+        )
         self.probes = ProbeView(state=self.state, map_view=self.map)
         self.compare.on_new_map(self.probes.listen_to)
         self.state.param.watch(self._notify, "message")
@@ -109,9 +112,9 @@ class Session:
         )
 
 
-def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
+def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.template.BaseTemplate:
     """One session's page: catalogue, controls, map or comparison, and probes."""
-    session = Session(catalog)
+    session = Session(catalog, frames)
     session.apply_url()  # before the views are laid out: they open on the linked view
     state, view, compare_view = session.state, session.map, session.compare
     time_controls = TimeControls(state=state)
@@ -187,9 +190,9 @@ def _absolute_resources(route: str) -> None:
         pn.state.rel_path = url[: -len(route)]
 
 
-def embed_map(catalog: Catalog) -> pn.viewable.Viewable:
+def embed_map(catalog: Catalog, frames: FrameCache | None = None) -> pn.viewable.Viewable:
     """``/embed/map``: the map of the URL's view with its caption, no other chrome."""
-    session = Session(catalog)
+    session = Session(catalog, frames)
     session.apply_url()
     _absolute_resources(f"/{MAP_EMBED}")  # after the URL: reading it resets the paths
     if session.state.comparing:
@@ -197,9 +200,9 @@ def embed_map(catalog: Catalog) -> pn.viewable.Viewable:
     return pn.Column(session.caption(), session.map, sizing_mode="stretch_width")
 
 
-def embed_timeseries(catalog: Catalog) -> pn.viewable.Viewable:
+def embed_timeseries(catalog: Catalog, frames: FrameCache | None = None) -> pn.viewable.Viewable:
     """``/embed/timeseries``: the time series at the URL's points (``points=lon,lat;...``)."""
-    session = Session(catalog)
+    session = Session(catalog, frames)
     session.apply_url()
     _absolute_resources(f"/{SERIES_EMBED}")  # after the URL: reading it resets the paths
     probes = session.probes
@@ -212,9 +215,9 @@ def embed_timeseries(catalog: Catalog) -> pn.viewable.Viewable:
     return pn.Column(session.caption(), body, sizing_mode="stretch_width")
 
 
-def embed_compare(catalog: Catalog) -> pn.viewable.Viewable:
+def embed_compare(catalog: Catalog, frames: FrameCache | None = None) -> pn.viewable.Viewable:
     """``/embed/compare``: the URL's comparison (default: the difference map)."""
-    session = Session(catalog)
+    session = Session(catalog, frames)
     session.apply_url()
     _absolute_resources(f"/{COMPARE_EMBED}")  # after the URL: reading it resets the paths
     if not session.state.comparing:
@@ -267,11 +270,16 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
     )
 
 
-def routes(catalog: Catalog) -> dict[str, Callable[[], pn.viewable.Viewable]]:
-    """Every page the server serves: the app at ``/`` and the embed routes."""
-    pages: dict[str, Callable[[], pn.viewable.Viewable]] = {"/": lambda: create_app(catalog)}
+def routes(
+    catalog: Catalog, frames: FrameCache | None = None
+) -> dict[str, Callable[[], pn.viewable.Viewable]]:
+    """Every page the server serves: the app at ``/`` and the embed routes, their maps
+    sharing ``frames`` (the server's frame cache)."""
+    pages: dict[str, Callable[[], pn.viewable.Viewable]] = {
+        "/": lambda: create_app(catalog, frames)
+    }
     for route, build in EMBEDS.items():
-        pages[route] = lambda build=build: build(catalog)
+        pages[route] = lambda build=build: build(catalog, frames)
     return pages
 
 
@@ -459,7 +467,7 @@ def serve(
     options.setdefault("check_unused_sessions_milliseconds", max(expiry_ms // 2, 100))
     options.setdefault("extra_patterns", [(r"/health", HealthHandler)])
     pn.serve(
-        routes(catalog),
+        routes(catalog, FrameCache()),  # the server's frame cache, shared by its sessions
         port=port,
         address=address,
         websocket_origin=origins,

@@ -28,6 +28,7 @@ from data_adapters.errors import as_source_error, read_errors
 from .answers import off_the_loop
 from .colors import ColorSettings
 from .core import comparison, regions
+from .core.frames import FrameCache
 from .map import MAP_HEIGHT, MapView
 from .map_layers import LayerSettings
 from .state import ExplorerState
@@ -54,10 +55,12 @@ class CompareView(pn.viewable.Viewer):
     layers = param.ClassSelector(class_=LayerSettings, doc="Basemap and overlays (shared).")
     maps = param.List(default=[], doc="The maps of the current mode (MapView), baseline first.")
 
-    def __init__(self, **params) -> None:
+    def __init__(self, frames: FrameCache | None = None, **params) -> None:
+        """``frames``: the frame cache of its maps (default: the process's)."""
         params.setdefault("colors", ColorSettings())
         params.setdefault("layers", LayerSettings())
         super().__init__(**params)
+        self._frames = frames
         self.change_colors = {
             mode: ColorSettings(cmap=comparison.CHANGE_CMAPS[mode], mode="symmetric")
             for mode in comparison.CHANGE_MODES
@@ -88,7 +91,7 @@ class CompareView(pn.viewable.Viewer):
             colors = self.change_colors[change] if change else self.colors
             view = MapView(
                 state=self.state, colors=colors, layers=self.layers, run=run, change=change,
-                swipe=swipe,
+                swipe=swipe, frames=self._frames,
             )  # fmt: skip
             self._kept[key] = view
             for callback in self._listeners:

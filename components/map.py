@@ -27,7 +27,15 @@ from .colors import ColorSettings
 from .controls import LatestOnly, next_tick
 from .core import comparison
 from .core.coastlines import LAND_COLOR
-from .core.frames import FRAMES, FieldPyramid, Frame, full_extent, pyramid_for, render_field
+from .core.frames import (
+    FRAMES,
+    FieldPyramid,
+    Frame,
+    FrameCache,
+    full_extent,
+    pyramid_for,
+    render_field,
+)
 from .core.geography import WEB_MERCATOR, Viewport
 from .frame_reader import FrameReader
 from .map_layers import (
@@ -99,9 +107,12 @@ class MapView(pn.viewable.Viewer):
     clim = param.Tuple(default=(0.0, 1.0), length=2, doc="Colour range of the last frame.")
     render_ms = param.Number(default=0.0, doc="Server time of the last frame (ms).")
 
-    def __init__(self, reader: FrameReader | None = None, **params) -> None:
+    def __init__(
+        self, reader: FrameReader | None = None, frames: FrameCache | None = None, **params
+    ) -> None:
         """``reader`` reads this map's frames in the background (default: the process's
-        frame threads)."""
+        frame threads); ``frames`` caches them (default: the process's frame cache; a
+        server passes the one it owns, a test a fresh one)."""
         params.setdefault("colors", ColorSettings())
         params.setdefault("layers", LayerSettings())
         super().__init__(**params)
@@ -135,6 +146,7 @@ class MapView(pn.viewable.Viewer):
         self._divider_span = None
         self._last_image: hv.Image | None = None
         self.reader = reader or FrameReader()
+        self.frames = frames if frames is not None else FRAMES
         self._read_ms = 0.0  # the last frame read by a frame thread, not yet in render_ms
         self._divider_moves = LatestOnly(lambda x: setattr(self, "divider", float(x)), next_tick)
         self._pane = pn.pane.HoloViews(
@@ -194,12 +206,12 @@ class MapView(pn.viewable.Viewer):
 
     def _frame_for(self, viewport: Viewport) -> Frame:
         """The frame in ``viewport`` (swipe: baseline left of the divider, run right)."""
-        frame = FRAMES.get(self.field_key(), self.shown, viewport)
+        frame = self.frames.get(self.field_key(), self.shown, viewport)
         if not self.swipe:
             return frame
         s = self.state
         base_key = (s.dataset_id, s.variable, s.time, s.depth, s.baseline)
-        base = FRAMES.get(
+        base = self.frames.get(
             base_key, lambda: pyramid_for(s.field(scenario=s.baseline), s.source.pyramid), viewport
         )
         x, _ = viewport.pixel_centres()
@@ -240,7 +252,7 @@ class MapView(pn.viewable.Viewer):
             values = frame.values
         else:
             shown = [frame.values] + [
-                FRAMES.get(m.field_key(), m.shown, viewport).values for m in group
+                self.frames.get(m.field_key(), m.shown, viewport).values for m in group
             ]
             values = np.concatenate([v.ravel() for v in shown])
         if self.change is not None and self.colors.mode in ("auto", "symmetric"):
@@ -317,7 +329,7 @@ class MapView(pn.viewable.Viewer):
         if self.state.lock_colours:
             for other in self.clim_group:
                 if other is not self:
-                    FRAMES.get(other.field_key(), other.shown, viewport)
+                    self.frames.get(other.field_key(), other.shown, viewport)
 
     def _frames_ready(self, doc, viewport: Viewport) -> bool | BaseException:
         """True when the frames for ``viewport`` are read, False while they are on their way

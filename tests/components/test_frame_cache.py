@@ -38,16 +38,14 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture
-def frames(monkeypatch) -> FrameCache:
-    """A frame cache of the test's own, used by every map view."""
-    cache = FrameCache()
-    monkeypatch.setattr("components.map.FRAMES", cache)
-    return cache
+def frames() -> FrameCache:
+    """A frame cache of the test's own, given to every map view it makes."""
+    return FrameCache()
 
 
 @pytest.fixture
 def view(catalog, frames) -> MapView:
-    return MapView(state=ExplorerState(catalog))
+    return MapView(state=ExplorerState(catalog), frames=frames)
 
 
 def draw(view: MapView, bbox=BBOX, size=SIZE) -> np.ndarray:

@@ -301,10 +301,9 @@ def map_view(store, tmp_path, monkeypatch) -> MapView:
             """
         )
     )
-    monkeypatch.setattr("components.map.FRAMES", FrameCache())  # a cache of its own
     state = ExplorerState(Catalog.load(catalog_file))
     state.param.update(variable="thetao", time=state.param.time.objects[1], depth=100.0)
-    return MapView(state=state)
+    return MapView(state=state, frames=FrameCache())  # a cache of its own
 
 
 def draw(view: MapView, bbox, width: int, height: int) -> None:
