@@ -17,12 +17,14 @@ import tornado.web
 from components import CompareView, ExplorerState, MapView, ProbeView, TimeControls
 from components.answers import off_the_loop
 from components.catalog_view import CatalogView
+from components.core.fields import quantity_label
+from components.core.frames import FrameCache
 from components.state import MODES
 from components.text import escape
 from data_adapters import Catalog, SourceError
 
 from . import panel_fixes, urlstate
-from .share import ShareDialog
+from .share import COMPARE_EMBED, MAP_EMBED, SERIES_EMBED, ShareDialog
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,12 @@ PHONE_CSS = """
 class Session:
     """One browser session's state and views, shared by the page and the embed routes."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, frames: FrameCache | None = None) -> None:
         self.state = ExplorerState(catalog)
-        self.map = MapView(state=self.state)
-        self.compare = CompareView(state=self.state, colors=self.map.colors, layers=self.map.layers)
+        self.map = MapView(state=self.state, frames=frames)
+        self.compare = CompareView(
+            state=self.state, colors=self.map.colors, layers=self.map.layers, frames=frames
+        )
         self.probes = ProbeView(state=self.state, map_view=self.map)
         self.compare.on_new_map(self.probes.listen_to)
         self.state.param.watch(self._notify, "message")
@@ -90,9 +94,7 @@ class Session:
             s = self.state
             if s.source is None:
                 return f"<div style='font:13px sans-serif'>{escape(s.dataset_id)}</div>"
-            da = s.dataset[s.variable]
-            units = da.attrs.get("units", "")
-            quantity = str(da.attrs.get("long_name", s.variable)) + (f" [{units}]" if units else "")
+            quantity = quantity_label(s.dataset[s.variable], s.variable)
             credit = s.source.attribution
             return (
                 f"<div style='font:13px sans-serif'><b>{escape(s.source.title)}</b> · "
@@ -110,9 +112,9 @@ class Session:
         )
 
 
-def create_app(catalog: Catalog) -> pn.template.BaseTemplate:
+def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.template.BaseTemplate:
     """One session's page: catalogue, controls, map or comparison, and probes."""
-    session = Session(catalog)
+    session = Session(catalog, frames)
     session.apply_url()  # before the views are laid out: they open on the linked view
     state, view, compare_view = session.state, session.map, session.compare
     time_controls = TimeControls(state=state)
@@ -188,21 +190,21 @@ def _absolute_resources(route: str) -> None:
         pn.state.rel_path = url[: -len(route)]
 
 
-def embed_map(catalog: Catalog) -> pn.viewable.Viewable:
+def embed_map(catalog: Catalog, frames: FrameCache | None = None) -> pn.viewable.Viewable:
     """``/embed/map``: the map of the URL's view with its caption, no other chrome."""
-    session = Session(catalog)
+    session = Session(catalog, frames)
     session.apply_url()
-    _absolute_resources("/embed/map")  # after the URL: reading it resets the paths
+    _absolute_resources(f"/{MAP_EMBED}")  # after the URL: reading it resets the paths
     if session.state.comparing:
         session.state.mode = "map"
     return pn.Column(session.caption(), session.map, sizing_mode="stretch_width")
 
 
-def embed_timeseries(catalog: Catalog) -> pn.viewable.Viewable:
+def embed_timeseries(catalog: Catalog, frames: FrameCache | None = None) -> pn.viewable.Viewable:
     """``/embed/timeseries``: the time series at the URL's points (``points=lon,lat;...``)."""
-    session = Session(catalog)
+    session = Session(catalog, frames)
     session.apply_url()
-    _absolute_resources("/embed/timeseries")  # after the URL: reading it resets the paths
+    _absolute_resources(f"/{SERIES_EMBED}")  # after the URL: reading it resets the paths
     probes = session.probes
 
     plot = off_the_loop(probes.series_plot)
@@ -213,11 +215,11 @@ def embed_timeseries(catalog: Catalog) -> pn.viewable.Viewable:
     return pn.Column(session.caption(), body, sizing_mode="stretch_width")
 
 
-def embed_compare(catalog: Catalog) -> pn.viewable.Viewable:
+def embed_compare(catalog: Catalog, frames: FrameCache | None = None) -> pn.viewable.Viewable:
     """``/embed/compare``: the URL's comparison (default: the difference map)."""
-    session = Session(catalog)
+    session = Session(catalog, frames)
     session.apply_url()
-    _absolute_resources("/embed/compare")  # after the URL: reading it resets the paths
+    _absolute_resources(f"/{COMPARE_EMBED}")  # after the URL: reading it resets the paths
     if not session.state.comparing:
         session.state.mode = "difference"
     return pn.Column(session.caption(), session.compare, sizing_mode="stretch_width")
@@ -225,9 +227,9 @@ def embed_compare(catalog: Catalog) -> pn.viewable.Viewable:
 
 #: Routes beside the app (``/``): minimal-chrome views for iframes and script embeds.
 EMBEDS = {
-    "/embed/map": embed_map,
-    "/embed/timeseries": embed_timeseries,
-    "/embed/compare": embed_compare,
+    f"/{MAP_EMBED}": embed_map,
+    f"/{SERIES_EMBED}": embed_timeseries,
+    f"/{COMPARE_EMBED}": embed_compare,
 }
 
 
@@ -268,11 +270,16 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
     )
 
 
-def routes(catalog: Catalog) -> dict[str, Callable[[], pn.viewable.Viewable]]:
-    """Every page the server serves: the app at ``/`` and the embed routes."""
-    pages: dict[str, Callable[[], pn.viewable.Viewable]] = {"/": lambda: create_app(catalog)}
+def routes(
+    catalog: Catalog, frames: FrameCache | None = None
+) -> dict[str, Callable[[], pn.viewable.Viewable]]:
+    """Every page the server serves: the app at ``/`` and the embed routes, their maps
+    sharing ``frames`` (the server's frame cache)."""
+    pages: dict[str, Callable[[], pn.viewable.Viewable]] = {
+        "/": lambda: create_app(catalog, frames)
+    }
     for route, build in EMBEDS.items():
-        pages[route] = lambda build=build: build(catalog)
+        pages[route] = lambda build=build: build(catalog, frames)
     return pages
 
 
@@ -289,8 +296,9 @@ def warm_up(catalog: Catalog) -> float:
     import numpy as np
     import xarray as xr
 
-    from components.basemap import render_coastline
-    from components.render import WEB_MERCATOR, Viewport, full_extent, pyramid_for, render_field
+    from components.core.coastlines import render_coastline
+    from components.core.frames import full_extent, pyramid_for, render_field
+    from components.core.geography import WEB_MERCATOR, Viewport
 
     started = time.perf_counter()
     try:
@@ -459,7 +467,7 @@ def serve(
     options.setdefault("check_unused_sessions_milliseconds", max(expiry_ms // 2, 100))
     options.setdefault("extra_patterns", [(r"/health", HealthHandler)])
     pn.serve(
-        routes(catalog),
+        routes(catalog, FrameCache()),  # the server's frame cache, shared by its sessions
         port=port,
         address=address,
         websocket_origin=origins,

@@ -129,47 +129,61 @@ def _static_paths_checked() -> None:
 
 # -- autoload.js gave any site the session token (and the cookies inside it) ---------------
 
-_bokeh_autoload_get = _autoload.AutoloadJsHandler.get
-_bokeh_autoload_options = _autoload.AutoloadJsHandler.options
+#: The autoload handlers: Panel's (which serves ``/autoload.js``) and Bokeh's, its base.
+_AUTOLOAD_HANDLERS = (_server.AutoloadJsHandler, _autoload.AutoloadJsHandler)
 
 
-def _origin_allowed(handler: RequestHandler) -> bool:
-    """True when the request has no Origin (a ``<script>`` tag) or an allowed one."""
-    origin = handler.request.headers.get("Origin")
-    if origin is None:
-        return True
-    host = urlparse(origin).netloc.lower()
-    return bool(host) and check_allowlist(host, handler.application.websocket_origins)
+def embedder_allowed(handler: RequestHandler) -> bool:
+    """True when the page asking for ``autoload.js`` may embed the app: its Origin or
+    Referer names an allowed websocket origin, or the request says nothing of another site
+    (a same-site page, a direct request). A ``<script>`` tag on another site sends no
+    Origin, and with ``referrerpolicy="no-referrer"`` no Referer, but browsers mark it
+    ``Sec-Fetch-Site: cross-site``."""
+    headers = handler.request.headers
+    page = headers.get("Origin") or headers.get("Referer")
+    if page:
+        host = urlparse(page).netloc.lower()
+        return bool(host) and check_allowlist(host, handler.application.websocket_origins)
+    return headers.get("Sec-Fetch-Site", "none") != "cross-site"
 
 
-async def _autoload_get(self, *args, **kwargs):
-    if not _origin_allowed(self):
-        raise HTTPError(403, "origin not allowed")
-    return await _bokeh_autoload_get(self, *args, **kwargs)
+def _only_for_allowed_embedders(method: Callable) -> Callable:
+    async def answer(self, *args, **kwargs):
+        if not embedder_allowed(self):
+            raise HTTPError(403, "this site may not embed the app")
+        return await method(self, *args, **kwargs)
+
+    answer.embedders_checked = True
+    return answer
 
 
-async def _autoload_options(self, *args, **kwargs):
-    if not _origin_allowed(self):
-        raise HTTPError(403, "origin not allowed")
-    return await _bokeh_autoload_options(self, *args, **kwargs)
-
-
-def _autoload_for_allowed_origins() -> None:
-    _autoload.AutoloadJsHandler.get = _autoload_get
-    _autoload.AutoloadJsHandler.options = _autoload_options
+def _autoload_for_allowed_embedders() -> None:
+    for handler in _AUTOLOAD_HANDLERS:
+        for name in ("get", "options"):
+            method = getattr(handler, name)
+            if not getattr(method, "embedders_checked", False):
+                setattr(handler, name, _only_for_allowed_embedders(method))
 
 
 # -- Login cookies without SameSite --------------------------------------------------------
 
 
+_tornado_set_cookie = RequestHandler.set_cookie
+
+
 def _lax_set_cookie(self, name, value, *args, **kwargs):
     kwargs.setdefault("samesite", "Lax")  # sent on top-level navigation, never from embeds
-    return RequestHandler.set_cookie(self, name, value, *args, **kwargs)
+    return _tornado_set_cookie(self, name, value, *args, **kwargs)
 
 
 def _login_cookies_samesite() -> None:
+    """Panel's login, logout and OAuth handlers (the classes its ``auth`` module defines)."""
     for handler in vars(_auth).values():
-        if isinstance(handler, type) and issubclass(handler, RequestHandler):
+        if (
+            isinstance(handler, type)
+            and issubclass(handler, RequestHandler)
+            and handler.__module__ == _auth.__name__
+        ):
             handler.set_cookie = _lax_set_cookie
 
 
@@ -256,12 +270,12 @@ FIXES: tuple[Fix, ...] = (
         _static_paths_checked,
     ),
     Fix(
-        "autoload-origins",
-        "autoload.js (with the session token and the cookies inside it) answered any site "
-        "that asked with credentials; only the allowed websocket origins get it (Panel 1.9.6)",
+        "autoload-embedders",
+        "autoload.js (the session token, with the login cookies inside it) answered any site "
+        "that included it; only pages of the allowed websocket origins get it (Panel 1.9.6)",
         "panel",
         "<1.9.6",
-        _autoload_for_allowed_origins,
+        _autoload_for_allowed_embedders,
     ),
     Fix(
         "login-cookies-samesite",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
-from components.basemap import offline_cartopy
+from components.core.coastlines import offline_cartopy
 from data_adapters.cache import cache_dir
 from data_adapters.demo import DemoOceanAdapter, land_fraction
 

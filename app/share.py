@@ -11,14 +11,21 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import mimetypes
+import pathlib
+import re
 import urllib.parse
 
 import holoviews as hv
 import panel as pn
 
 from components import MapView
-from components.export import ColourScale, write_map_png
+from components.core.fields import quantity_label
+from components.core.png import ColourScale, write_map_png
+from components.map_layers import coast_layer
+from components.probe_view import pin_marks
 from components.state import ExplorerState
 from components.text import escape
 
@@ -34,17 +41,22 @@ def page_origin(location) -> str:
     return f"{location.protocol}//{location.hostname}{port}"
 
 
+#: The minimal-chrome embed routes beside the app (paths under its root).
+MAP_EMBED, SERIES_EMBED, COMPARE_EMBED = "embed/map", "embed/timeseries", "embed/compare"
+EMBED_ROUTES = (MAP_EMBED, SERIES_EMBED, COMPARE_EMBED)
+
+
 def embed_route(state: ExplorerState) -> str:
     """The embed route that shows what the page shows."""
     if state.comparing:
-        return "embed/compare"
-    return "embed/timeseries" if state.points and not state.comparing else "embed/map"
+        return COMPARE_EMBED
+    return SERIES_EMBED if state.points else MAP_EMBED
 
 
 def app_root(location) -> str:
     """The app's root path (``/`` or ``/PREFIX/``), from the page's path."""
     path = location.pathname if location is not None and location.pathname else "/"
-    for route in ("embed/map", "embed/timeseries", "embed/compare"):
+    for route in EMBED_ROUTES:
         if path.rstrip("/").endswith(route):
             path = path.rstrip("/")[: -len(route)]
     return path if path.endswith("/") else path + "/"
@@ -90,7 +102,7 @@ def _static_map(view: MapView) -> tuple[hv.Overlay, str]:
         cmap=view.colors.palette(),
         clim=view.clim,
         colorbar=True,
-        clabel=f"{long_name} [{units}]" if units else long_name,
+        clabel=quantity_label(da),
         width=vp.width,
         height=vp.height,
         xaxis=None,
@@ -103,12 +115,51 @@ def _static_map(view: MapView) -> tuple[hv.Overlay, str]:
     return image, view.title()
 
 
+#: Panel's own files, which a saved page links from Panel's CDN (themes, loading spinner,
+#: icons) even with its resources inline.
+PANEL_DIST = pathlib.Path(pn.__file__).parent / "dist"
+_PANEL_CDN = re.compile(
+    r"https://cdn\.holoviz\.org/panel/[^/\"']+/dist/([^\"'?#\s)]+)(\?v=[\w.]+)?"
+)
+_CSS_URL = re.compile(r"url\(\s*['\"]?(?!data:|https?:|#)([^'\")]+)['\"]?\s*\)")
+
+
+def _data_uri(path: pathlib.Path) -> str:
+    """``path`` as a ``data:`` URI (CSS with the files it names inlined as well)."""
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    data = path.read_bytes()
+    if path.suffix == ".css":
+
+        def inline(match: re.Match) -> str:
+            named = (path.parent / match.group(1)).resolve()
+            inside = named.is_file() and named.is_relative_to(PANEL_DIST.resolve())
+            return f"url('{_data_uri(named)}')" if inside else match.group(0)
+
+        data = _CSS_URL.sub(inline, data.decode("utf-8")).encode("utf-8")
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def standalone(html: str) -> str:
+    """``html`` with every file it links from Panel's CDN inlined as a ``data:`` URI, so
+    the page asks no other host for anything and looks the same offline."""
+
+    def inline(match: re.Match) -> str:
+        path = (PANEL_DIST / match.group(1)).resolve()
+        if not (path.is_file() and path.is_relative_to(PANEL_DIST.resolve())):
+            return match.group(0)
+        return _data_uri(path)
+
+    return _PANEL_CDN.sub(inline, html)
+
+
 def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
-    """A standalone HTML page of the current map (no server needed, opens offline)."""
+    """A standalone HTML page of the current map: field, coastline, probe points, colour
+    bar and caption, with every resource inline (no server, no other host: opens offline)."""
     image, caption = _static_map(view)
+    plot = image * coast_layer(view.frame.viewport) * pin_marks(state.points)
     credit = state.source.attribution if state.source else ""
     page = pn.Column(
-        pn.pane.HoloViews(image),
+        pn.pane.HoloViews(plot),
         pn.pane.HTML(
             f"<p style='font:12px sans-serif;color:#444'>{escape(caption)}"
             + (f"<br>Data: {escape(credit)}" if credit else "")
@@ -117,7 +168,7 @@ def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
     )
     text = io.StringIO()
     page.save(text, resources="inline", title=caption, embed=True)
-    return io.BytesIO(text.getvalue().encode("utf-8"))
+    return io.BytesIO(standalone(text.getvalue()).encode("utf-8"))
 
 
 def png_image(view: MapView) -> io.BytesIO:
@@ -126,8 +177,6 @@ def png_image(view: MapView) -> io.BytesIO:
     if frame is None:
         raise ValueError("the map has not been drawn yet")
     da = view.field()
-    units = str(da.attrs.get("units", ""))
-    long_name = str(da.attrs.get("long_name", da.name))
     scale = ColourScale(view.colors.cmap, tuple(float(v) for v in view.clim))
     buffer = io.BytesIO()
     write_map_png(
@@ -135,7 +184,7 @@ def png_image(view: MapView) -> io.BytesIO:
         buffer,
         scale,
         title=view.title(),
-        label=f"{long_name} [{units}]" if units else long_name,
+        label=quantity_label(da),
         metadata={"Title": view.title(), "Software": "Ocean Explorer"},
     )
     buffer.seek(0)

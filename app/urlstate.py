@@ -33,9 +33,10 @@ import panel as pn
 import param
 
 from components.colors import ColorSettings
-from components.controls import nearest_time_index
+from components.core.geography import BBox
 from components.probe_view import MAX_PINS
 from components.state import MODES, ExplorerState
+from data_adapters import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +92,14 @@ def _choice(value: str, options: list, what: str) -> Any:
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
-    west, south, east, north = _numbers(text, 4)
-    if not (-90 <= south < north <= 90):
-        raise UrlValueError("south and north must be latitudes with S < N")
-    if not (-540 <= west <= 540 and -540 <= east <= 540):
-        raise UrlValueError("west and east must be longitudes")
-    if east <= west:  # across the dateline: the map runs on past 180 degrees
-        east += 360.0
-    return (west, south, east, north)
+    """The view of ``bbox=W,S,E,N`` (:class:`components.core.geography.BBox`), continuous
+    across the dateline (E past 180 degrees)."""
+    _numbers(text, 4)  # finite, not huge: the URL's own rules first
+    try:
+        box = BBox.parse(text)
+    except ValueError as exc:
+        raise UrlValueError(str(exc)) from exc
+    return (box.west, box.south, box.east_unwrapped, box.north)
 
 
 def _points(text: str) -> list[tuple[float, float]]:
@@ -149,9 +150,10 @@ def apply_query(
         times = [t for t in state.param.time.objects if t is not None]
         if not times:
             raise UrlValueError("this dataset has no time axis")
-        index = times.index(v) if v in times else nearest_time_index(times, v)
-        if index is None:
-            raise UrlValueError("not a date; use YYYY-MM-DD or YYYY-MM-DDThh:mm")
+        try:
+            index = times.index(v) if v in times else state.time_step(v)
+        except SourceError as exc:
+            raise UrlValueError(f"not a date: {exc}") from exc
         state.time = times[index]
 
     def depth(v: str) -> None:

@@ -5,8 +5,8 @@ Every timed frame reads a time step that case has not read yet (the stores hold 
 per step and map tile, so no frame comes from a cache; steps are reused only beyond the
 store's steps); an untimed first frame, on step 0, warms up imports and JIT compilation.
 
-- ours: ``render_field(pyramid_for(field, pyramid), viewport)`` from ``components.render`` on the
-  store as ``ocean-explorer prepare`` writes it (map tiles and the map pyramid: the level
+- ours: ``render_field(pyramid_for(field, pyramid), viewport)`` from ``components.core.frames``
+  on the store as ``ocean-explorer prepare`` writes it (map tiles and the map pyramid: the level
   whose cells are about a pixel is read), as the map view does;
 - ours, plain store: the same call on the time-chunked store itself (one chunk per step,
   no pyramid), for reference;
@@ -41,15 +41,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from components.render import (
-    WEB_MERCATOR,
-    Frame,
-    Viewport,
-    full_extent,
-    grid_for,
-    pyramid_for,
-    render_field,
-)
+from components.core.frames import Frame, full_extent, grid_for, pyramid_for, render_field
+from components.core.geography import WEB_MERCATOR, Viewport
 from data_adapters.pyramid import MapPyramid
 
 from .data import VARIABLE, open_global, open_prepared_global, prepared_global

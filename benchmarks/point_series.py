@@ -8,7 +8,7 @@ a 16 x 16 tile per chunk).
 
 Both are read through the product's own path: ``open_source(path).for_series()`` (the
 time-chunked store has no series layout, so it gives its one dataset) and
-``components.probes.point_series(...).compute()`` at one sea cell. Each timed series is at
+``components.core.probes.point_series(...).compute()`` at one sea cell. Each timed series is at
 a cell in another tile, after one untimed warm-up. A map read of both stores shows that the
 prepared store keeps maps as fast.
 
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from components.probes import Cell, nearest_ocean_cell, point_series
+from components.core.probes import Cell, nearest_ocean_cell, point_series
 from data_adapters import open_source, write_prepared
 from data_adapters.cache import cache_dir
 from data_adapters.layouts import (

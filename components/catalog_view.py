@@ -162,7 +162,7 @@ class CatalogView(pn.viewable.Viewer):
 def _time_range(ds) -> str:
     if "time" not in ds.coords or ds["time"].size == 0:
         return ""
-    from .state import time_label
+    from .core.timeaxis import time_label
 
     values = ds["time"].values
     steps = f"{values.size} steps" if values.size != 1 else "1 step"

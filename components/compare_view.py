@@ -1,10 +1,12 @@
-"""Scenario comparison on the map: linked side-by-side maps, difference and relative-change
-maps, a swipe between baseline and scenario, and the impact table.
+"""Scenario comparison on the map: side by side, difference, relative change, swipe, impact.
 
-The computations live in :mod:`components.compare`; the maps are :class:`MapView` s set to
-show one run, the change from the baseline, or the swipe. Time, depth, region, view extent
-and colour settings are the session's (:class:`ExplorerState`), so they stay as they are when
-the scenarios or the mode change.
+Linked side-by-side maps, difference and relative-change maps, a swipe between baseline and
+scenario, and the impact table.
+
+The computations live in :mod:`components.core.comparison`; the maps are :class:`MapView` s
+set to show one run, the change from the baseline, or the swipe. Time, depth, region, view
+extent and colour settings are the session's (:class:`ExplorerState`), so they stay as they
+are when the scenarios or the mode change.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import xarray as xr
 from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
 
-from . import compare, probes
 from .answers import off_the_loop
 from .colors import ColorSettings
-from .map import MAP_HEIGHT, LayerSettings, MapView
+from .core import comparison, regions
+from .core.frames import FrameCache
+from .map import MAP_HEIGHT, MapView
+from .map_layers import LayerSettings
 from .state import ExplorerState
 from .text import escape
 
@@ -51,13 +55,15 @@ class CompareView(pn.viewable.Viewer):
     layers = param.ClassSelector(class_=LayerSettings, doc="Basemap and overlays (shared).")
     maps = param.List(default=[], doc="The maps of the current mode (MapView), baseline first.")
 
-    def __init__(self, **params) -> None:
+    def __init__(self, frames: FrameCache | None = None, **params) -> None:
+        """``frames``: the frame cache of its maps (default: the process's)."""
         params.setdefault("colors", ColorSettings())
         params.setdefault("layers", LayerSettings())
         super().__init__(**params)
+        self._frames = frames
         self.change_colors = {
-            mode: ColorSettings(cmap=compare.CHANGE_CMAPS[mode], mode="symmetric")
-            for mode in compare.CHANGE_MODES
+            mode: ColorSettings(cmap=comparison.CHANGE_CMAPS[mode], mode="symmetric")
+            for mode in comparison.CHANGE_MODES
         }
         self._kept: dict[tuple, MapView] = {}
         self._listeners: list = []
@@ -85,7 +91,7 @@ class CompareView(pn.viewable.Viewer):
             colors = self.change_colors[change] if change else self.colors
             view = MapView(
                 state=self.state, colors=colors, layers=self.layers, run=run, change=change,
-                swipe=swipe,
+                swipe=swipe, frames=self._frames,
             )  # fmt: skip
             self._kept[key] = view
             for callback in self._listeners:
@@ -157,15 +163,15 @@ class CompareView(pn.viewable.Viewer):
         field = s.field(scenario=s.baseline)
         if s.region is not None or s.polygon is not None:
             name = "drawn polygon" if s.polygon is not None else "drawn box"
-            return probes.region_mask(field, bbox=s.region, polygon=s.polygon), name
+            return regions.region_mask(field, bbox=s.region, polygon=s.polygon), name
         if s.extent is None:
-            return probes.region_mask(field), "whole grid"
+            return regions.region_mask(field), "whole grid"
         west, south, east, north = s.extent
         if east - west >= 360.0:
             west, east = -180.0, 180.0
         else:
             west, east = ((v + 180.0) % 360.0 - 180.0 for v in (west, east))
-        return probes.region_mask(field, bbox=(west, south, east, north)), "view"
+        return regions.region_mask(field, bbox=(west, south, east, north)), "view"
 
     def impact_table(self) -> pd.DataFrame:
         """Per scenario: the change's statistics over the region at the current time, and
@@ -179,20 +185,23 @@ class CompareView(pn.viewable.Viewer):
         s = self.state
         da = s.dataset[s.variable]
         scenarios = [x for x in s.scenarios if x != s.baseline]
-        compare.run_names(da, s.baseline, scenarios)  # checks the labels
+        comparison.run_names(da, s.baseline, scenarios)  # checks the labels
         mask, _ = self._region()
         change = "pct" if s.mode == "relative" else "diff"
         rows = []
         steps = self._steps_above(mask, [s.baseline, *scenarios])
         units = str(da.attrs.get("units", ""))
         for name in scenarios:
-            delta = compare.change(
+            delta = comparison.change(
                 s.field(scenario=s.baseline, members=True),
                 s.field(scenario=name, members=True),
                 change,
             ).reset_coords(drop=True)
-            stats = compare.impact(delta, mask, s.threshold)
-            row: dict[str, Any] = {"scenario": name, **{k: stats[k] for k in compare.IMPACT_KEYS}}
+            stats = comparison.impact(delta, mask, s.threshold)
+            row: dict[str, Any] = {
+                "scenario": name,
+                **{k: stats[k] for k in comparison.IMPACT_KEYS},
+            }
             if steps is not None:
                 row["steps_above"] = steps[name]
                 row["baseline_steps_above"] = steps[s.baseline]
@@ -215,8 +224,8 @@ class CompareView(pn.viewable.Viewer):
         depth = s.depth if "depth" in da.dims else None
         out = {}
         for name in names:
-            series = probes.area_series(da, mask, depth=depth, scenario=name)["mean"]
-            out[name] = compare.steps_above(series.compute(), s.event_value)
+            series = regions.area_series(da, mask, depth=depth, scenario=name)["mean"]
+            out[name] = comparison.steps_above(series.compute(), s.event_value)
         return out
 
     def table_csv(self) -> io.StringIO:
@@ -248,7 +257,7 @@ class CompareView(pn.viewable.Viewer):
         except read_errors() as exc:  # SourceError included: no scenario, land, a failed read
             return f"*{escape(as_source_error(exc, str(s.dataset_id)))}*"
         units = escape(table.attrs["units"])
-        head = ["scenario", *compare.describe(table.iloc[0].to_dict(), units)]
+        head = ["scenario", *comparison.describe(table.iloc[0].to_dict(), units)]
         if "steps_above" in table:
             head.append(f"steps with mean > {s.event_value:g} {escape(table.attrs['value_units'])}")
         lines = [
@@ -259,7 +268,7 @@ class CompareView(pn.viewable.Viewer):
             "|" + " --- |" * len(head),
         ]
         for row in table.to_dict("records"):
-            cells = [escape(row["scenario"]), *compare.describe(row, units).values()]
+            cells = [escape(row["scenario"]), *comparison.describe(row, units).values()]
             if "steps_above" in row:
                 cells.append(f"{row['steps_above']} (baseline {row['baseline_steps_above']})")
             lines.append("| " + " | ".join(cells) + " |")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import panel as pn
 import param
+
+from data_adapters import SourceError
 
 from .state import ExplorerState
 
@@ -143,11 +143,10 @@ class TimeControls(pn.viewable.Viewer):
         text = (event.new or "").strip()
         if not text:
             return
-        index = nearest_time_index(self.times, text)
-        if index is None:
-            self.state.message = (
-                f"'{text}' is not a date; type it as YYYY-MM-DD or YYYY-MM-DDThh:mm"
-            )
+        try:
+            index = self.state.time_step(text)
+        except SourceError as exc:
+            self.state.report(f"Go to date: {exc}")
             return
         self._apply_index(index)
 
@@ -162,20 +161,3 @@ class TimeControls(pn.viewable.Viewer):
             self.date,
             sizing_mode="stretch_width",
         )
-
-
-def nearest_time_index(labels: list[str], text: str) -> int | None:
-    """Index of the time label nearest to ISO ``text``; None when ``text`` is not a date."""
-    try:
-        target = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        return None
-    if target is pd.NaT or not labels:
-        return None
-    stamps = []
-    for label in labels:
-        try:
-            stamps.append(pd.Timestamp(label).value)
-        except (ValueError, TypeError, OverflowError):  # cftime dates such as 2001-02-30
-            stamps.append(pd.Timestamp(label[:10].replace("-30", "-28")).value)
-    return int(np.argmin(np.abs(np.asarray(stamps) - target.value)))

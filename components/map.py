@@ -1,6 +1,6 @@
 """The map view: the current field rendered on the server at the viewport's resolution.
 
-Each pan, zoom or change of choice asks ``components.render`` for a frame exactly the size
+Each pan, zoom or change of choice asks ``components.core.frames`` for a frame exactly the size
 of the plot; the browser receives that image (and hover reads its values), never the grid.
 The map is in Web Mercator so that tile basemaps can sit underneath; with no basemap, NaN
 (land) shows a land fill, and the coastline is drawn on the server at a scale fitting the zoom.
@@ -11,35 +11,45 @@ from __future__ import annotations
 import logging
 import time as _time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 
 import holoviews as hv
 import numpy as np
 import panel as pn
 import param
 import xarray as xr
-from bokeh.models import CustomJSHover, HoverTool
 from holoviews.core.spaces import Callable
 from holoviews.streams import Params, PlotSize, RangeXY
 
 from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
 
-from . import compare
-from .basemap import LAND_COLOR, render_coastline
 from .colors import ColorSettings
 from .controls import LatestOnly, next_tick
-from .render import (
+from .core import comparison
+from .core.coastlines import LAND_COLOR
+from .core.frames import (
     FRAMES,
-    WEB_MERCATOR,
     FieldPyramid,
     Frame,
-    Viewport,
+    FrameCache,
     full_extent,
     pyramid_for,
     render_field,
-    to_crs,
+)
+from .core.geography import WEB_MERCATOR, Viewport
+from .frame_reader import FrameReader
+from .map_layers import (
+    BASEMAPS,
+    LayerSettings,
+    arrow_viewport,
+    arrows_layer,
+    coast_layer,
+    empty_image,
+    field_image,
+    lonlat_extent_to_mercator,
+    no_arrows,
+    no_coast,
+    velocity_names,
 )
 from .state import ExplorerState
 
@@ -51,87 +61,16 @@ hv.extension("bokeh", logo=False)
 # one image and a few lines, which a canvas draws as quickly anywhere
 hv.renderer("bokeh").webgl = False
 
-#: Tile basemaps offered (offline they simply stay blank).
-BASEMAPS = {
-    "none": None,
-    "OpenStreetMap": "https://tile.openstreetmap.org/{Z}/{X}/{Y}.png",
-    "CARTO light": "https://cartodb-basemaps-4.global.ssl.fastly.net/light_all/{Z}/{X}/{Y}.png",
-    "CARTO dark": "https://cartodb-basemaps-4.global.ssl.fastly.net/dark_all/{Z}/{X}/{Y}.png",
-    "Esri Ocean": (
-        "https://server.arcgisonline.com/ArcGIS/rest/services/Ocean/World_Ocean_Base/"
-        "MapServer/tile/{Z}/{Y}/{X}"
-    ),
-}
-COAST_COLOR = (40, 40, 40)
-#: Arrows across the view's width for the currents overlay.
-ARROWS_ACROSS = 32
 # A view of land only (or a map waiting for its first frame) is all NaN: nothing to warn of
 warnings.filterwarnings(
     "ignore", "All-NaN slice encountered", RuntimeWarning, module="holoviews.core.data"
 )
 #: Land under change maps (their "no change" is near white, like the usual land fill).
 CHANGE_LAND_COLOR = "#8f8f8f"
-#: Longest a map callback waits for its frame (s) before it shows the last picture and
-#: redraws when the frame is there: a slow source never holds the server for long.
-FRAME_WAIT_S = 0.2
-#: Threads that read frames for the sessions of this process (one at a time per map).
-FRAME_THREADS = 8
-_FRAME_POOL = ThreadPoolExecutor(FRAME_THREADS, thread_name_prefix="map-frame")
 #: Height of the map (pixels): most of a laptop screen, leaving the probes' tabs in sight.
 MAP_HEIGHT = 520
 #: Plot size used before the browser reports the real one (pixels).
 DEFAULT_SIZE = (900, 520)
-
-# Hover shows longitude/latitude, converted from Web Mercator in the browser.
-_LON_JS = (
-    "const lon = special_vars.x / 20037508.342789244 * 180;"
-    "return (((lon + 540) % 360) - 180).toFixed(3) + '°'"
-)
-_LAT_JS = (
-    "const y = special_vars.y / 20037508.342789244 * Math.PI;"
-    "return (Math.atan(Math.sinh(y)) * 180 / Math.PI).toFixed(3) + '°'"
-)
-#: The hovered value with its units (Bokeh shows NaN, land or no data, as "NaN" itself).
-_VALUE_JS = (
-    "const a = Math.abs(value);"
-    "const text = (a !== 0 && (a < 0.01 || a >= 1e5)) ? value.toExponential(3) : value.toFixed(3);"
-    "return units ? text + ' ' + units : text"
-)
-
-
-class LayerSettings(pn.viewable.Viewer):
-    """What is drawn around the field: basemap, coastline, current arrows."""
-
-    basemap = param.Selector(default="none", objects=list(BASEMAPS), doc="Tile basemap.")
-    coastline = param.Boolean(default=True, doc="Draw the coastline (offline GSHHS).")
-    currents = param.Boolean(
-        default=False, doc="Arrows of the eastward/northward velocity, thinned to the view."
-    )
-
-    def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(
-            pn.widgets.Select.from_param(self.param.basemap, label="Basemap"),
-            pn.widgets.Checkbox.from_param(self.param.coastline, label="Coastline"),
-            pn.widgets.Checkbox.from_param(self.param.currents, label="Current arrows"),
-        )
-
-
-def velocity_names(ds) -> tuple[str, str] | None:
-    """The eastward and northward velocity variables, found by standard_name."""
-    east = north = None
-    for name, da in ds.data_vars.items():
-        std = str(da.attrs.get("standard_name", ""))
-        if (
-            std.startswith("eastward_sea_water_velocity")
-            or std == "surface_eastward_sea_water_velocity"
-        ):
-            east = east or str(name)
-        if (
-            std.startswith("northward_sea_water_velocity")
-            or std == "surface_northward_sea_water_velocity"
-        ):
-            north = north or str(name)
-    return (east, north) if east and north else None
 
 
 class MapView(pn.viewable.Viewer):
@@ -150,7 +89,7 @@ class MapView(pn.viewable.Viewer):
     )
     change = param.Selector(
         default=None,
-        objects=[None, *compare.CHANGE_MODES],
+        objects=[None, *comparison.CHANGE_MODES],
         doc="Show the change from the state's baseline to ``run``: diff or pct (None: the run).",
     )
     swipe = param.Boolean(
@@ -168,7 +107,12 @@ class MapView(pn.viewable.Viewer):
     clim = param.Tuple(default=(0.0, 1.0), length=2, doc="Colour range of the last frame.")
     render_ms = param.Number(default=0.0, doc="Server time of the last frame (ms).")
 
-    def __init__(self, **params) -> None:
+    def __init__(
+        self, reader: FrameReader | None = None, frames: FrameCache | None = None, **params
+    ) -> None:
+        """``reader`` reads this map's frames in the background (default: the process's
+        frame threads); ``frames`` caches them (default: the process's frame cache; a
+        server passes the one it owns, a test a fresh one)."""
         params.setdefault("colors", ColorSettings())
         params.setdefault("layers", LayerSettings())
         super().__init__(**params)
@@ -186,7 +130,7 @@ class MapView(pn.viewable.Viewer):
         colours = Params(self.colors, ["cmap", "mode", "vmin", "vmax", "log_scale"])
         shown = Params(self, ["run", "change", "swipe", "divider", "frames_arrived"])
         # not memoized: a redraw with the same view must call again (the frame it waited for
-        # has come); frames are cached by components.render instead
+        # has come); frames are cached by components.core.frames instead
         self._field_map = hv.DynamicMap(
             Callable(self._field, memoize=False),
             streams=[self.range, self.size, choices, colours, shown],
@@ -201,9 +145,8 @@ class MapView(pn.viewable.Viewer):
         self._extra_layers: list[hv.DynamicMap] = []
         self._divider_span = None
         self._last_image: hv.Image | None = None
-        self._job = None  # this map's frame read (a future), and what it reads
-        self._job_key: tuple | None = None
-        self._redraw_for = None  # the read whose end redraws the map
+        self.reader = reader or FrameReader()
+        self.frames = frames if frames is not None else FRAMES
         self._read_ms = 0.0  # the last frame read by a frame thread, not yet in render_ms
         self._divider_moves = LatestOnly(lambda x: setattr(self, "divider", float(x)), next_tick)
         self._pane = pn.pane.HoloViews(
@@ -225,7 +168,7 @@ class MapView(pn.viewable.Viewer):
         if self.change is None:
             self.colors.follow(self.state.dataset[self.state.variable])
         else:  # a change: diverging, centred on zero, whatever the variable
-            cmap = compare.CHANGE_CMAPS[self.change]
+            cmap = comparison.CHANGE_CMAPS[self.change]
             self.colors.param.update(cmap=cmap, mode="symmetric", log_scale=False)
 
     def _run(self) -> str:
@@ -236,12 +179,12 @@ class MapView(pn.viewable.Viewer):
         s = self.state
         if self.change is None or self.swipe:
             return s.field(scenario=self._run())
-        delta = compare.change(
+        delta = comparison.change(
             s.field(scenario=s.baseline, members=True),
             s.field(scenario=self._run(), members=True),
             self.change,
         )
-        return compare.hide_small(delta, s.threshold, s.within_spread).reset_coords(drop=True)
+        return comparison.hide_small(delta, s.threshold, s.within_spread).reset_coords(drop=True)
 
     def shown(self) -> xr.DataArray | FieldPyramid:
         """What :meth:`field` shows, ready to render: one run comes with the same slice of
@@ -263,12 +206,12 @@ class MapView(pn.viewable.Viewer):
 
     def _frame_for(self, viewport: Viewport) -> Frame:
         """The frame in ``viewport`` (swipe: baseline left of the divider, run right)."""
-        frame = FRAMES.get(self.field_key(), self.shown, viewport)
+        frame = self.frames.get(self.field_key(), self.shown, viewport)
         if not self.swipe:
             return frame
         s = self.state
         base_key = (s.dataset_id, s.variable, s.time, s.depth, s.baseline)
-        base = FRAMES.get(
+        base = self.frames.get(
             base_key, lambda: pyramid_for(s.field(scenario=s.baseline), s.source.pyramid), viewport
         )
         x, _ = viewport.pixel_centres()
@@ -309,14 +252,14 @@ class MapView(pn.viewable.Viewer):
             values = frame.values
         else:
             shown = [frame.values] + [
-                FRAMES.get(m.field_key(), m.shown, viewport).values for m in group
+                self.frames.get(m.field_key(), m.shown, viewport).values for m in group
             ]
             values = np.concatenate([v.ravel() for v in shown])
         if self.change is not None and self.colors.mode in ("auto", "symmetric"):
             # ± the largest change (or relative change) in view, as `ocean-explorer compare`
             # colours it: a local change (a heatwave) must not vanish into the range of the
             # unchanged sea, whose percentiles are all zero
-            return compare.change_range(values)
+            return comparison.change_range(values)
         return self.colors.limits(values)
 
     def viewport(self, x_range=None, y_range=None, width=None, height=None) -> Viewport:
@@ -341,7 +284,7 @@ class MapView(pn.viewable.Viewer):
         if self.swipe:
             parts.append(f"{s.baseline} ◀ | ▶ {run}")
         elif self.change is not None:
-            parts.append(compare.label(run, s.baseline, self.change))
+            parts.append(comparison.label(run, s.baseline, self.change))
         elif run and (run != "baseline" or self.run):
             parts.append(run)
         if s.time:
@@ -362,7 +305,7 @@ class MapView(pn.viewable.Viewer):
                     viewport = self.viewport(x_range, y_range, width, height)
                 except (SourceError, ValueError) as exc:
                     self.state.report(str(exc))
-                    return _empty_image()
+                    return empty_image()
                 ready = self._frames_ready(doc, viewport)
                 if ready is False:
                     pending = True
@@ -386,39 +329,16 @@ class MapView(pn.viewable.Viewer):
         if self.state.lock_colours:
             for other in self.clim_group:
                 if other is not self:
-                    FRAMES.get(other.field_key(), other.shown, viewport)
+                    self.frames.get(other.field_key(), other.shown, viewport)
 
     def _frames_ready(self, doc, viewport: Viewport) -> bool | BaseException:
         """True when the frames for ``viewport`` are read, False while they are on their way
-        (the map redraws itself when they are there), or the error their read ended in.
-
-        Waits at most :data:`FRAME_WAIT_S` for them: a quick frame is drawn in one go. A map
-        has one read at a time: while it runs, only the newest view asked for waits its turn,
-        so a slow source holds one frame thread per map, never the whole pool.
-        """
-        key = (self.field_key(), self.swipe, viewport)
-        job = self._job
-        if job is None or (job.done() and self._job_key != key):
-            job = self._job = _FRAME_POOL.submit(self._read_frames, viewport)
-            self._job_key = key
-        elif self._job_key != key:  # another view's read is still running: wait for it
-            self._redraw_after(job, doc)
-            return False
-        try:
-            job.result(timeout=FRAME_WAIT_S)
-        except FutureTimeout:
-            self._redraw_after(job, doc)
-            return False
-        except Exception as exc:  # reported by the caller; the next request reads again
-            self._job = None
-            return exc
-        return True
-
-    def _redraw_after(self, job, doc) -> None:
-        """Redraw the map (for the view it then shows) once ``job`` has ended."""
-        if self._redraw_for is not job:
-            self._redraw_for = job
-            job.add_done_callback(lambda _: doc.add_next_tick_callback(self._redraw))
+        (the map redraws itself when they are there), or the error their read ended in."""
+        return self.reader.ready(
+            (self.field_key(), self.swipe, viewport),
+            lambda: self._read_frames(viewport),
+            lambda _: doc.add_next_tick_callback(self._redraw),
+        )
 
     def _redraw(self) -> None:
         # a stream parameter that changes: the map calls again, now with its frame read
@@ -430,7 +350,7 @@ class MapView(pn.viewable.Viewer):
             viewport = self.viewport(x_range, y_range, width, height)
         except (SourceError, ValueError) as exc:
             self.state.report(str(exc))
-            return _empty_image()
+            return empty_image()
         try:
             da = self.field()
             # chunks a remote Zarr server answered 404 for are read as no data: say so
@@ -470,118 +390,43 @@ class MapView(pn.viewable.Viewer):
     def _image(self, values, viewport: Viewport, da: xr.DataArray | None, clim) -> hv.Image:
         """One frame's values as the map's image: colours, colour bar, hover, gestures."""
         name = str((da.name if da is not None else None) or self.state.variable or "value")
-        attrs = da.attrs if da is not None else {}
-        long_name = str(attrs.get("long_name", name))
-        units = str(attrs.get("units", ""))
-        vdim = hv.Dimension(name, label=long_name, unit=units)
-        hover = HoverTool(
-            tooltips=[
-                ("lon", "$x{custom}"),
-                ("lat", "$y{custom}"),
-                (long_name, "@image{custom}"),
-            ],
-            formatters={
-                "$x": CustomJSHover(code=_LON_JS),
-                "$y": CustomJSHover(code=_LAT_JS),
-                "@image": CustomJSHover(code=_VALUE_JS, args={"units": units}),
-            },
-        )
-        # an array and its bounds (rows top down, as hv.Image takes them): no coordinate
-        # arrays for HoloViews to check for regular spacing on every frame
-        return hv.Image(
-            values[::-1], kdims=["x", "y"], vdims=[vdim], bounds=_bounds(viewport)
-        ).opts(
-            cmap=self.colors.palette(),
+        return field_image(
+            values,
+            viewport,
+            name,
+            dict(da.attrs) if da is not None else {},
+            palette=self.colors.palette(),
             clim=clim,
-            logz=self.colors.log_scale,
-            colorbar=True,
-            colorbar_position="right",
-            clabel=f"{long_name} [{units}]" if units else long_name,
-            # gestures the probes listen to: click, box, freehand and clicked polygons
-            tools=[hover, "tap", "box_select", "lasso_select", "poly_select"],
-            hooks=[self._divider_hook] if self.swipe else [],
-            responsive=True,
-            min_height=420,
-            xaxis=None,
-            yaxis=None,
+            log=self.colors.log_scale,
             title=self.title(),
             # land under a change map: a mid grey, apart from the white of "no change"
-            bgcolor=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
-            clipping_colors={"NaN": (0, 0, 0, 0)},
-            nodata=None,
+            land=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
+            hooks=[self._divider_hook] if self.swipe else [],
         )
 
     def _coast(self, x_range=None, y_range=None, width=None, height=None, coastline=True, **_):
         if not coastline:
-            return hv.RGB(np.zeros((2, 2, 4), dtype=np.uint8), kdims=["x", "y"])
+            return no_coast()
         try:
-            viewport = self.viewport(x_range, y_range, width, height)
+            return coast_layer(self.viewport(x_range, y_range, width, height))
         except (SourceError, ValueError):
-            return hv.RGB(np.zeros((2, 2, 4), dtype=np.uint8), kdims=["x", "y"])
-        mask = render_coastline(viewport)[::-1]  # RGB rows run north to south
-        rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
-        rgba[mask] = (*COAST_COLOR, 255)
-        return hv.RGB(
-            rgba,
-            kdims=["x", "y"],
-            bounds=(
-                viewport.x_range[0],
-                viewport.y_range[0],
-                viewport.x_range[1],
-                viewport.y_range[1],
-            ),
-        )
+            return no_coast()
 
     def _arrows(self, x_range=None, y_range=None, width=None, height=None, currents=False, **_):
-        empty = hv.VectorField([], kdims=["x", "y"], vdims=["angle", "speed"])
-        if not currents:
-            return empty
-        names = velocity_names(self.state.dataset)
+        names = velocity_names(self.state.dataset) if currents else None
         if names is None:
-            return empty
+            return no_arrows()
         try:
-            viewport = self.viewport(x_range, y_range, width, height)
-            cols = ARROWS_ACROSS
-            rows = max(2, round(cols * viewport.height / viewport.width))
-            small = Viewport(viewport.x_range, viewport.y_range, cols, rows, viewport.crs)
+            small = arrow_viewport(self.viewport(x_range, y_range, width, height))
             u = render_field(self._component(names[0]), small).values
             v = render_field(self._component(names[1]), small).values
         except (SourceError, ValueError):
-            return empty
-        x, y = small.pixel_centres()
-        xx, yy = np.meshgrid(x, y)
-        speed = np.hypot(u, v)
-        ok = np.isfinite(speed)
-        top = float(np.nanmax(speed[ok])) if ok.any() else 1.0
-        return hv.VectorField(
-            (xx[ok], yy[ok], np.arctan2(v, u)[ok], speed[ok] / (top or 1.0)),
-            kdims=["x", "y"],
-            vdims=["angle", "speed"],
-        ).opts(
-            magnitude="speed",
-            color="#202020",
-            alpha=0.8,
-            line_width=1.2,
-            pivot="tail",
-            scale=0.9,
-        )
+            return no_arrows()
+        return arrows_layer(u, v, small)
 
-    def _component(self, name: str):
+    def _component(self, name: str) -> xr.DataArray:
         """A velocity component on the same slice as the current field."""
-        s = self.state
-        da = s.dataset[name]
-        sel = {}
-        if "scenario" in da.dims:  # one isel for all dims, as ExplorerState.field
-            sel["scenario"] = da.get_index("scenario").get_loc(self._run())
-        if "time" in da.dims:
-            sel["time"] = s.param.time.objects.index(s.time)
-        if "depth" in da.dims:
-            depths = np.asarray(da["depth"].values)
-            target = s.depth if s.depth is not None else 0.0
-            sel["depth"] = int(np.argmin(np.abs(depths - target)))
-        if "member" in da.dims:
-            sel["member"] = 0
-        return da.isel(sel)
+        return self.state.field(scenario=self._run(), variable=name)
 
     def overlay(self) -> hv.Overlay:
         """Field, arrows and coastline, over a tile basemap when one is chosen."""
@@ -624,21 +469,3 @@ class MapView(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._pane
-
-
-def _empty_image() -> hv.Image:
-    """No picture: what the map shows before its first frame or when a read failed."""
-    return hv.Image(np.full((2, 2), np.nan), kdims=["x", "y"])
-
-
-def _bounds(viewport: Viewport) -> tuple[float, float, float, float]:
-    return (viewport.x_range[0], viewport.y_range[0], viewport.x_range[1], viewport.y_range[1])
-
-
-def lonlat_extent_to_mercator(bbox: tuple[float, float, float, float]):
-    """(x0, y0, x1, y1) in Web Mercator of a [W, S, E, N] box in degrees."""
-    west, south, east, north = bbox
-    if east <= west:
-        east += 360.0
-    x, y = to_crs(np.array([west, east]), np.array([south, north]), WEB_MERCATOR)
-    return float(x[0]), float(y[0]), float(x[1]), float(y[1])

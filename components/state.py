@@ -9,22 +9,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 import param
 import xarray as xr
 
 from data_adapters import Catalog, OpenedSource, SourceError
 
+from .core import fields, timeaxis
+from .core.timeaxis import time_label
+
 log = logging.getLogger(__name__)
-
-
-def time_label(value: Any) -> str:
-    """ISO label of a time value (datetime64 or cftime), to the second when needed."""
-    if hasattr(value, "isoformat"):  # cftime and datetime
-        text = value.isoformat()
-    else:
-        text = np.datetime_as_string(np.datetime64(value, "s"), unit="s")
-    return text.replace("T00:00:00", "")
 
 
 #: Map modes: label -> meaning. The first shows one run; the others compare runs.
@@ -139,9 +132,7 @@ class ExplorerState(param.Parameterized):
         ds = opened.dataset
         times = [time_label(t) for t in ds["time"].values] if "time" in ds.coords else [None]
         depths = [float(d) for d in ds["depth"].values] if "depth" in ds.coords else [None]
-        scenarios = (
-            [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else ["baseline"]
-        )
+        scenarios = fields.scenario_labels(ds)
         variables = list(map(str, ds.data_vars))
 
         def keep(current: Any, options: list) -> Any:
@@ -197,22 +188,30 @@ class ExplorerState(param.Parameterized):
         """True when the map compares runs rather than showing one."""
         return self.mode != "map"
 
-    def field(self, scenario: str | None = None, members: bool = False) -> xr.DataArray:
-        """The lazy 2-D (lat, lon) or (y, x) slice of the current choices.
+    def field(
+        self, scenario: str | None = None, members: bool = False, variable: str | None = None
+    ) -> xr.DataArray:
+        """The lazy 2-D (lat, lon) or (y, x) slice of the current choices
+        (:func:`components.core.fields.select`: nearest level, first member).
 
         ``scenario`` picks another run than the current one (comparisons); ``members=True``
-        keeps an ensemble's ``member`` dim (default: the first member).
+        keeps an ensemble's ``member`` dim; ``variable`` another variable on the same slice
+        (a current's components).
         """
-        da = self.dataset[self.variable]
-        sel: dict[str, Any] = {}
-        if "time" in da.dims:
-            sel["time"] = self.param.time.objects.index(self.time)
-        if "depth" in da.dims:
-            sel["depth"] = self.param.depth.objects.index(self.depth)
-        if "member" in da.dims and not members:
-            sel["member"] = 0
-        if "scenario" in da.dims:
-            sel["scenario"] = da.get_index("scenario").get_loc(scenario or self.scenario)
-        # one isel for every dim: slicing a dask cube dim by dim would walk all its chunks
-        # once per dim (tens of milliseconds on the demo's 233 600 chunks, on every step)
-        return da.isel(sel)
+        da = self.dataset[variable or self.variable]
+        step = self.param.time.objects.index(self.time) if "time" in da.dims else None
+        run = (scenario or self.scenario) if "scenario" in da.dims else None
+        return fields.select(
+            da, self.depth, run, members=members, strict_depth=False, time_index=step
+        )
+
+    def time_step(self, text: str) -> int:
+        """Index of the time step nearest ISO ``text`` in the open dataset's calendar (the
+        URL's ``time=`` and "go to date" pick as ``ocean-explorer --time`` does).
+
+        Raises
+        ------
+        SourceError
+            When ``text`` is not an ISO time or not a date of the calendar.
+        """
+        return timeaxis.nearest_step(self.dataset["time"].values, text)

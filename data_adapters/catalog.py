@@ -219,7 +219,9 @@ class Catalog:
         entry_id = _id_from_uri(uri, taken=set(self.datasets) | set(self.groups))
         params = {k: v for k, v in adapter.param.values().items() if k != "name"}
         params = {k: v for k, v in params.items() if v != adapter.param[k].default}
-        entry = DatasetEntry(entry_id, title=uri, adapter=adapter.adapter_type or "", params=params)
+        # no title yet: the data's own ``title`` attribute, or the id, once opened (never the
+        # path, which would show the server's directories to visitors)
+        entry = DatasetEntry(entry_id, title="", adapter=adapter.adapter_type or "", params=params)
         self.datasets[entry_id] = entry
         return entry
 
@@ -232,14 +234,16 @@ class Catalog:
     def _open_cached(self, source_id: str) -> OpenedSource:
         if source_id in self.datasets:
             entry = self.datasets[source_id]
-            return OpenedSource.from_adapter(
+            opened = OpenedSource.from_adapter(
                 entry.make_adapter(),
                 entry.id,
-                entry.title,
+                entry.title or None,  # a SOURCE added by path: the data's title, or its id
                 description=entry.description,
                 attribution=entry.attribution,
                 license=entry.license,
             )
+            entry.title = opened.title
+            return opened
         if source_id in self.groups:
             return self._open_group(self.groups[source_id])
         known = [*self.datasets, *self.groups]

@@ -16,7 +16,7 @@ On a regular grid, the maps are also written as a pyramid: groups ``maps_1``, ``
 … each two times coarser than the one before (the mean of 2 x 2 cells, ignoring NaN: land
 does not darken the coast), chunked like ``maps``, until the longer side of the grid would
 drop below :data:`PYRAMID_MIN_SIDE` cells. A zoomed-out map reads a coarse level: its cost
-follows the screen, not the grid (``components.render`` picks the level per viewport).
+follows the screen, not the grid (``components.core.frames`` picks the level per viewport).
 
 The root group's attribute :data:`LAYOUTS_ATTR` names the groups and their chunk shapes;
 ``ZarrAdapter`` recognises a prepared store from it (one small metadata read) and opens

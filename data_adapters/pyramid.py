@@ -3,7 +3,7 @@
 A prepared store (``data_adapters.layouts``) holds its levels as groups ``maps_1``,
 ``maps_2``..., each two times coarser than the one before (means of 2 x 2 cells that ignore
 NaN: :func:`block_mean`). ``ZarrAdapter`` gives the opened source a :class:`MapPyramid` whose
-levels are opened on first use; ``components.render`` picks the level per viewport.
+levels are opened on first use; ``components.core.frames`` picks the level per viewport.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class MapPyramid:
     read per level: a request for a remote store); any other source's is empty, and its maps
     read the full grid. A dataset derived from the source (a selection, a subset of
     variables) is matched to the levels by its variable names and coordinates
-    (``components.render.pyramid_for``).
+    (``components.core.frames.pyramid_for``).
 
     Parameters
     ----------

@@ -135,22 +135,24 @@ def test_the_allow_list_imports_nothing():
 # -- autoload.js only for allowed embedders -------------------------------------------------
 
 
-def autoload(url: str, origin: str | None) -> int:
+def autoload(url: str, **headers: str) -> int:
+    """The status ``/autoload.js`` answers a page with these headers (and a login cookie)."""
     query = urllib.parse.urlencode(
         {"bokeh-autoload-element": "p1", "bokeh-app-path": "/", "bokeh-absolute-url": url}
     )
-    headers = {"Cookie": "user=someone"}
-    if origin:
-        headers["Origin"] = origin
+    headers = {"Cookie": "user=someone", **{k.replace("_", "-"): v for k, v in headers.items()}}
     return raw_get(url, f"/autoload.js?{query}", headers)[0]
 
 
 def test_autoload_js_goes_only_to_allowed_embedders(server):
     url, _ = server
-    assert autoload(url, "http://attacker.test") == 403
-    assert autoload(url, "http://allowed.example.attacker.test") == 403
-    assert autoload(url, "http://allowed.example") == 200
-    assert autoload(url, None) == 200  # a <script> tag sends no Origin
+    assert autoload(url, Origin="http://attacker.test") == 403
+    assert autoload(url, Origin="http://allowed.example.attacker.test") == 403
+    assert autoload(url, Referer="http://attacker.test/page.html") == 403  # a <script> tag
+    assert autoload(url, Sec_Fetch_Site="cross-site") == 403  # ... with no-referrer
+    assert autoload(url, Origin="http://allowed.example") == 200
+    assert autoload(url, Referer="http://allowed.example/story.html") == 200
+    assert autoload(url) == 200  # a same-site page or a direct request
 
 
 # -- logins: SameSite cookies, the is_guest cookie, OAuth -----------------------------------
@@ -227,3 +229,57 @@ def test_the_venv_keeps_panels_jupyter_preview_extension_off():
         extensions = json.loads(path.read_text()).get("ServerApp", {}).get("jpserver_extensions")
         merged.update(extensions or {})
     assert merged.get("panel.io.jupyter_server_extension") is False
+
+
+# -- server paths stay private ------------------------------------------------------------
+
+
+def strings_of(document) -> list[str]:
+    """Every text a session's document holds: the values of every model's properties."""
+    found: list[str] = []
+
+    def collect(value) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                collect(key)
+                collect(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                collect(item)
+
+    for model in document.models:
+        for name in model.properties_with_values(include_defaults=False):
+            collect(getattr(model, name))
+    return found
+
+
+def test_no_server_directory_reaches_a_session(tmp_path):
+    """A SOURCE given by absolute path, and a catalog entry whose file is gone, are named by
+    file name in the catalogue, the About panel, the titles and the notices a session
+    receives over its websocket."""
+    from bokeh.client import pull_session
+
+    from tests.synthetic import regular, write_netcdf
+
+    private = tmp_path / "private-runs-7q" / "cycle-2025"
+    private.mkdir(parents=True)
+    untitled = regular()
+    untitled.attrs.pop("title", None)
+    source = write_netcdf(untitled, private / "ocean_run.nc")
+    (tmp_path / "catalog.yaml").write_text(
+        CATALOG + f"  - id: gone\n    title: Gone run\n    adapter: netcdf\n"
+        f"    path: {private / 'missing.nc'}\n"
+    )
+    log = tmp_path / "serve.log"
+    with serving("--catalog", str(tmp_path / "catalog.yaml"), source, log=log) as url:
+        for dataset in ("ocean_run.nc", "gone"):
+            with pull_session(url=url, arguments={"dataset": dataset}) as session:
+                texts = strings_of(session.document)
+            assert any("ocean_run.nc" in text for text in texts), dataset  # named by its file
+            leaked = [text for text in texts if "private-runs-7q" in text]
+            assert not leaked, f"{dataset}: {leaked[:3]}"
+            if dataset == "gone":
+                assert any("missing.nc" in text for text in texts), "no notice of the failure"
+    assert "private-runs-7q" in log.read_text()  # the log keeps the full path

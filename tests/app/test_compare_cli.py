@@ -23,7 +23,7 @@ import xarray as xr
 from PIL import Image
 
 from app.cli import main
-from components.export import LUT_SIZE, ColourScale
+from components.core.png import LUT_SIZE, ColourScale
 from data_adapters.demo import HEATWAVE, DemoOceanAdapter
 from tests import synthetic
 

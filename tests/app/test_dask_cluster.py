@@ -21,8 +21,9 @@ import pytest
 import xarray as xr
 
 from app.main import connect_dask
-from components import probes
-from components.render import WEB_MERCATOR, Viewport, pyramid_for, render_field
+from components.core import regions
+from components.core.frames import pyramid_for, render_field
+from components.core.geography import WEB_MERCATOR, Viewport
 from data_adapters import Catalog, SourceError, normalize, open_source, write_prepared
 from tests.components.test_pyramids import one_degree_ocean
 from tests.servers import refused_port
@@ -158,11 +159,11 @@ def test_prepare_under_a_cluster_client_writes_the_source_values(client, tmp_pat
 def test_a_region_statistic_runs_on_the_cluster(client, store):
     opened = open_source(str(store))
     da = opened.for_series()["thetao"]
-    mask = probes.region_mask(da.isel(time=0, depth=0), bbox=(-40.0, -20.0, 30.0, 20.0))
+    mask = regions.region_mask(da.isel(time=0, depth=0), bbox=(-40.0, -20.0, 30.0, 20.0))
     seen = len(client.get_task_stream())
-    stats = probes.area_series(da, mask, depth=100.0).compute()
+    stats = regions.area_series(da, mask, depth=100.0).compute()
     assert tasks_since(client, seen)
-    threaded = on_threads(lambda: probes.area_series(da, mask, depth=100.0).compute())
+    threaded = on_threads(lambda: regions.area_series(da, mask, depth=100.0).compute())
     for name in ("mean", "min", "max"):
         np.testing.assert_allclose(stats[name].values, threaded[name].values, rtol=1e-6)
     # the land block inside the box is left out, and each day is 0.1 warmer

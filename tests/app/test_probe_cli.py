@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from app import cli
 from app.cli import EXPORT_LIMIT_ENV, main
+from app.cli import series as cli
 from data_adapters import open_source
 from tests import synthetic
 from tests.synthetic import PROBE_DEPTHS, RUN_OFFSETS, probe_value

@@ -18,14 +18,15 @@ import xarray as xr
 from PIL import Image
 
 from app.cli import main
-from components.basemap import LAND_COLOR
-from components.export import (
+from components.core.coastlines import LAND_COLOR
+from components.core.png import (
     MARGIN_BOTTOM,
     MARGIN_LEFT,
     MARGIN_RIGHT,
     MARGIN_TOP,
     ColourScale,
 )
+from components.core.timeaxis import nearest_step, time_label
 from tests import synthetic
 from tests.app.test_cli import run_cli
 
@@ -322,6 +323,29 @@ def test_time_on_a_noleap_calendar(render, tmp_path):
     assert "(thetao, 2001-03-02, 0.5 m, baseline)" in result.out
     with Image.open(out) as image:
         assert "2001-03-02" in image.text["Title"]
+
+
+@pytest.mark.parametrize(
+    ("calendar", "text", "label"),
+    [
+        ("360_day", "2001-02-30", "2001-02-30"),  # a date of this calendar only
+        ("360_day", "2001-02-29T13:00", "2001-02-30"),
+        ("noleap", "2001-02-28T20:00", "2001-03-01"),
+    ],
+)
+def test_time_picks_the_core_step_on_model_calendars(render, tmp_path, calendar, text, label):
+    """``--time`` lands on the step the core's nearest_step picks (the dashboard's rule)."""
+    ds = getattr(synthetic, f"calendar_{calendar}")()
+    path = synthetic.write_netcdf(ds, tmp_path / f"{calendar}.nc")
+    out = tmp_path / f"{calendar}.png"
+    result = render(
+        path, "--var", "thetao", "--time", text, "--width", "36", "--height", "18", "--bare",
+        "-o", str(out),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    step = nearest_step(ds["time"].values, text)
+    assert time_label(ds["time"].values[step]) == label
+    assert f"(thetao, {label}, " in result.out
 
 
 def test_decorated_png_has_margins_title_and_land_colour(render, ocean_file, tmp_path):

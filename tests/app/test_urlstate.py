@@ -100,7 +100,7 @@ def test_a_view_across_the_dateline(session):
         ("mode", "explode", "no mode 'explode'"),
         ("bbox", "1e999,2,3,4", "finite"),
         ("bbox", "0,10,20", "4 numbers"),
-        ("bbox", "0,50,20,10", "S < N"),
+        ("bbox", "0,50,20,10", "S must be below N"),
         ("points", "../../etc/passwd", "not a number"),
         ("points", "0,95", "not a longitude, latitude"),
         ("points", ";".join(["1,1"] * 9), "at most 7"),

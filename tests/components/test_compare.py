@@ -1,4 +1,4 @@
-"""The scenario comparison core (``components.compare``): runs, change, impact statistics.
+"""The scenario comparison core (``components.core.comparison``): runs, change, impact statistics.
 
 Small hand-made arrays with values worked out by hand, then the demo ocean, whose scenarios
 are known analytically: ``warming_1p5`` is the baseline plus 1.5 °C everywhere, and the
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from components import compare
-from components.probes import region_mask
+from components.core import comparison
+from components.core.regions import region_mask
 from data_adapters import SourceError
 from data_adapters.demo import HEATWAVE, DemoOceanAdapter
 
@@ -49,12 +49,12 @@ def with_runs(*maps, labels=("baseline", "warming", "heatwave")) -> xr.DataArray
 def test_runs_come_baseline_first_without_the_scenario_dim():
     da = with_runs(np.zeros((3, 2)), np.ones((3, 2)), np.full((3, 2), 2.0))
 
-    picked = compare.runs(da, None, ["heatwave", "warming", "baseline"])
+    picked = comparison.runs(da, None, ["heatwave", "warming", "baseline"])
 
     assert list(picked) == ["baseline", "heatwave", "warming"]  # listed baseline left out
     assert all("scenario" not in run.dims for run in picked.values())
     assert float(picked["heatwave"][0, 0]) == 2.0
-    other = compare.runs(da, "warming", ["baseline"])
+    other = comparison.runs(da, "warming", ["baseline"])
     assert list(other) == ["warming", "baseline"]
 
 
@@ -62,7 +62,7 @@ def test_unknown_run_says_did_you_mean_and_lists_the_runs():
     da = with_runs(np.zeros((3, 2)), np.ones((3, 2)), np.ones((3, 2)))
 
     with pytest.raises(SourceError) as info:
-        compare.runs(da, None, ["heatwav"])
+        comparison.runs(da, None, ["heatwav"])
 
     assert str(info.value) == (
         "no scenario 'heatwav' (did you mean 'heatwave'?); the runs are: baseline, warming, "
@@ -74,16 +74,16 @@ def test_a_baseline_alone_asks_for_a_what_if_run():
     da = with_runs(np.zeros((3, 2)), np.ones((3, 2)), np.ones((3, 2)))
 
     with pytest.raises(SourceError, match=r"choose a what-if scenario .*: warming, heatwave"):
-        compare.runs(da, None, [])
+        comparison.runs(da, None, [])
 
 
 def test_a_single_run_source_has_nothing_to_compare_with():
     da = field(np.zeros((3, 2)))
 
     with pytest.raises(SourceError, match=r"\(this source has one run\)"):
-        compare.runs(da, None, ["baseline"])
+        comparison.runs(da, None, ["baseline"])
     with pytest.raises(SourceError, match="no scenario 'warming'; the runs are: baseline"):
-        compare.runs(da, None, ["warming"])
+        comparison.runs(da, None, ["warming"])
 
 
 # -- change ---------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ SCEN = [[12.0, 5.0], [-15.0, np.nan], [3.0, 8.0]]
 
 
 def test_difference_is_scenario_minus_baseline_and_says_so():
-    delta = compare.change(field(BASE), field(SCEN), "diff")
+    delta = comparison.change(field(BASE), field(SCEN), "diff")
 
     np.testing.assert_array_equal(delta.values, [[2.0, 5.0], [5.0, np.nan], [-1.0, 0.0]])
     assert delta.attrs == {
@@ -103,7 +103,7 @@ def test_difference_is_scenario_minus_baseline_and_says_so():
 
 
 def test_relative_change_is_in_percent_of_the_baseline_and_nan_where_it_is_zero():
-    delta = compare.change(field(BASE), field(SCEN), "pct")
+    delta = comparison.change(field(BASE), field(SCEN), "pct")
 
     # 100 (s - b) / |b|: +20 %, undefined (b = 0), +25 % (from -20 to -15), -25 %, 0
     np.testing.assert_allclose(delta.values, [[20.0, np.nan], [25.0, np.nan], [-25.0, 0.0]])
@@ -114,7 +114,7 @@ def test_relative_change_is_in_percent_of_the_baseline_and_nan_where_it_is_zero(
 
 def test_an_acronym_long_name_keeps_its_capitals():
     attrs = {"long_name": "SST", "units": "degC"}
-    delta = compare.change(field(BASE, attrs=attrs), field(SCEN, attrs=attrs))
+    delta = comparison.change(field(BASE, attrs=attrs), field(SCEN, attrs=attrs))
 
     assert delta.attrs["long_name"] == "Change in SST"
 
@@ -123,7 +123,7 @@ def test_runs_in_different_units_are_refused_naming_both():
     kelvin = field(np.asarray(SCEN) + 273.15, attrs={**THETAO, "units": "K"})
 
     with pytest.raises(SourceError) as info:
-        compare.change(field(BASE), kelvin)
+        comparison.change(field(BASE), kelvin)
 
     assert "units differ ('K' against the baseline's 'degC')" in str(info.value)
 
@@ -131,7 +131,7 @@ def test_runs_in_different_units_are_refused_naming_both():
 def test_the_same_unit_spelt_otherwise_is_the_same_unit():
     celsius = field(SCEN, attrs={**THETAO, "units": "degree_Celsius"})
 
-    delta = compare.change(field(BASE), celsius)
+    delta = comparison.change(field(BASE), celsius)
 
     assert delta.attrs["units"] == "degC"
     assert float(delta[0, 0]) == 2.0
@@ -141,21 +141,21 @@ def test_runs_on_other_cells_are_refused():
     other = field(SCEN, lon=(5.0, 15.0))
 
     with pytest.raises(SourceError, match="not on the same lon"):
-        compare.change(field(BASE), other)
+        comparison.change(field(BASE), other)
 
 
 def test_coordinates_equal_within_rounding_keep_every_cell():
     # float32 coordinates in one file, float64 in the other: 10.000000000001 is 10
     nudged = field(SCEN, lon=(0.0, 10.0 + 1e-12), lat=(10.0, 20.0 + 1e-12, 30.0))
 
-    delta = compare.change(field(BASE), nudged)
+    delta = comparison.change(field(BASE), nudged)
 
     assert delta.shape == (3, 2)
     assert np.isfinite(delta.values).sum() == 5  # all but the land cell
 
 
 def test_change_stays_lazy():
-    delta = compare.change(field(BASE).chunk(), field(SCEN).chunk(), "pct")
+    delta = comparison.change(field(BASE).chunk(), field(SCEN).chunk(), "pct")
 
     assert delta.chunks is not None
 
@@ -166,7 +166,7 @@ def test_members_change_of_the_ensemble_means_with_their_spread():
     base = field([[[10.0, 1.0]], [[12.0, 3.0]]], lat=(10.0,), member=("m1", "m2"))
     scen = field([[[11.0, 1.0]], [[15.0, 5.0]]], lat=(10.0,), member=("m1", "m2"))
 
-    delta = compare.change(base, scen)
+    delta = comparison.change(base, scen)
 
     # cell 1: means 11 -> 13, change 2; the members' changes 1 and 3: std (ddof 0) 1
     # cell 2: means 2 -> 3, change 1; the members' changes 0 and 2: std 1
@@ -180,7 +180,7 @@ def test_members_against_a_single_baseline_run():
     base = field([[10.0, 2.0]], lat=(10.0,))
     scen = field([[[11.0, 2.0]], [[15.0, 6.0]]], lat=(10.0,), member=("m1", "m2"))
 
-    delta = compare.change(base, scen)
+    delta = comparison.change(base, scen)
 
     # changes 1 and 5 (mean 3, std 2); 0 and 4 (mean 2, std 2)
     np.testing.assert_allclose(delta.values, [[3.0, 2.0]])
@@ -191,7 +191,7 @@ def test_members_relative_change_has_a_spread_in_percent():
     base = field([[[10.0]], [[10.0]]], lat=(10.0,), lon=(0.0,), member=("m1", "m2"))
     scen = field([[[11.0]], [[13.0]]], lat=(10.0,), lon=(0.0,), member=("m1", "m2"))
 
-    delta = compare.change(base, scen, "pct")
+    delta = comparison.change(base, scen, "pct")
 
     # means 10 -> 12: +20 %; members +10 % and +30 %: std 10 %
     assert float(delta[0, 0]) == pytest.approx(20.0)
@@ -201,9 +201,9 @@ def test_members_relative_change_has_a_spread_in_percent():
 
 # -- hiding small changes -------------------------------------------------------------------
 def test_changes_below_the_threshold_show_as_no_change_and_land_stays_land():
-    delta = compare.change(field(BASE), field(SCEN))  # [[2, 5], [5, nan], [-1, 0]]
+    delta = comparison.change(field(BASE), field(SCEN))  # [[2, 5], [5, nan], [-1, 0]]
 
-    shown = compare.hide_small(delta, threshold=2.0)
+    shown = comparison.hide_small(delta, threshold=2.0)
 
     np.testing.assert_array_equal(shown.values, [[2.0, 5.0], [5.0, np.nan], [0.0, 0.0]])
     assert shown.attrs["units"] == "degC"
@@ -213,8 +213,8 @@ def test_changes_within_the_ensemble_spread_are_hidden():
     delta = field([[0.2, -0.5, 1.0, np.nan]], lat=(10.0,), lon=(0.0, 10.0, 20.0, 30.0))
     delta = delta.assign_coords(spread=(("lat", "lon"), [[0.3, 0.1, 2.0, np.nan]]))
 
-    shown = compare.hide_small(delta, spread=True)
-    both = compare.hide_small(delta, threshold=0.6, spread=True)
+    shown = comparison.hide_small(delta, spread=True)
+    both = comparison.hide_small(delta, threshold=0.6, spread=True)
 
     np.testing.assert_array_equal(shown.values, [[0.0, -0.5, 0.0, np.nan]])
     np.testing.assert_array_equal(both.values, [[0.0, 0.0, 0.0, np.nan]])
@@ -242,7 +242,7 @@ def test_impact_is_area_weighted_over_the_sea_cells():
     mean = sum(v * areas[j] for (j, _), v in sea.items()) / total
     above = sum(areas[j] for (j, _), v in sea.items() if abs(v) > 1.0)  # -2, 3 and 4
 
-    stats = compare.impact(field(IMPACT), threshold=1.0)
+    stats = comparison.impact(field(IMPACT), threshold=1.0)
 
     assert stats["mean_diff"] == pytest.approx(mean, rel=1e-12)
     assert (stats["min_diff"], stats["max_diff"], stats["max_abs_diff"]) == (-2.0, 4.0, 4.0)
@@ -250,7 +250,7 @@ def test_impact_is_area_weighted_over_the_sea_cells():
     assert stats["area_km2_exceeding"] == pytest.approx(above, rel=1e-12)
     assert stats["fraction_exceeding"] == pytest.approx(above / total, rel=1e-12)
     assert stats["cells"] == 5
-    assert set(compare.IMPACT_KEYS) <= set(stats)
+    assert set(comparison.IMPACT_KEYS) <= set(stats)
     # the spherical cells shrink polewards: the 30°N row weighs less than the 10°N row
     assert areas[2] < areas[0]
 
@@ -259,7 +259,7 @@ def test_impact_over_a_region_counts_only_its_cells():
     delta = field(IMPACT)
     mask = region_mask(delta, bbox=(-5.0, 15.0, 15.0, 35.0))  # the 20°N and 30°N rows
 
-    stats = compare.impact(delta, mask, threshold=0.0)
+    stats = comparison.impact(delta, mask, threshold=0.0)
 
     a20, a30 = band_area_km2(15, 25, 10), band_area_km2(25, 35, 10)
     total = a20 + 2 * a30
@@ -274,29 +274,29 @@ def test_impact_of_a_region_of_land_is_refused():
     mask = region_mask(delta, bbox=(-5.0, 5.0, 15.0, 15.0))
 
     with pytest.raises(SourceError, match="no sea cell"):
-        compare.impact(delta, mask)
+        comparison.impact(delta, mask)
 
 
 def test_steps_above_counts_the_steps_over_a_value():
     series = xr.DataArray([1.0, 3.0, np.nan, 5.0, 2.0], dims="time")
 
-    assert compare.steps_above(series, 2.0) == 2  # 3 and 5; 2 is not above, NaN is not
-    assert compare.steps_above(series, 10.0) == 0
+    assert comparison.steps_above(series, 2.0) == 2  # 3 and 5; 2 is not above, NaN is not
+    assert comparison.steps_above(series, 10.0) == 0
 
 
 def test_describe_gives_signed_changes_with_units():
-    stats = compare.impact(field(IMPACT), threshold=1.0)
+    stats = comparison.impact(field(IMPACT), threshold=1.0)
 
-    text = compare.describe(stats, "degC")
+    text = comparison.describe(stats, "degC")
 
     assert text["min Δ"] == "-2 degC" and text["max Δ"] == "+4 degC"
     assert text["ocean area"].endswith(" km²")
 
 
 def test_change_range_is_symmetric_about_zero():
-    assert compare.change_range(np.array([0.0, 0.5, -2.0, np.nan])) == (-2.0, 2.0)
-    assert compare.change_range(np.array([0.0, 3.0])) == (-3.0, 3.0)
-    assert compare.change_range(np.zeros(4)) == (-1.0, 1.0)  # nothing changes
+    assert comparison.change_range(np.array([0.0, 0.5, -2.0, np.nan])) == (-2.0, 2.0)
+    assert comparison.change_range(np.array([0.0, 3.0])) == (-3.0, 3.0)
+    assert comparison.change_range(np.zeros(4)) == (-1.0, 1.0)  # nothing changes
 
 
 # -- the demo ocean -------------------------------------------------------------------------
@@ -308,8 +308,8 @@ def demo() -> xr.Dataset:
 
 def demo_change(demo: xr.Dataset, scenario: str, time: int, depth: float) -> xr.DataArray:
     da = demo["thetao"].isel(time=time).sel(depth=depth)
-    pair = compare.runs(da, "baseline", [scenario])
-    return compare.change(pair["baseline"], pair[scenario])
+    pair = comparison.runs(da, "baseline", [scenario])
+    return comparison.change(pair["baseline"], pair[scenario])
 
 
 @pytest.mark.parametrize(("time", "depth"), [(0, 0.5), (3, 100.0), (7, 1000.0)])
@@ -327,7 +327,7 @@ def test_demo_warming_is_plus_1p5_on_every_ocean_cell(demo, time, depth):
 
 
 def test_demo_warming_impact_is_1p5_everywhere(demo):
-    stats = compare.impact(demo_change(demo, "warming_1p5", 0, 0.5), threshold=1.0)
+    stats = comparison.impact(demo_change(demo, "warming_1p5", 0, 0.5), threshold=1.0)
 
     assert stats["mean_diff"] == pytest.approx(1.5, abs=1e-5)
     assert stats["min_diff"] == pytest.approx(1.5, abs=1e-5)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from components import CompareView, ExplorerState, MapView
-from components.map import lonlat_extent_to_mercator
-from components.render import FRAMES, WEB_MERCATOR, Viewport
+from components.core.frames import FRAMES
+from components.core.geography import WEB_MERCATOR, Viewport
+from components.map_layers import lonlat_extent_to_mercator
 from data_adapters import Catalog
 
 

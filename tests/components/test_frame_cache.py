@@ -16,8 +16,9 @@ import pytest
 import xarray as xr
 
 from components import ExplorerState, MapView
-from components.map import lonlat_extent_to_mercator
-from components.render import WEB_MERCATOR, FrameCache, Viewport
+from components.core.frames import FrameCache
+from components.core.geography import WEB_MERCATOR, Viewport
+from components.map_layers import lonlat_extent_to_mercator
 from data_adapters import Catalog
 
 #: The view every frame is drawn in unless a test moves it: the North Atlantic.
@@ -37,16 +38,14 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture
-def frames(monkeypatch) -> FrameCache:
-    """A frame cache of the test's own, used by every map view."""
-    cache = FrameCache()
-    monkeypatch.setattr("components.map.FRAMES", cache)
-    return cache
+def frames() -> FrameCache:
+    """A frame cache of the test's own, given to every map view it makes."""
+    return FrameCache()
 
 
 @pytest.fixture
 def view(catalog, frames) -> MapView:
-    return MapView(state=ExplorerState(catalog))
+    return MapView(state=ExplorerState(catalog), frames=frames)
 
 
 def draw(view: MapView, bbox=BBOX, size=SIZE) -> np.ndarray:

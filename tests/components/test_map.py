@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from components import ColorSettings, ExplorerState, MapView, TimeControls
-from components.colors import default_cmap, palette, robust_range
-from components.controls import LatestOnly, nearest_time_index
-from components.map import lonlat_extent_to_mercator, velocity_names
+from components.controls import LatestOnly
+from components.core.colours import default_cmap, palette, robust_range
+from components.map_layers import lonlat_extent_to_mercator, velocity_names
 from data_adapters import Catalog
 
 
@@ -192,13 +192,6 @@ def test_time_controls_drive_the_state(state):
     assert "not a date" in state.message
     state.time = "2025-01-30"
     assert controls.slider.value == "2025-01-30" and controls.player.value == 29
-
-
-def test_nearest_time_index():
-    labels = ["2025-01-01", "2025-01-02", "2025-01-03"]
-    assert nearest_time_index(labels, "2025-01-02T13:00") == 2
-    assert nearest_time_index(labels, "1990-01-01") == 0
-    assert nearest_time_index(labels, "soon") is None
 
 
 def shown_colour_bar(root):

@@ -1,21 +1,21 @@
-"""The probe view without a browser: map gestures become points and regions, and the
-answers are the data at the cells and regions picked."""
+"""The probe view without a browser: map gestures become points and regions, the plots show
+the answers (the data themselves: ``test_probe_answers``), and a quick click's answer never
+hides the last one's."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 import threading
 import time
 
 import holoviews as hv
 import numpy as np
 import pytest
-import xarray as xr
 
 from components import ExplorerState, MapView, ProbeView
-from components.probe_view import MAX_PINS, plot_times
-from components.render import lat_to_y, lon_to_x
+from components.core.geography import lat_to_y, lon_to_x
+from components.probe_plots import plot_times
+from components.probe_view import MAX_PINS
 from data_adapters import Catalog
 
 
@@ -41,24 +41,9 @@ def test_a_click_probes_the_nearest_cell(view):
     tap(view, -30.2, 20.3)
     (lon, lat), *_ = view.state.points
     assert (lon, lat) == pytest.approx((-30.2, 20.3))
-    series = view.series()
-    point = series["point1"]
+    point = view.answers.series()["point1"]
     # the 1-degree demo's cell centres are at half degrees: the nearest one to the click
     assert (point.attrs["cell_lon"], point.attrs["cell_lat"]) == (-30.5, 20.5)
-    assert point.attrs["cell"] == "lon=-30.5, lat=20.5, depth=0.5 m"
-    expected = view.state.dataset["thetao"].sel(scenario="baseline", depth=0.5)
-    expected = expected.sel(lon=-30.5, lat=20.5)
-    np.testing.assert_allclose(point.values, expected.values)
-    assert series.sizes["time"] == 40
-
-
-def test_the_series_follows_depth_and_scenario(view):
-    tap(view, -30.2, 20.3)
-    view.state.param.update(depth=100.0, scenario="warming_3")
-    point = view.series()["point1"]
-    expected = view.state.dataset["thetao"].sel(scenario="warming_3", depth=100.0)
-    np.testing.assert_allclose(point.values, expected.sel(lon=-30.5, lat=20.5).values)
-    assert point.attrs["cell"].endswith("depth=100 m")
 
 
 def test_a_click_replaces_the_point_unless_pinning(view):
@@ -70,7 +55,7 @@ def test_a_click_replaces_the_point_unless_pinning(view):
         tap(view, -40.0 + k, 10.0)
     assert len(view.state.points) == MAX_PINS  # the oldest ones are dropped
     assert view.state.points[-1] == pytest.approx((-40.0 + MAX_PINS + 1, 10.0))
-    series = view.series()
+    series = view.answers.series()
     assert list(series.data_vars) == [f"point{n}" for n in range(1, MAX_PINS + 1)]
     view.remove_point(0)
     assert len(view.state.points) == MAX_PINS - 1
@@ -90,54 +75,26 @@ def test_a_click_on_the_coast_snaps_to_the_sea(view):
     j, i = (int(v[len(v) // 2]) for v in np.nonzero(land_next_to_sea[40:140]))
     lon, lat = float(field["lon"][i]), float(field["lat"][j + 40])
     tap(view, lon, lat)
-    point = view.series()["point1"]
+    point = view.answers.series()["point1"]
     assert np.isfinite(point.values).all()
     # the cell used is a sea cell next to the one clicked
     assert abs(point.attrs["cell_lon"] - lon) <= 1.0 and abs(point.attrs["cell_lat"] - lat) <= 1.0
 
 
-def test_profile_and_hovmoller_at_the_point(view):
-    tap(view, -30.2, 20.3)
-    view.state.time = "2025-01-10"
-    profile = view.profiles()["point1"]
-    column = view.state.dataset["thetao"].sel(scenario="baseline", lon=-30.5, lat=20.5)
-    np.testing.assert_allclose(profile.values, column.isel(time=9).values)
-    assert list(profile["depth"].values) == list(column["depth"].values)
-    section = view.section()
-    assert section.dims == ("time", "depth")
-    np.testing.assert_allclose(section.values, column.transpose("time", "depth").values)
-
-
 def test_a_variable_without_depth_has_no_profile(view):
     tap(view, -30.2, 20.3)
     view.state.variable = "zos"
-    assert view.profiles() is None and view.section() is None
     assert "no depth levels" in view.profile_plot().object
-    assert view.series()["point1"].attrs["cell"] == "lon=-30.5, lat=20.5"
+    assert "needs time and depth" in view.section_plot().object
 
 
-def test_a_box_across_the_dateline_gives_its_area_statistics(view):
+def test_a_box_across_the_dateline_becomes_the_region(view):
     x = lon_to_x(np.array([170.0, 190.0]))  # the browser's x runs on past 180 degrees
     y = lat_to_y(np.array([-10.0, 10.0]))
     view._on_box(bounds=(x[0], y[0], x[1], y[1]))
     assert view.state.region == pytest.approx((170.0, -10.0, -170.0, 10.0))
-    series, stats = view.area()
-    # the cells inside: centres 170.5..179.5 and -179.5..-170.5, lat -9.5..9.5, all sea
-    field = view.state.field()
-    inside = field.sel(lat=slice(-10, 10))
-    inside = inside.where((inside["lon"] >= 170) | (inside["lon"] <= -170), drop=True)
-    weights = np.cos(np.deg2rad(inside["lat"])) * xr.ones_like(inside)
-    assert stats["cells"] == int(np.isfinite(inside).sum()) == 400
-    assert stats["mean"] == pytest.approx(float(inside.weighted(weights).mean()), rel=1e-3)
-    assert stats["min"] == pytest.approx(float(inside.min()))
-    # ocean area of 20 x 20 degrees at the equator: R^2 * (20 deg in rad) * 2 sin(10 deg)
-    r = 6371.0088
-    assert stats["ocean_area_km2"] == pytest.approx(
-        r**2 * np.deg2rad(20.0) * 2 * np.sin(np.deg2rad(10.0)), rel=1e-6
-    )
-    assert series.sizes["time"] == 40
-    assert float(series["min"].min()) <= float(series["mean"].min())
-    assert float(series["mean"].max()) <= float(series["max"].max())
+    assert view.shown == "Area"
+    assert view.answers.area()[1]["cells"] == 400  # statistics: test_probe_answers
 
 
 def test_a_lasso_polygon_replaces_the_box(view):
@@ -148,35 +105,13 @@ def test_a_lasso_polygon_replaces_the_box(view):
     view._on_lasso(geometry=np.column_stack([x, y]))
     assert view.state.region is None
     np.testing.assert_allclose(view.state.polygon, corners)
-    assert view.region_label() == "polygon of 3 vertices"
-    _, stats = view.area()
-    # a triangle has half the cells of its bounding box (20 x 20 one-degree cells)
-    assert 150 <= stats["cells"] <= 250
-
-
-def test_downloads_name_the_cells_and_units(view):
-    view.keep_pins = True
-    tap(view, -30.2, 20.3)
-    tap(view, -40.2, 25.3)
-    text = view.series_csv().getvalue().splitlines()
-    assert text[0] == (
-        "# thetao [degC], scenario baseline; point1: lon=-30.5, lat=20.5, depth=0.5 m; "
-        "point2: lon=-40.5, lat=25.5, depth=0.5 m"
-    )
-    assert text[1] == "time,point1,point2"
-    assert text[2].startswith("2025-01-01,") and len(text) == 2 + 40
-    nc = xr.open_dataset(io.BytesIO(view.netcdf("series").getvalue()))
-    assert nc["point2"].attrs["units"] == "degC"
-    assert nc["point2"].attrs["cell"] == "lon=-40.5, lat=25.5, depth=0.5 m"
-    np.testing.assert_allclose(nc["point1"].values, view.series()["point1"].values)
-    section = view.section_csv().getvalue().splitlines()
-    assert section[1].split(",")[:3] == ["time", "0.5", "10"]
+    assert view.answers.region_label() == "polygon of 3 vertices"
 
 
 def test_no_point_no_answer(view):
-    assert view.series() is None and view.profiles() is None and view.area() is None
-    assert view.series_csv().getvalue() == ""
     assert "Click the sea" in view.series_plot().object
+    assert "Click the sea" in view.profile_plot().object
+    assert "draw a region" in view.area_plot().object
 
 
 def test_cftime_times_are_drawn_as_dates():

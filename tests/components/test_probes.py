@@ -1,4 +1,5 @@
-"""The probe core (``components.probes``) against values known by construction.
+"""The probe core (``components.core.probes``, ``regions``, ``fields``, ``tables``) against
+values known by construction.
 
 Every field here is a known function of where and when it is stored (:func:`f`), so a
 series that reads the wrong cell, level, run or step shows the wrong number. Expected areas
@@ -20,7 +21,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from components import probes
+from components.core import fields, probes, regions, tables, timeaxis
 from data_adapters import SourceError
 
 R = probes.EARTH_RADIUS_KM
@@ -367,7 +368,7 @@ def test_a_point_that_is_no_place_is_refused(lon, lat):
 # -- cell areas -----------------------------------------------------------------------------
 @pytest.mark.parametrize("step", [10.0, 1.0, 0.25])
 def test_cell_areas_of_a_global_grid_sum_to_the_sphere(step):
-    area = probes.cell_area_km2(regular(*global_grid(step), times=1, depths=None))
+    area = regions.cell_area_km2(regular(*global_grid(step), times=1, depths=None))
 
     assert area.attrs["units"] == "km2"
     assert area.dims == ("lat", "lon")
@@ -377,14 +378,14 @@ def test_cell_areas_of_a_global_grid_sum_to_the_sphere(step):
 def test_cell_areas_with_centres_on_the_poles_sum_to_the_sphere():
     lon = np.arange(-180.0, 180.0, 2.0)
     lat = np.arange(-90.0, 90.5, 2.0)  # rows centred on the poles: half rows there
-    area = probes.cell_area_km2(regular(lon, lat, times=1, depths=None))
+    area = regions.cell_area_km2(regular(lon, lat, times=1, depths=None))
 
     assert float(area.sum()) == pytest.approx(4 * math.pi * R**2, rel=1e-12)
 
 
 def test_a_band_of_rows_has_the_area_of_its_zone():
     lon, lat = global_grid(5.0)
-    area = probes.cell_area_km2(regular(lon, lat, times=1, depths=None))
+    area = regions.cell_area_km2(regular(lon, lat, times=1, depths=None))
 
     band = area.sel(lat=slice(12.0, 28.0))  # rows 12.5..27.5: edges 10 and 30°N
     zone = 2 * math.pi * R**2 * (math.sin(math.radians(30)) - math.sin(math.radians(10)))
@@ -399,7 +400,7 @@ def test_a_band_of_rows_has_the_area_of_its_zone():
 def test_a_regional_grid_has_the_area_of_its_box():
     """1° cells centred 0.5..9.5 by 0.5..9.5: the box 0..10°E, 0..10°N."""
     centres = np.arange(0.5, 10.0, 1.0)
-    area = probes.cell_area_km2(regular(centres, centres, times=1, depths=None))
+    area = regions.cell_area_km2(regular(centres, centres, times=1, depths=None))
 
     box = R**2 * math.radians(10) * math.sin(math.radians(10))
     assert float(area.sum()) == pytest.approx(box, rel=1e-12)
@@ -407,7 +408,7 @@ def test_a_regional_grid_has_the_area_of_its_box():
 
 def test_a_regional_dateline_grid_has_the_area_of_its_box():
     lon, lat = dateline_region()  # centres 170..180..190 (= -170), lat 10..14
-    area = probes.cell_area_km2(regular(lon, lat, times=1, depths=None))
+    area = regions.cell_area_km2(regular(lon, lat, times=1, depths=None))
 
     edges = math.sin(math.radians(14.5)) - math.sin(math.radians(9.5))
     assert float(area.sum()) == pytest.approx(R**2 * math.radians(21) * edges, rel=1e-12)
@@ -417,7 +418,7 @@ def test_rotated_grid_areas_match_the_same_grid_unrotated():
     """Rotating the sphere keeps areas, so each cell has the area of a 1° x 1° regular cell
     at its latitude in the rotated frame: ``R² · 1° · (sin φ2 - sin φ1)``. The corners are
     estimated from the centres (the contract keeps no bounds): within 0.05 % per cell."""
-    area = probes.cell_area_km2(rotated()).values
+    area = regions.cell_area_km2(rotated()).values
     lat_r = np.radians(ROTATED_LAT)[:, None] + 0 * ROTATED_LON[None, :]
     half = math.radians(0.5)
     exact = R**2 * math.radians(1.0) * (np.sin(lat_r + half) - np.sin(lat_r - half))
@@ -438,7 +439,7 @@ def test_a_regular_grid_stored_2d_has_the_regular_areas():
         R**2 * math.radians(10.5) * (math.sin(math.radians(50.25)) - math.sin(math.radians(39.75)))
     )
 
-    assert float(probes.cell_area_km2(curvilinear).sum()) == pytest.approx(box, rel=1e-4)
+    assert float(regions.cell_area_km2(curvilinear).sum()) == pytest.approx(box, rel=1e-4)
 
 
 # -- regions --------------------------------------------------------------------------------
@@ -446,7 +447,7 @@ def test_dateline_box_selects_both_sides_and_nothing_between():
     lon, lat = global_grid(5.0)
     da = regular(lon, lat, depths=None)
 
-    mask = probes.region_mask(da, bbox=(170.0, -12.0, -165.0, 12.0))
+    mask = regions.region_mask(da, bbox=(170.0, -12.0, -165.0, 12.0))
 
     columns = set(lon[mask.any("lat").values])
     assert columns == {172.5, 177.5, -177.5, -172.5, -167.5}
@@ -459,18 +460,18 @@ def test_a_box_past_the_dateline_is_the_same_box():
     """A map panned east of 180° gives 170..195: the same box as 170..-165."""
     lon, lat = global_grid(5.0)
     da = regular(lon, lat, depths=None)
-    wrapped = probes.region_mask(da, bbox=(170.0, -12.0, -165.0, 12.0))
+    wrapped = regions.region_mask(da, bbox=(170.0, -12.0, -165.0, 12.0))
 
     for box in [(170.0, -12.0, 195.0, 12.0), (-190.0, -12.0, -165.0, 12.0)]:
-        assert (probes.region_mask(da, bbox=box).values == wrapped.values).all(), box
-    assert bool(probes.region_mask(da, bbox=(-180.0, -90.0, 180.0, 90.0)).all())
-    assert bool(probes.region_mask(da, bbox=(10.0, -90.0, 370.0, 90.0)).all())
+        assert (regions.region_mask(da, bbox=box).values == wrapped.values).all(), box
+    assert bool(regions.region_mask(da, bbox=(-180.0, -90.0, 180.0, 90.0)).all())
+    assert bool(regions.region_mask(da, bbox=(10.0, -90.0, 370.0, 90.0)).all())
 
 
 def test_box_edges_are_inclusive():
     da = regular(np.arange(0.0, 11.0, 1.0), np.arange(0.0, 11.0, 1.0), depths=None)
 
-    mask = probes.region_mask(da, bbox=(2.0, 3.0, 4.0, 5.0))
+    mask = regions.region_mask(da, bbox=(2.0, 3.0, 4.0, 5.0))
 
     assert int(mask.sum()) == 9  # centres 2, 3, 4 by 3, 4, 5
 
@@ -479,9 +480,9 @@ def test_a_region_with_no_cell_centre_is_refused():
     da = regular(np.arange(0.0, 11.0, 1.0), np.arange(0.0, 11.0, 1.0), depths=None)
 
     with pytest.raises(SourceError, match="no cell centre"):
-        probes.region_mask(da, bbox=(2.2, 3.2, 2.8, 3.8))
+        regions.region_mask(da, bbox=(2.2, 3.2, 2.8, 3.8))
     with pytest.raises(SourceError, match="no cell centre"):
-        probes.region_mask(da, bbox=(50.0, 0.0, 60.0, 10.0))
+        regions.region_mask(da, bbox=(50.0, 0.0, 60.0, 10.0))
 
 
 def test_polygon_selects_the_cells_inside_it():
@@ -490,7 +491,7 @@ def test_polygon_selects_the_cells_inside_it():
     # centres are at half degrees, so none lies on an edge: x + y is a whole number
     triangle = [(2.0, 2.0), (18.3, 2.0), (2.0, 18.3)]
 
-    mask = probes.region_mask(da, polygon=triangle)
+    mask = regions.region_mask(da, polygon=triangle)
 
     mesh_lon, mesh_lat = np.meshgrid(lon, lat)
     expected = (mesh_lon > 2) & (mesh_lat > 2) & (mesh_lon + mesh_lat < 20.3)
@@ -508,9 +509,9 @@ def test_polygon_across_the_dateline(square):
     lon, lat = global_grid(5.0)
     da = regular(lon, lat, depths=None)
 
-    mask = probes.region_mask(da, polygon=square)
+    mask = regions.region_mask(da, polygon=square)
 
-    box = probes.region_mask(da, bbox=(170.0, -12.0, -165.0, 12.0))
+    box = regions.region_mask(da, bbox=(170.0, -12.0, -165.0, 12.0))
     assert (mask.values == box.values).all()
 
 
@@ -518,7 +519,7 @@ def test_box_and_polygon_together_take_the_cells_in_both():
     lon = lat = np.arange(0.5, 20.0, 1.0)
     da = regular(lon, lat, depths=None)
 
-    mask = probes.region_mask(
+    mask = regions.region_mask(
         da, bbox=(0.0, 0.0, 10.0, 20.0), polygon=[(5, 0), (20, 0), (20, 20), (5, 20)]
     )
 
@@ -529,7 +530,7 @@ def test_region_on_a_rotated_grid_uses_its_2d_centres():
     da = rotated()
     lon2d, lat2d = da["lon"].values, da["lat"].values
 
-    mask = probes.region_mask(da, bbox=(175.0, 45.0, -175.0, 55.0))
+    mask = regions.region_mask(da, bbox=(175.0, 45.0, -175.0, 55.0))
 
     expected = ((lon2d >= 175) | (lon2d <= -175)) & (lat2d >= 45) & (lat2d <= 55)
     assert expected.any() and not expected.all()
@@ -541,9 +542,9 @@ def test_area_mean_of_a_constant_field_is_that_constant():
     lon, lat = global_grid(2.0)
     land = (lon[None, :] > 0) & (lon[None, :] < 20) & (lat[:, None] > 30)
     da = regular(lon, lat, land=land, depths=None) * 0 + 7.25
-    mask = probes.region_mask(da, bbox=(-30.0, -60.0, 40.0, 70.0))  # over the land too
+    mask = regions.region_mask(da, bbox=(-30.0, -60.0, 40.0, 70.0))  # over the land too
 
-    out = probes.area_series(da, mask).compute()
+    out = regions.area_series(da, mask).compute()
 
     assert out["mean"].dims == ("time",)
     np.testing.assert_allclose(out["mean"].values, 7.25, rtol=1e-14)
@@ -573,9 +574,9 @@ def test_area_mean_of_latitude_weights_cells_by_their_area():
     """Mean latitude over 0..60°N, by area: 26.92°, where the unweighted mean is 30°."""
     lon, lat = np.arange(-29.75, 30.0, 0.5), np.arange(0.25, 60.0, 0.5)
     da = zonal_field(lon, lat, lambda phi: phi)
-    mask = probes.region_mask(da, bbox=(-30.0, 0.0, 30.0, 60.0))
+    mask = regions.region_mask(da, bbox=(-30.0, 0.0, 30.0, 60.0))
 
-    mean = probes.area_series(da, mask)["mean"].values
+    mean = regions.area_series(da, mask)["mean"].values
 
     # ∫ φ cos φ dφ = φ sin φ + cos φ (radians)
     expected = math.degrees(band_mean(lambda p: p * math.sin(p) + math.cos(p), 0.0, 60.0))
@@ -586,9 +587,9 @@ def test_area_mean_of_latitude_weights_cells_by_their_area():
 def test_area_mean_of_cos_latitude_over_a_band():
     lon, lat = global_grid(1.0)
     da = zonal_field(lon, lat, lambda phi: np.cos(np.radians(phi)))
-    mask = probes.region_mask(da, bbox=(-180.0, -20.0, 180.0, 70.0))
+    mask = regions.region_mask(da, bbox=(-180.0, -20.0, 180.0, 70.0))
 
-    mean = probes.area_series(da, mask)["mean"].values
+    mean = regions.area_series(da, mask)["mean"].values
 
     # rows 19.5°S..69.5°N: edges -20 and 70; ∫ cos² φ dφ = φ/2 + sin 2φ / 4
     expected = band_mean(lambda p: p / 2 + math.sin(2 * p) / 4, -20.0, 70.0)
@@ -602,9 +603,9 @@ def test_area_mean_is_exact_for_cell_means():
     edges = np.radians(np.arange(-10.0, 41.0, 2.0))
     cell_means = (np.sin(edges[:-1]) + np.sin(edges[1:])) / 2
     da = zonal_field(np.arange(100.5, 110.0, 1.0), lat, lambda _: cell_means)
-    mask = probes.region_mask(da, bbox=(100.0, -10.0, 110.0, 40.0))
+    mask = regions.region_mask(da, bbox=(100.0, -10.0, 110.0, 40.0))
 
-    mean = probes.area_series(da, mask)["mean"].values
+    mean = regions.area_series(da, mask)["mean"].values
 
     expected = (math.sin(math.radians(-10.0)) + math.sin(math.radians(40.0))) / 2
     np.testing.assert_allclose(mean, expected, rtol=1e-12)
@@ -615,9 +616,9 @@ def test_area_series_over_a_dateline_box():
     lon, lat = global_grid(5.0)
     values = np.where(lon > 0, 1.0, 3.0)
     da = zonal_field(lon, lat, lambda phi: phi * 0).copy(data=np.broadcast_to(values, (2, 36, 72)))
-    mask = probes.region_mask(da, bbox=(170.0, -10.0, -170.0, 10.0))
+    mask = regions.region_mask(da, bbox=(170.0, -10.0, -170.0, 10.0))
 
-    out = probes.area_series(da, mask).compute()
+    out = regions.area_series(da, mask).compute()
 
     np.testing.assert_allclose(out["mean"].values, 2.0, rtol=1e-14)
     np.testing.assert_allclose(out["min"].values, 1.0)
@@ -629,9 +630,9 @@ def test_area_series_leaves_out_land_and_gives_nan_with_no_sea():
     da = regular(lon, lat, times=2, depths=None)
     da[0] = np.nan  # the first step: no data anywhere
     da[1, :, :2] = np.nan  # the second: land on the first two columns
-    mask = probes.region_mask(da, bbox=(0.0, 0.0, 4.0, 4.0))
+    mask = regions.region_mask(da, bbox=(0.0, 0.0, 4.0, 4.0))
 
-    out = probes.area_series(da, mask).compute()
+    out = regions.area_series(da, mask).compute()
 
     assert np.isnan(out["mean"].values[0]) and np.isnan(out["min"].values[0])
     sea = f(lon[None, 2:], lat[:, None], 1)
@@ -645,11 +646,11 @@ def test_area_series_leaves_out_land_and_gives_nan_with_no_sea():
 def test_area_series_of_every_run_and_its_csv():
     da = regular(np.arange(0.5, 4.0, 1.0), np.arange(0.5, 4.0, 1.0), times=2, depths=None)
     runs = xr.concat([da, da + 1.5], dim=pd.Index(["baseline", "warming"], name="scenario"))
-    mask = probes.region_mask(da, bbox=(0.0, 0.0, 2.0, 2.0))
+    mask = regions.region_mask(da, bbox=(0.0, 0.0, 2.0, 2.0))
 
-    out = probes.area_series(runs, mask, scenario="all").compute()
+    out = regions.area_series(runs, mask, scenario="all").compute()
     buffer = io.StringIO()
-    probes.to_csv(out, buffer, "region W 0, S 0, E 2, N 2")
+    tables.to_csv(out, buffer, "region W 0, S 0, E 2, N 2")
 
     np.testing.assert_allclose(
         out["mean"].sel(scenario="warming") - out["mean"].sel(scenario="baseline"), 1.5
@@ -667,9 +668,9 @@ def test_region_stats_by_hand_on_a_tiny_grid():
     lon, lat = np.array([5.0, 15.0, 25.0]), np.array([5.0, 15.0])
     values = np.array([[1.0, 2.0, np.nan], [4.0, 5.0, 6.0]])
     da = xr.DataArray(values, dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
-    mask = probes.region_mask(da, bbox=(0.0, 0.0, 30.0, 20.0))
+    mask = regions.region_mask(da, bbox=(0.0, 0.0, 30.0, 20.0))
 
-    stats = probes.region_stats(da, mask)
+    stats = regions.region_stats(da, mask)
 
     s0, s10, s20 = (math.sin(math.radians(x)) for x in (0, 10, 20))
     low, high = R**2 * math.radians(10) * (s10 - s0), R**2 * math.radians(10) * (s20 - s10)
@@ -684,14 +685,14 @@ def test_region_stats_by_hand_on_a_tiny_grid():
     assert stats["std"] == pytest.approx(std, rel=1e-12)
     # a box over the land cell alone holds no sea
     with pytest.raises(SourceError, match="no sea cell"):
-        probes.region_stats(da, probes.region_mask(da, bbox=(20.0, 0.0, 30.0, 10.0)))
+        regions.region_stats(da, regions.region_mask(da, bbox=(20.0, 0.0, 30.0, 10.0)))
 
 
 def test_region_stats_on_a_rotated_grid():
     """A constant field: its mean, no spread, and the grid's area (rotating keeps areas)."""
     da = rotated().isel(time=0, depth=0) * 0 + 4.5
 
-    stats = probes.region_stats(da, probes.region_mask(da))
+    stats = regions.region_stats(da, regions.region_mask(da))
 
     assert (stats["mean"], stats["min"], stats["max"]) == pytest.approx((4.5, 4.5, 4.5))
     assert stats["std"] == pytest.approx(0.0, abs=1e-12)
@@ -703,19 +704,19 @@ def test_region_stats_on_a_rotated_grid():
 def test_a_region_drawn_on_another_grid_is_refused():
     coarse = regular(*global_grid(10.0), depths=None)
     fine = regular(*global_grid(5.0), depths=None)
-    mask = probes.region_mask(coarse, bbox=(0.0, 0.0, 30.0, 30.0))
+    mask = regions.region_mask(coarse, bbox=(0.0, 0.0, 30.0, 30.0))
 
     with pytest.raises(SourceError, match="another grid"):
-        probes.area_series(fine, mask)
+        regions.area_series(fine, mask)
     with pytest.raises(SourceError, match="another grid"):
-        probes.region_stats(fine.isel(time=0), mask)
+        regions.region_stats(fine.isel(time=0), mask)
 
 
 def test_region_stats_needs_one_map():
     da = regular(np.arange(0.5, 4.0, 1.0), np.arange(0.5, 4.0, 1.0), depths=None)
 
     with pytest.raises(SourceError, match="one map"):
-        probes.region_stats(da, probes.region_mask(da))
+        regions.region_stats(da, regions.region_mask(da))
 
 
 # -- profiles and sections ------------------------------------------------------------------
@@ -766,7 +767,7 @@ def test_profile_writes_as_depth_value_csv():
     cell = probes.nearest_ocean_cell(da, 4.0, 8.0)
     buffer = io.StringIO()
 
-    probes.to_csv(probes.profile(da, cell, 0), buffer, cell.header())
+    tables.to_csv(probes.profile(da, cell, 0), buffer, cell.header())
 
     lines = buffer.getvalue().splitlines()
     assert lines[:2] == ["# lon=4,lat=8", "depth,value"]
@@ -799,32 +800,32 @@ def test_select_runs_by_name_default_baseline_and_all():
     assert list(every["scenario"].values) == ["baseline", "warming_1p5", "heatwave"]
     np.testing.assert_allclose(every.values, top[:, None] + [0.0, 1.5, 3.0])
     with pytest.raises(SourceError, match=r"no scenario 'heatwav' \(did you mean 'heatwave'\?\)"):
-        probes.select(da, scenario="heatwav")
+        fields.select(da, scenario="heatwav")
 
 
 def test_select_all_on_a_single_run_gives_one_baseline_run():
     da = small()
 
-    every = probes.select(da, scenario="all")
+    every = fields.select(da, scenario="all")
 
     assert list(every["scenario"].values) == ["baseline"]
-    assert probes.select(da, scenario="baseline").dims == ("time", "lat", "lon")
+    assert fields.select(da, scenario="baseline").dims == ("time", "lat", "lon")
     with pytest.raises(SourceError, match="one run"):
-        probes.select(da, scenario="heatwave")
+        fields.select(da, scenario="heatwave")
 
 
 def test_select_first_member_unless_asked():
     da = small()
     members = xr.concat([da, da + 0.1], dim=pd.Index([1, 2], name="member"))
 
-    assert "member" not in probes.select(members).dims
-    np.testing.assert_allclose(probes.select(members).values, probes.select(da).values)
-    assert probes.select(members, members=True).sizes["member"] == 2
+    assert "member" not in fields.select(members).dims
+    np.testing.assert_allclose(fields.select(members).values, fields.select(da).values)
+    assert fields.select(members, members=True).sizes["member"] == 2
 
 
 @pytest.mark.parametrize(("asked", "level"), [(0.0, 0.5), (6.0, 10.0), (40.0, 10.0), (1e4, 100.0)])
 def test_select_depth_takes_the_nearest_level(asked, level):
-    out = probes.select(small(), depth=asked)
+    out = fields.select(small(), depth=asked)
 
     assert float(out["depth"]) == level
     np.testing.assert_allclose(out.isel(time=0, lat=1, lon=2).values, f(2, 1, 0, level))
@@ -832,32 +833,32 @@ def test_select_depth_takes_the_nearest_level(asked, level):
 
 def test_select_depth_errors():
     with pytest.raises(SourceError, match="positive down"):
-        probes.select(small(), depth=-5.0)
+        fields.select(small(), depth=-5.0)
     with pytest.raises(SourceError, match="no depth levels"):
-        probes.select(small().isel(depth=0), depth=5.0)
+        fields.select(small().isel(depth=0), depth=5.0)
 
 
 def test_select_top_level_or_whole_column():
-    assert float(probes.select(small())["depth"]) == 0.5
-    assert probes.select(small(), whole_column=True).sizes["depth"] == DEPTHS.size
+    assert float(fields.select(small())["depth"]) == 0.5
+    assert fields.select(small(), whole_column=True).sizes["depth"] == DEPTHS.size
 
 
 def test_select_period_includes_both_ends():
-    out = probes.select(small(), start="2025-01-02", end="2025-01-04")
+    out = fields.select(small(), start="2025-01-02", end="2025-01-04")
 
-    assert probes.iso_times(out["time"].values) == ["2025-01-02", "2025-01-03", "2025-01-04"]
-    assert probes.select(small(), end="2025-01-01").sizes["time"] == 1
-    assert probes.select(small(), start="2025-01-05").sizes["time"] == 1
-    assert probes.select(small(), start="2025-01").sizes["time"] == 5  # a month: all of it
+    assert timeaxis.iso_times(out["time"].values) == ["2025-01-02", "2025-01-03", "2025-01-04"]
+    assert fields.select(small(), end="2025-01-01").sizes["time"] == 1
+    assert fields.select(small(), start="2025-01-05").sizes["time"] == 1
+    assert fields.select(small(), start="2025-01").sizes["time"] == 5  # a month: all of it
 
 
 def test_select_period_errors_name_the_bad_bound():
     with pytest.raises(SourceError, match=r"^end '2025-02-30' is not a time of this calendar"):
-        probes.select(small(), start="2025-01-01", end="2025-02-30")
+        fields.select(small(), start="2025-01-01", end="2025-02-30")
     with pytest.raises(SourceError, match=r"no time step from 2026-01-01 to the end; .*2025-01-05"):
-        probes.select(small(), start="2026-01-01")
+        fields.select(small(), start="2026-01-01")
     with pytest.raises(SourceError, match="no time axis"):
-        probes.select(small().isel(time=0), start="2025-01-01")
+        fields.select(small().isel(time=0), start="2025-01-01")
 
 
 def noleap_series() -> xr.DataArray:
@@ -873,7 +874,7 @@ def test_cftime_noleap_series_and_csv():
 
     series = probes.point_series(da, cell, start="2001-02-28", end="2001-03-01")
     buffer = io.StringIO()
-    probes.to_csv(series, buffer, cell.header(0.5))
+    tables.to_csv(series, buffer, cell.header(0.5))
 
     assert buffer.getvalue().splitlines() == [
         "# lon=1,lat=2,depth=0.5",
@@ -893,7 +894,7 @@ def test_to_csv_format():
     series[2] = np.nan  # no data that day
     buffer = io.StringIO()
 
-    probes.to_csv(series, buffer, cell.header(0.5))
+    tables.to_csv(series, buffer, cell.header(0.5))
 
     lines = buffer.getvalue().splitlines()
     assert lines[0] == "# lon=3,lat=1,depth=0.5"
@@ -909,7 +910,7 @@ def test_to_csv_writes_files_and_full_times_for_sub_daily_steps(tmp_path):
     series = xr.DataArray([1.0, 2.0, 3.0], dims="time", coords={"time": times})
     path = tmp_path / "series.csv"
 
-    probes.to_csv(series, path, "# lon=0,lat=0")
+    tables.to_csv(series, path, "# lon=0,lat=0")
 
     assert path.read_text().splitlines() == [
         "# lon=0,lat=0",
@@ -925,7 +926,7 @@ def test_to_csv_of_every_run_has_a_column_per_run():
     cell = probes.nearest_ocean_cell(da, 3.0, 1.0)
     buffer = io.StringIO()
 
-    probes.to_csv(probes.point_series(da, cell, scenario="all"), buffer, cell.header())
+    tables.to_csv(probes.point_series(da, cell, scenario="all"), buffer, cell.header())
 
     assert buffer.getvalue().splitlines()[1] == "time,baseline"
 
@@ -982,9 +983,9 @@ def test_area_series_reads_only_the_chunks_under_the_region():
     eager = regular(*global_grid(2.0), times=4, depths=None)  # (4, 90, 180)
     cube = Chunks(eager.values, (4, 10, 20))
     da = eager.copy(data=cube.array)
-    mask = probes.region_mask(da, bbox=(172.0, 2.0, -172.0, 18.0))  # rows 46..53, across 180
+    mask = regions.region_mask(da, bbox=(172.0, 2.0, -172.0, 18.0))  # rows 46..53, across 180
 
-    out = probes.area_series(da, mask).compute()
+    out = regions.area_series(da, mask).compute()
 
     assert np.isfinite(out["mean"].values).all()
     assert {loc[1:] for loc in cube.read} == {(4, 0), (4, 8), (5, 0), (5, 8)}
@@ -993,12 +994,12 @@ def test_area_series_reads_only_the_chunks_under_the_region():
 def test_lazy_and_eager_area_series_agree():
     eager = regular(*global_grid(2.0), times=4, depths=None)
     lazy = eager.chunk({"lat": 15, "lon": 30})
-    mask = probes.region_mask(eager, polygon=[(-20, -20), (30, -10), (10, 40)])
+    mask = regions.region_mask(eager, polygon=[(-20, -20), (30, -10), (10, 40)])
 
     with dask.config.set(scheduler="synchronous"):
-        lazy_out = probes.area_series(lazy, mask)
+        lazy_out = regions.area_series(lazy, mask)
         assert isinstance(lazy_out["mean"].data, dask.array.Array)  # nothing read yet
         lazy_out = lazy_out.compute()
-    eager_out = probes.area_series(eager, mask)
+    eager_out = regions.area_series(eager, mask)
 
     xr.testing.assert_allclose(lazy_out, eager_out.compute())

@@ -19,19 +19,16 @@ import zarr
 import zarr.storage
 
 from components import ExplorerState, MapView
-from components.map import lonlat_extent_to_mercator
-from components.render import (
-    LONLAT,
+from components.core.frames import (
     PROJECTED_Y,
-    WEB_MERCATOR,
     FrameCache,
-    Viewport,
     full_extent,
     pixel_degrees,
     pyramid_for,
     render_field,
-    to_crs,
 )
+from components.core.geography import LONLAT, WEB_MERCATOR, Viewport, to_crs
+from components.map_layers import lonlat_extent_to_mercator
 from data_adapters import (
     Catalog,
     OpenedSource,
@@ -304,10 +301,9 @@ def map_view(store, tmp_path, monkeypatch) -> MapView:
             """
         )
     )
-    monkeypatch.setattr("components.map.FRAMES", FrameCache())  # a cache of its own
     state = ExplorerState(Catalog.load(catalog_file))
     state.param.update(variable="thetao", time=state.param.time.objects[1], depth=100.0)
-    return MapView(state=state)
+    return MapView(state=state, frames=FrameCache())  # a cache of its own
 
 
 def draw(view: MapView, bbox, width: int, height: int) -> None:

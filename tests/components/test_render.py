@@ -13,18 +13,16 @@ import pytest
 import xarray as xr
 from matplotlib.colors import ListedColormap, Normalize
 
-from components.colors import palette
-from components.export import LUT_SIZE, ColourScale, frame_rgba
-from components.render import (
+from components.core.colours import palette
+from components.core.frames import Frame, full_extent, render_field
+from components.core.geography import (
     LONLAT,
     MERCATOR_HALF_WORLD,
     MERCATOR_MAX_LAT,
     WEB_MERCATOR,
-    Frame,
     Viewport,
-    full_extent,
-    render_field,
 )
+from components.core.png import LUT_SIZE, ColourScale, frame_rgba
 from tests import synthetic
 
 #: Earth radius of Web Mercator (m).

@@ -25,7 +25,8 @@ import pytest
 import xarray as xr
 
 from components import ExplorerState, MapView
-from components.render import FRAMES, LONLAT, Viewport
+from components.core.frames import FRAMES
+from components.core.geography import LONLAT, Viewport
 from data_adapters import Catalog, SourceError, write_prepared
 from data_adapters.errors import as_source_error
 from data_adapters.opendap import OpendapAdapter

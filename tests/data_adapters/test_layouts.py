@@ -20,7 +20,7 @@ import xarray as xr
 import zarr
 import zarr.storage
 
-from components.probes import nearest_ocean_cell, point_series
+from components.core.probes import nearest_ocean_cell, point_series
 from data_adapters import (
     Catalog,
     SourceError,

@@ -1,4 +1,4 @@
-"""The server-side frame renderer shared by the map view and ``ocean-explorer render``.
+"""Grids and frames: the server-side renderer shared by the map view and ``ocean-explorer render``.
 
 A frame is the field resampled by Datashader to exactly the viewport's pixels: the browser
 (or the PNG) never gets the whole grid. Map cost follows the viewport: only the cells in
@@ -16,7 +16,6 @@ Grid kinds recognise themselves (``grid_for``) and say how they render:
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 import time
@@ -27,99 +26,23 @@ from dataclasses import dataclass
 import datashader as dsh
 import numpy as np
 import xarray as xr
-from pyproj import Transformer
 
 from data_adapters.pyramid import MapPyramid
 
-LONLAT = "EPSG:4326"
-WEB_MERCATOR = "EPSG:3857"
-CRSES = (LONLAT, WEB_MERCATOR)
-#: Web Mercator stops here (degrees): the square world of web maps.
-MERCATOR_MAX_LAT = 85.051129
-#: Half the Web Mercator world width in metres.
-MERCATOR_HALF_WORLD = 20037508.342789244
+from .geography import (
+    LONLAT,
+    MERCATOR_MAX_LAT,
+    WEB_MERCATOR,
+    Viewport,
+    lat_to_y,
+    lon_to_x,
+    to_crs,
+    x_to_lon,
+    y_to_lat,
+)
+
 #: Cells read beyond the viewport on each side, so edge pixels get whole cells.
 MARGIN_CELLS = 2
-
-
-@functools.cache
-def _transformer(forward: bool) -> Transformer:
-    src, dst = (LONLAT, WEB_MERCATOR) if forward else (WEB_MERCATOR, LONLAT)
-    return Transformer.from_crs(src, dst, always_xy=True)
-
-
-def lon_to_x(lon: np.ndarray) -> np.ndarray:
-    """Web Mercator x (m) of longitudes (degrees); linear, so unwrapped longitudes stay so."""
-    return np.asarray(lon, dtype="float64") * (MERCATOR_HALF_WORLD / 180.0)
-
-
-def lat_to_y(lat: np.ndarray) -> np.ndarray:
-    """Web Mercator y (m) of latitudes (degrees), clipped to the Mercator limit."""
-    lat = np.clip(np.asarray(lat, dtype="float64"), -MERCATOR_MAX_LAT, MERCATOR_MAX_LAT)
-    return _transformer(True).transform(np.zeros_like(lat), lat)[1]
-
-
-def x_to_lon(x: np.ndarray) -> np.ndarray:
-    """Longitude (degrees, not wrapped) of Web Mercator x (m)."""
-    return np.asarray(x, dtype="float64") * (180.0 / MERCATOR_HALF_WORLD)
-
-
-def y_to_lat(y: np.ndarray) -> np.ndarray:
-    """Latitude (degrees) of Web Mercator y (m)."""
-    y = np.asarray(y, dtype="float64")
-    return _transformer(False).transform(np.zeros_like(y), y)[1]
-
-
-def to_crs(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) of lon/lat in ``crs`` (arrays of any matching shapes)."""
-    if crs == LONLAT:
-        return np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
-    return lon_to_x(lon), lat_to_y(lat)
-
-
-@dataclass(frozen=True)
-class Viewport:
-    """What is on screen: ranges in ``crs`` units and the size in pixels."""
-
-    x_range: tuple[float, float]
-    y_range: tuple[float, float]
-    width: int = 800
-    height: int = 450
-    crs: str = LONLAT
-
-    def __post_init__(self) -> None:
-        if self.crs not in CRSES:
-            raise ValueError(f"crs must be one of {CRSES}, not {self.crs!r}")
-        if not (1 <= self.width <= 8192 and 1 <= self.height <= 8192):
-            raise ValueError("width and height must be between 1 and 8192 pixels")
-        if not (self.x_range[1] > self.x_range[0] and self.y_range[1] > self.y_range[0]):
-            raise ValueError("ranges must be increasing (use x1 > x0; a dateline box wraps)")
-
-    @classmethod
-    def from_bbox(
-        cls, bbox: tuple[float, float, float, float], width: int, height: int, crs: str = LONLAT
-    ) -> Viewport:
-        """A viewport over [W, S, E, N] in degrees; W > E crosses the dateline."""
-        west, south, east, north = bbox
-        if east <= west:
-            east += 360.0
-        x0, y0 = to_crs(np.array(west), np.array(south), crs)
-        x1, y1 = to_crs(np.array(east), np.array(north), crs)
-        return cls((float(x0), float(x1)), (float(y0), float(y1)), width, height, crs)
-
-    def lon_lat_bounds(self) -> tuple[float, float, float, float]:
-        """(lon0, lat0, lon1, lat1) in degrees; lon may run past ±180 when panned round."""
-        if self.crs == LONLAT:
-            return self.x_range[0], self.y_range[0], self.x_range[1], self.y_range[1]
-        lon0, lon1 = x_to_lon(np.array(self.x_range))
-        lat0, lat1 = y_to_lat(np.array(self.y_range))
-        return float(lon0), float(lat0), float(lon1), float(lat1)
-
-    def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
-        """x (width,) and y (height,) of pixel centres, in ``crs`` units, y ascending."""
-        (x0, x1), (y0, y1) = self.x_range, self.y_range
-        dx, dy = (x1 - x0) / self.width, (y1 - y0) / self.height
-        return x0 + dx * (np.arange(self.width) + 0.5), y0 + dy * (np.arange(self.height) + 0.5)
 
 
 @dataclass

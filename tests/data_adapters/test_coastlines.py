@@ -1,34 +1,18 @@
-"""Tests for assets/build_coastlines.py: GSHHS -> offline Natural Earth shapefiles."""
+"""The offline coastline builder (``data_adapters.coastlines``): GSHHS to Natural Earth files."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import urllib.request
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 import shapely
 
-SCRIPT = Path(__file__).resolve().parents[2] / "assets" / "build_coastlines.py"
+from data_adapters import coastlines
 
-
-def _load_script() -> ModuleType:
-    # assets/ is not an installed package; load the script by path.
-    if "build_coastlines" in sys.modules:
-        return sys.modules["build_coastlines"]
-    spec = importlib.util.spec_from_file_location("build_coastlines", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-bc = _load_script()
+bc = coastlines
 
 
 @pytest.fixture(scope="module")
@@ -163,16 +147,6 @@ def test_rebuilds_only_what_is_missing(tmp_path: Path) -> None:
     assert bc.build_coastlines(tmp_path, "c").built == []
     assert bc.build_coastlines(tmp_path, "c", force=True).built == ["c"]
     assert not list(tmp_path.rglob(".build-*"))
-
-
-def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert bc.main([str(tmp_path), "--scales", "c"]) == 0
-    first = capsys.readouterr().out.strip().splitlines()
-    assert len(first) == 1 and "110m" in first[0] and "MB" in first[0]
-    assert bc.main([str(tmp_path), "--scales", "c"]) == 0
-    assert "up to date" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        bc.main([str(tmp_path), "--scales", "x"])
 
 
 def test_normalise_ring_splits_at_antimeridian() -> None:

@@ -1,0 +1,178 @@
+"""The data commands: ``timeseries`` and ``export`` write series and subsets as files.
+
+``timeseries`` writes the CSV series at a point, ``export`` a subset of one variable as
+NetCDF or long CSV.
+
+Each is arguments -> the core's choice of run, level and period (:func:`fields.select`) and
+its probes or box -> its writers (:mod:`components.core.tables`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import xarray as xr
+
+from components.core import fields, probes, regions, tables, timeaxis
+from data_adapters import SourceError, open_source
+
+from .common import cannot_write, every_run, megabytes, output_file
+from .common import catalog as load_catalog
+from .parser import DEFAULT_EXPORT_LIMIT_MB, EXPORT_LIMIT_ENV, megabytes_arg
+
+
+def cmd_timeseries(args: argparse.Namespace) -> int:
+    """Write the series of one variable at the sea cell nearest a point, as CSV."""
+    output = output_file(args.output, (".csv",), "CSV") if args.output else None
+    start, end = period_bound(args.start, "--start"), period_bound(args.end, "--end")
+    opened = open_source(args.source, load_catalog(args))
+    fields.variable(opened.dataset, args.var, opened.id)  # a clear error for an unknown one
+    # a series reads the source's series layout when it has one (geo-chunked: one chunk)
+    da = every_run(opened, opened.for_series()[args.var], args.scenario)
+    try:
+        # where the sea is: the chosen level of the baseline (or chosen) run, at its first step
+        runs = None if args.scenario == fields.ALL_SCENARIOS else args.scenario
+        sea = fields.select(da, depth=args.depth, scenario=runs)
+        cell = probes.nearest_ocean_cell(sea, args.lon, args.lat)
+        series = probes.point_series(
+            da, cell, depth=args.depth, scenario=args.scenario, start=start, end=end
+        ).compute()
+    except SourceError as exc:
+        raise SourceError(f"{opened.id}: {exc}") from exc
+    depth = float(series["depth"]) if "depth" in series.coords else None
+    if cell.snapped:
+        print(
+            f"ocean-explorer: note: ({args.lon:g}, {args.lat:g}) is on land; using the nearest "
+            f"sea cell {cell.label(depth)} ({cell.distance_km:.0f} km away)",
+            file=sys.stderr,
+        )
+    header = cell.header(depth)
+    if output is None:
+        try:
+            tables.to_csv(series, sys.stdout, header)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader stopped early (``| head``): not an error, and nothing more to say;
+            # stdout goes to devnull so that Python's flush at exit does not complain either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    try:
+        tables.to_csv(series, output, header)
+    except OSError as exc:
+        raise cannot_write(output, exc) from exc
+    print(f"wrote {output} ({args.var} at {cell.label(depth)}, {series.sizes['time']} steps)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a subset (box, period, level, run) of one variable as NetCDF or long CSV,
+    refused from its size alone when above the export limit."""
+    output = output_file(args.output, (".nc", ".csv"), "NetCDF or CSV")
+    start, end = period_bound(args.start, "--start"), period_bound(args.end, "--end")
+    limit_mb = export_limit_mb(args)
+    opened = open_source(args.source, load_catalog(args))
+    da = every_run(opened, fields.variable(opened.dataset, args.var, opened.id), args.scenario)
+    try:
+        subset = fields.select(
+            da,
+            depth=args.depth,
+            scenario=args.scenario,
+            start=start,
+            end=end,
+            whole_column=True,
+            members=True,
+        )
+        if args.bbox is not None:
+            subset = in_box(subset, args.bbox)
+    except SourceError as exc:
+        raise SourceError(f"{opened.id}: {exc}") from exc
+    as_csv = output.suffix.lower() == ".csv"
+    # sizes are known before anything is read: refuse here, not after minutes of reading
+    size = tables.long_csv_bytes(subset) if as_csv else subset.size * subset.dtype.itemsize
+    shape = " x ".join(f"{subset.sizes[d]} {d}" for d in subset.dims)
+    if size > limit_mb * 1e6:
+        raise SourceError(
+            f"{opened.id}: exporting '{args.var}' ({shape}) would write about "
+            f"{megabytes(size)} as {'CSV' if as_csv else 'NetCDF'}, above the limit of "
+            f"{limit_mb:g} MB; shrink it with --bbox, --start/--end or one --depth, or raise "
+            f"--max-mb (or {EXPORT_LIMIT_ENV})"
+        )
+    note = ", ".join(
+        f"{k}={v}"
+        for k, v in (
+            ("var", args.var),
+            ("bbox", ",".join(f"{x:g}" for x in args.bbox) if args.bbox else None),
+            ("start", args.start),
+            ("end", args.end),
+            ("depth", args.depth),
+            ("scenario", args.scenario),
+        )
+        if v is not None
+    )
+    try:
+        if as_csv:
+            rows = tables.write_long_csv(subset, output)
+            print(f"wrote {output} ({rows} rows of sea values; {shape})")
+        else:
+            credit = {"source_attribution": opened.attribution} if opened.attribution else {}
+            tables.write_netcdf(
+                subset,
+                output,
+                attrs={**credit, **opened.dataset.attrs},
+                history=f"ocean-explorer export of {opened.id}: {note}",
+            )
+            print(f"wrote {output} ({args.var}: {shape})")
+    except OSError as exc:
+        raise cannot_write(output, exc) from exc
+    return 0
+
+
+def period_bound(text: str | None, option: str) -> str | None:
+    """An ISO time of --start/--end as xarray's time selection reads it (checked here).
+
+    Written back zero-padded and to the second at most ("2025-3-1" -> "2025-03-01"): the
+    cftime calendars' parser takes nothing else. Its precision is kept, so "--end 2025-03"
+    includes every step of March.
+    """
+    if text is None:
+        return None
+    timeaxis.parse_time(text, option)  # the core's one reading of an ISO time, and its error
+    match = timeaxis.ISO_TIME.match(text.strip())
+    assert match is not None  # parse_time accepted it
+    year, *rest = (int(p) for p in match.groups() if p is not None)
+    iso = f"{year:04d}" + "".join(
+        f"{sep}{value:02d}" for sep, value in zip(("-", "-", "T", ":", ":"), rest, strict=False)
+    )
+    # an hour alone ("T12") is not ISO 8601 for every parser: read it as HH:00
+    return iso + ":00" if len(rest) == 3 else iso
+
+
+def export_limit_mb(args: argparse.Namespace) -> float:
+    """The export limit in MB: ``--max-mb``, else $OCEAN_EXPLORER_EXPORT_LIMIT_MB, else the
+    default."""
+    if args.max_mb is not None:
+        return float(args.max_mb)
+    text = os.environ.get(EXPORT_LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_EXPORT_LIMIT_MB
+    try:
+        return megabytes_arg(text)
+    except argparse.ArgumentTypeError as exc:
+        raise SourceError(f"{EXPORT_LIMIT_ENV}='{text}': {exc}") from exc
+
+
+def in_box(da: xr.DataArray, box: tuple[float, float, float, float]) -> xr.DataArray:
+    """The cells of ``da`` in the box (lazy): exactly on regular grids; on curvilinear grids
+    the smallest block of rows and columns that holds every cell centre in the box."""
+    mask = regions.region_mask(da, bbox=box)
+    rows, cols = mask.dims
+    inside = np.asarray(mask.values)
+    row_idx = np.flatnonzero(inside.any(axis=1))
+    col_idx = np.flatnonzero(inside.any(axis=0))
+    if da["lon"].ndim == 2:
+        row_idx = np.arange(row_idx[0], row_idx[-1] + 1)
+        col_idx = np.arange(col_idx[0], col_idx[-1] + 1)
+    return da.isel({rows: row_idx, cols: col_idx})

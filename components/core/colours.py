@@ -1,0 +1,84 @@
+"""Colours: a cmocean colormap per variable, palettes and robust colour ranges."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+import xarray as xr
+
+with warnings.catch_warnings():
+    # cmocean 4.0.3 registers its colormaps with a call matplotlib has deprecated
+    warnings.simplefilter("ignore")
+    import cmocean
+
+#: cmocean colormap by CF standard_name (the first matching key wins; substring match).
+CMAP_BY_STANDARD_NAME = (
+    ("chlorophyll", "algae"),
+    ("temperature", "thermal"),
+    ("salinity", "haline"),
+    ("sea_surface_height", "balance"),
+    ("sea_water_velocity", "balance"),
+    ("speed", "speed"),
+    ("oxygen", "oxy"),
+    ("depth", "deep"),
+    ("density", "dense"),
+    ("turbidity", "turbid"),
+    ("ice", "ice"),
+)
+#: Fallback by units when there is no standard_name.
+CMAP_BY_UNITS = {"degC": "thermal", "degree_Celsius": "thermal", "K": "thermal", "PSU": "haline"}
+DEFAULT_CMAP = "thermal"
+DIVERGING_CMAP = "balance"
+#: Percentiles of the values in view used for the automatic colour range.
+ROBUST_PERCENTILES = (2.0, 98.0)
+
+
+def default_cmap(da: xr.DataArray) -> str:
+    """The cmocean colormap name for a variable, chosen from standard_name, then units."""
+    std = str(da.attrs.get("standard_name", "")).lower()
+    for key, name in CMAP_BY_STANDARD_NAME:
+        if key in std:
+            return name
+    return CMAP_BY_UNITS.get(str(da.attrs.get("units", "")), DEFAULT_CMAP)
+
+
+def is_diverging(name: str) -> bool:
+    """True for colormaps meant to be centred on zero."""
+    return name in ("balance", "diff", "curl", "delta", "tarn")
+
+
+def palette(name: str, n: int = 256) -> list[str]:
+    """A cmocean colormap as a list of hex colours, the form Bokeh takes (a list of its
+    own for each caller; the colours are computed once per name)."""
+    return list(_hex_colours(name, n))
+
+
+@functools.lru_cache(maxsize=64)
+def _hex_colours(name: str, n: int) -> tuple[str, ...]:
+    from matplotlib.colors import to_hex  # the map asks on every frame: computed once
+
+    cmap = cmocean.cm.cmap_d[name]
+    return tuple(to_hex(rgba) for rgba in cmap(np.linspace(0.0, 1.0, n)))
+
+
+def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, float]:
+    """(low, high) from the 2nd and 98th percentiles of the finite values; (0, 1) if none."""
+    finite = np.asarray(values)[np.isfinite(values)]
+    if finite.size == 0:
+        return (0.0, 1.0)
+    lo, hi = (float(v) for v in np.percentile(finite, ROBUST_PERCENTILES))
+    if symmetric:
+        m = max(abs(lo), abs(hi)) or 1.0
+        return (-m, m)
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return (lo, hi)
+
+
+#: cmocean colormaps offered in the picker (reversed variants end in "_r").
+CMAP_NAMES = sorted(n for n in cmocean.cm.cmapnames)
+RANGE_MODES = ("auto", "fixed", "symmetric")
+#: Variables drawn on a log scale by default (skewed, positive).
+LOG_BY_STANDARD_NAME = ("chlorophyll",)

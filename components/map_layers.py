@@ -1,0 +1,198 @@
+"""What the map draws around the field: basemaps, coastline, current arrows, hover read-out.
+
+Tile basemaps, the offline coastline, current arrows and the hover read-out, as HoloViews
+elements in Web Mercator metres.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import CustomJSHover, HoverTool
+
+from .core.coastlines import render_coastline
+from .core.fields import quantity_label
+from .core.geography import WEB_MERCATOR, BBox, Viewport, to_crs
+
+#: Tile basemaps offered (offline they simply stay blank).
+BASEMAPS = {
+    "none": None,
+    "OpenStreetMap": "https://tile.openstreetmap.org/{Z}/{X}/{Y}.png",
+    "CARTO light": "https://cartodb-basemaps-4.global.ssl.fastly.net/light_all/{Z}/{X}/{Y}.png",
+    "CARTO dark": "https://cartodb-basemaps-4.global.ssl.fastly.net/dark_all/{Z}/{X}/{Y}.png",
+    "Esri Ocean": (
+        "https://server.arcgisonline.com/ArcGIS/rest/services/Ocean/World_Ocean_Base/"
+        "MapServer/tile/{Z}/{Y}/{X}"
+    ),
+}
+#: The coastline's colour (RGB).
+COAST_COLOR = (40, 40, 40)
+#: Arrows across the view's width for the currents overlay.
+ARROWS_ACROSS = 32
+
+# Hover shows longitude/latitude, converted from Web Mercator in the browser.
+_LON_JS = (
+    "const lon = special_vars.x / 20037508.342789244 * 180;"
+    "return (((lon + 540) % 360) - 180).toFixed(3) + '°'"
+)
+_LAT_JS = (
+    "const y = special_vars.y / 20037508.342789244 * Math.PI;"
+    "return (Math.atan(Math.sinh(y)) * 180 / Math.PI).toFixed(3) + '°'"
+)
+#: The hovered value with its units (Bokeh shows NaN, land or no data, as "NaN" itself).
+_VALUE_JS = (
+    "const a = Math.abs(value);"
+    "const text = (a !== 0 && (a < 0.01 || a >= 1e5)) ? value.toExponential(3) : value.toFixed(3);"
+    "return units ? text + ' ' + units : text"
+)
+
+
+class LayerSettings(pn.viewable.Viewer):
+    """What is drawn around the field: basemap, coastline, current arrows."""
+
+    basemap = param.Selector(default="none", objects=list(BASEMAPS), doc="Tile basemap.")
+    coastline = param.Boolean(default=True, doc="Draw the coastline (offline GSHHS).")
+    currents = param.Boolean(
+        default=False, doc="Arrows of the eastward/northward velocity, thinned to the view."
+    )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            pn.widgets.Select.from_param(self.param.basemap, label="Basemap"),
+            pn.widgets.Checkbox.from_param(self.param.coastline, label="Coastline"),
+            pn.widgets.Checkbox.from_param(self.param.currents, label="Current arrows"),
+        )
+
+
+def velocity_names(ds) -> tuple[str, str] | None:
+    """The eastward and northward velocity variables, found by standard_name."""
+    east = north = None
+    for name, da in ds.data_vars.items():
+        std = str(da.attrs.get("standard_name", ""))
+        if (
+            std.startswith("eastward_sea_water_velocity")
+            or std == "surface_eastward_sea_water_velocity"
+        ):
+            east = east or str(name)
+        if (
+            std.startswith("northward_sea_water_velocity")
+            or std == "surface_northward_sea_water_velocity"
+        ):
+            north = north or str(name)
+    return (east, north) if east and north else None
+
+
+def value_hover(long_name: str, units: str) -> HoverTool:
+    """The map's hover: longitude, latitude and the value with its units."""
+    return HoverTool(
+        tooltips=[("lon", "$x{custom}"), ("lat", "$y{custom}"), (long_name, "@image{custom}")],
+        formatters={
+            "$x": CustomJSHover(code=_LON_JS),
+            "$y": CustomJSHover(code=_LAT_JS),
+            "@image": CustomJSHover(code=_VALUE_JS, args={"units": units}),
+        },
+    )
+
+
+def field_image(
+    values: np.ndarray,
+    viewport: Viewport,
+    name: str,
+    attrs: dict,
+    *,
+    palette: list[str],
+    clim: tuple[float, float],
+    log: bool,
+    title: str,
+    land: str,
+    hooks: list,
+) -> hv.Image:
+    """One frame's values (rows south to north) as the map's image: colours, colour bar with
+    the quantity, hover, and the gestures the probes listen to."""
+    long_name = str(attrs.get("long_name", name))
+    units = str(attrs.get("units", ""))
+    vdim = hv.Dimension(name, label=long_name, unit=units)
+    # an array and its bounds (rows top down, as hv.Image takes them): no coordinate arrays
+    # for HoloViews to check for regular spacing on every frame
+    return hv.Image(
+        values[::-1], kdims=["x", "y"], vdims=[vdim], bounds=image_bounds(viewport)
+    ).opts(
+        cmap=palette,
+        clim=clim,
+        logz=log,
+        colorbar=True,
+        colorbar_position="right",
+        clabel=quantity_label(attrs, name),
+        # gestures the probes listen to: click, box, freehand and clicked polygons
+        tools=[value_hover(long_name, units), "tap", "box_select", "lasso_select", "poly_select"],
+        hooks=hooks,
+        responsive=True,
+        min_height=420,
+        xaxis=None,
+        yaxis=None,
+        title=title,
+        bgcolor=land,
+        clipping_colors={"NaN": (0, 0, 0, 0)},
+        nodata=None,
+    )
+
+
+def image_bounds(viewport: Viewport) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) of ``viewport``: the bounds an image of it is drawn at."""
+    return (viewport.x_range[0], viewport.y_range[0], viewport.x_range[1], viewport.y_range[1])
+
+
+def empty_image() -> hv.Image:
+    """No picture: what the map shows before its first frame or when a read failed."""
+    return hv.Image(np.full((2, 2), np.nan), kdims=["x", "y"])
+
+
+def no_coast() -> hv.RGB:
+    """A transparent layer in place of the coastline."""
+    return hv.RGB(np.zeros((2, 2, 4), dtype=np.uint8), kdims=["x", "y"])
+
+
+def coast_layer(viewport: Viewport) -> hv.RGB:
+    """The offline coastline drawn for ``viewport`` (transparent elsewhere)."""
+    mask = render_coastline(viewport)[::-1]  # RGB rows run north to south
+    rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
+    rgba[mask] = (*COAST_COLOR, 255)
+    return hv.RGB(rgba, kdims=["x", "y"], bounds=image_bounds(viewport))
+
+
+def no_arrows() -> hv.VectorField:
+    """An empty current-arrows layer."""
+    return hv.VectorField([], kdims=["x", "y"], vdims=["angle", "speed"])
+
+
+def arrow_viewport(viewport: Viewport) -> Viewport:
+    """The coarse viewport the arrows are sampled at (:data:`ARROWS_ACROSS` wide)."""
+    cols = ARROWS_ACROSS
+    rows = max(2, round(cols * viewport.height / viewport.width))
+    return Viewport(viewport.x_range, viewport.y_range, cols, rows, viewport.crs)
+
+
+def arrows_layer(u: np.ndarray, v: np.ndarray, small: Viewport) -> hv.VectorField:
+    """Current arrows from the eastward ``u`` and northward ``v`` rendered in ``small``,
+    lengths scaled by the fastest in view."""
+    x, y = small.pixel_centres()
+    xx, yy = np.meshgrid(x, y)
+    speed = np.hypot(u, v)
+    ok = np.isfinite(speed)
+    top = float(np.nanmax(speed[ok])) if ok.any() else 1.0
+    return hv.VectorField(
+        (xx[ok], yy[ok], np.arctan2(v, u)[ok], speed[ok] / (top or 1.0)),
+        kdims=["x", "y"],
+        vdims=["angle", "speed"],
+    ).opts(magnitude="speed", color="#202020", alpha=0.8, line_width=1.2, pivot="tail", scale=0.9)
+
+
+def lonlat_extent_to_mercator(bbox: tuple[float, float, float, float]):
+    """(x0, y0, x1, y1) in Web Mercator of a [W, S, E, N] box in degrees."""
+    box = BBox.of(*bbox, view=True)
+    x, y = to_crs(
+        np.array([box.west, box.east_unwrapped]), np.array([box.south, box.north]), WEB_MERCATOR
+    )
+    return float(x[0]), float(y[0]), float(x[1]), float(y[1])

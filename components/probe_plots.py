@@ -1,0 +1,171 @@
+"""Probe plots: HoloViews elements of the probe answers (series, runs, profiles, sections, areas).
+
+Each function takes an answer of :class:`components.probe_answers.ProbeAnswers` (plain
+xarray) and the variable's labels, and returns an element; the probe view
+(:mod:`components.probe_view`) puts them in panes and tabs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import holoviews as hv
+import numpy as np
+import xarray as xr
+
+from .core import comparison
+from .core.colours import palette
+from .probe_answers import PIN_COLORS
+
+#: Height of each probe plot (pixels).
+PLOT_HEIGHT = 300
+#: Options every probe plot shares.
+PLOT_OPTS = {
+    "responsive": True,
+    "height": PLOT_HEIGHT,
+    "tools": ["hover"],
+    "fontsize": {"title": 10},
+}
+
+
+def plot_times(values: Any) -> np.ndarray:
+    """Time values Bokeh can draw: datetime64 as they are; cftime dates by their calendar
+    fields on the proleptic Gregorian calendar (a 360-day 30 February is drawn as 2 March)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "M" or values.size == 0:
+        return values.astype("datetime64[ns]")
+    flat = values.ravel()
+    months = np.array([f"{d.year:04d}-{d.month:02d}" for d in flat], dtype="datetime64[M]")
+    offset = np.array(
+        [((d.day - 1) * 24 + d.hour) * 3600 + d.minute * 60 + d.second for d in flat],
+        dtype="timedelta64[s]",
+    )
+    return (months.astype("datetime64[s]") + offset).astype("datetime64[ns]").reshape(values.shape)
+
+
+def series_overlay(series: xr.Dataset, long_name: str, ylabel: str) -> hv.Overlay:
+    """One line per point, in the point's colour, titled by the cell (or the point count)."""
+    curves = [
+        hv.Curve(
+            (plot_times(da["time"].values), da.values),
+            "time",
+            ("value", ylabel),
+            label=da.attrs["cell"],
+        ).opts(color=da.attrs["color"], line_width=2)
+        for da in series.data_vars.values()
+    ]
+    first = next(iter(series.data_vars.values()))
+    where = first.attrs["cell"] if len(curves) == 1 else f"{len(curves)} points"
+    return hv.Overlay(curves).opts(
+        title=f"{long_name} at {where}",
+        show_legend=len(curves) > 1,
+        legend_position="top_left",
+        **PLOT_OPTS,
+    )
+
+
+def comparison_overlays(
+    runs: xr.Dataset, long_name: str, ylabel: str, change_label: str
+) -> tuple[hv.Overlay, hv.Overlay]:
+    """Every run's series at the point (the members' envelope shaded), and each scenario's
+    change from the baseline."""
+    t = plot_times(runs["time"].values)
+    names = [runs.attrs["baseline"], *runs.attrs["scenarios"]]
+    colours = {runs.attrs["baseline"]: "#222222"}
+    colours.update(zip(runs.attrs["scenarios"], PIN_COLORS, strict=False))
+    layers = []
+    for name in names:
+        if f"{name}_min" in runs:
+            layers.append(
+                hv.Area(
+                    (t, runs[f"{name}_min"].values, runs[f"{name}_max"].values),
+                    "time", ["min", "max"], label=f"{name} members",
+                ).opts(color=colours[name], alpha=0.2, line_alpha=0)
+            )  # fmt: skip
+        layers.append(
+            hv.Curve((t, runs[name].values), "time", ("value", ylabel), label=name).opts(
+                color=colours[name], line_width=2
+            )
+        )
+    values = hv.Overlay(layers).opts(
+        title=f"{long_name} at {runs.attrs['cell']}: baseline and scenarios",
+        legend_position="top_left", **PLOT_OPTS,
+    )  # fmt: skip
+    deltas = [
+        hv.Curve(
+            (t, runs[comparison.label(n, names[0], "diff")].values),
+            "time", ("change", change_label),
+            label=comparison.label(n, names[0], "diff"),
+        ).opts(color=colours[n], line_width=2)
+        for n in names[1:]
+    ]  # fmt: skip
+    zero = hv.HLine(0).opts(color="#888888", line_dash="dotted", line_width=1)
+    change = hv.Overlay([*deltas, zero]).opts(
+        title=f"Change from {names[0]}", legend_position="top_left", **PLOT_OPTS
+    )
+    return values, change
+
+
+def profile_overlay(profiles: xr.Dataset, long_name: str, xlabel: str, time: Any) -> hv.Overlay:
+    """Value along x, depth down the y axis (the oceanographer's profile), one per point."""
+    layers = []
+    for da in profiles.data_vars.values():
+        xy = (da.values, da["depth"].values)
+        kdims, vdims = ("value", xlabel), ("depth", "depth [m]")
+        layers.append(
+            hv.Curve(xy, kdims, vdims, label=da.attrs["cell"]).opts(
+                color=da.attrs["color"], line_width=2
+            )
+        )
+        layers.append(hv.Scatter(xy, kdims, vdims).opts(color=da.attrs["color"], size=6))
+    curves = layers[::2]
+    first = next(iter(profiles.data_vars.values()))
+    where = first.attrs["cell"].split(", depth")[0] if len(curves) == 1 else "points"
+    return hv.Overlay(layers).opts(
+        title=f"{long_name} profile at {where}, {time}",
+        show_legend=len(curves) > 1,
+        legend_position="bottom_right",
+        invert_yaxis=True,
+        **PLOT_OPTS,
+    )
+
+
+def section_mesh(section: xr.DataArray, long_name: str, clabel: str, cmap: Any) -> hv.QuadMesh:
+    """Time along x, depth down the y axis, coloured by value with the map's colormap."""
+    times = plot_times(section["time"].values)
+    depths = np.asarray(section["depth"].values, dtype=float)
+    return hv.QuadMesh(
+        (times, level_edges(depths), section.transpose("depth", "time").values),
+        ["time", ("depth", "depth [m]")],
+        (section.name or "value", clabel),
+    ).opts(
+        cmap=palette(cmap),
+        colorbar=True,
+        clabel=clabel,
+        invert_yaxis=True,
+        title=f"{long_name} at {section.attrs['cell'].split(', depth')[0]} (Hovmöller)",
+        **PLOT_OPTS,
+    )
+
+
+def area_overlay(series: xr.Dataset, long_name: str, ylabel: str, region: str) -> hv.Overlay:
+    """The region's area-weighted mean, with the band from its min to its max."""
+    t = plot_times(series["time"].values)
+    band = hv.Area(
+        (t, series["min"].values, series["max"].values), "time", ["min", "max"],
+        label="min to max",
+    ).opts(alpha=0.25, color="#0b5d8c", line_alpha=0)  # fmt: skip
+    mean = hv.Curve((t, series["mean"].values), "time", ("mean", ylabel), label="area mean")
+    return (band * mean.opts(color="#0b3954", line_width=2)).opts(
+        title=f"Area-weighted mean of {long_name} over the {region}",
+        legend_position="top_left",
+        **PLOT_OPTS,
+    )
+
+
+def level_edges(depths: np.ndarray) -> np.ndarray:
+    """Edges (n + 1) of depth levels: halfway between centres, the surface at 0 m."""
+    if depths.size == 1:
+        return np.array([0.0, 2 * depths[0] if depths[0] > 0 else 1.0])
+    mid = (depths[1:] + depths[:-1]) / 2
+    return np.concatenate([[max(0.0, 2 * depths[0] - mid[0])], mid, [2 * depths[-1] - mid[-1]]])

@@ -1,0 +1,98 @@
+"""The time axis (``components.core.timeaxis``): one nearest step on every calendar, and the
+URL's ``time=`` and the command line's ``--time`` picking the same step."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import cftime
+import numpy as np
+import pytest
+
+from app.urlstate import apply_query
+from components import ColorSettings, ExplorerState
+from components.core.timeaxis import iso_times, nearest_step, time_label
+from data_adapters import Catalog, SourceError
+from tests import synthetic
+
+
+def test_nearest_step_on_the_standard_calendar():
+    times = np.array(["2025-01-01", "2025-01-02", "2025-01-03"], dtype="datetime64[ns]")
+    assert nearest_step(times, "2025-01-02T13:00") == 2
+    assert nearest_step(times, "1990-01-01") == 0
+    assert nearest_step(times, "2025-01-01T11:59") == 0
+
+
+def test_nearest_step_far_outside_the_nanosecond_range():
+    """Seconds, not nanoseconds: a paleo date still picks the first step."""
+    times = np.array(["1850-01-01", "1850-02-01"], dtype="datetime64[ns]")
+    assert nearest_step(times, "1000-06-01") == 0
+
+
+@pytest.mark.parametrize(
+    ("calendar", "text", "expected"),
+    [("360_day", "2001-02-30T01:00", 3), ("360_day", "2001-02-29", 2), ("noleap", "2001-03-01", 2)],
+)
+def test_nearest_step_on_model_calendars(calendar, text, expected):
+    days = (27, 28, 29, 30) if calendar == "360_day" else (27, 28)
+    times = [cftime.datetime(2001, 2, d, calendar=calendar) for d in days]
+    if calendar == "noleap":
+        times += [cftime.datetime(2001, 3, d, calendar=calendar) for d in (1, 2)]
+    assert nearest_step(np.array(times, dtype=object), text) == expected
+
+
+@pytest.mark.parametrize("text", ["soon", "July 4", "2025-13-01", "2025-02-30"])
+def test_what_is_not_a_time_of_the_calendar_is_refused(text):
+    times = np.array(["2025-01-01", "2025-03-01"], dtype="datetime64[ns]")
+    with pytest.raises(SourceError, match="time"):
+        nearest_step(times, text)
+
+
+def test_labels():
+    assert time_label(np.datetime64("2025-03-10T00:00")) == "2025-03-10"
+    assert time_label(np.datetime64("2025-03-10T12:30")) == "2025-03-10T12:30:00"
+    assert time_label(cftime.datetime(2001, 2, 30, calendar="360_day")) == "2001-02-30"
+    assert iso_times(np.array(["2025-01-01", "2025-01-02"], dtype="datetime64[ns]")) == [
+        "2025-01-01",
+        "2025-01-02",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("calendar", ["360_day", "noleap"])
+@pytest.mark.parametrize("text", ["2001-02-30T13:00", "2001-02-28T20:00", "2001-03-01"])
+def test_the_url_and_the_cli_pick_the_same_step(tmp_path, calendar, text):
+    builder = synthetic.calendar_360_day if calendar == "360_day" else synthetic.calendar_noleap
+    path = synthetic.write_netcdf(builder(), tmp_path / f"{calendar}.nc")
+    catalog = Catalog.load()
+    entry = catalog.add_source(path)
+    state = ExplorerState(catalog, dataset_id=entry.id)
+    notices = apply_query({"time": text}, state, lambda mode: ColorSettings())
+    png = str(tmp_path / "map.png")
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "render",
+            path,
+            "--var",
+            "thetao",
+            "--time",
+            text,
+            "-o",
+            png,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if calendar == "noleap" and text.startswith("2001-02-30"):
+        assert notices and cli.returncode == 2  # no 30 February: both refuse it
+        return
+    assert not notices, notices
+    assert cli.returncode == 0, cli.stderr
+    picked = re.search(r"thetao, (\S+)[,)]", cli.stdout).group(1)
+    assert picked == state.time
