@@ -32,6 +32,7 @@ from .core.frames import (
     FieldPyramid,
     Frame,
     FrameCache,
+    cell_degrees,
     full_extent,
     pyramid_for,
     render_field,
@@ -47,6 +48,7 @@ from .map_layers import (
     empty_image,
     field_image,
     lonlat_extent_to_mercator,
+    navigation_hook,
     no_arrows,
     no_coast,
     velocity_names,
@@ -218,6 +220,13 @@ class MapView(pn.viewable.Viewer):
         left = x < self.divider_x(viewport)
         values = np.where(left[None, :], base.values, frame.values)
         return Frame(values, viewport, base.cells_read + frame.cells_read)
+
+    def _cell_degrees(self, da: xr.DataArray | None) -> float:
+        """The shown grid's cell size (degrees; one degree when there is no field)."""
+        try:
+            return cell_degrees(da) if da is not None else 1.0
+        except (KeyError, ValueError):
+            return 1.0
 
     def _divider_hook(self, plot, element) -> None:
         """Put the swipe divider on the map once: a line the user drags (Bokeh editable Span)."""
@@ -401,7 +410,8 @@ class MapView(pn.viewable.Viewer):
             title=self.title(),
             # land under a change map: a mid grey, apart from the white of "no change"
             land=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
-            hooks=[self._divider_hook] if self.swipe else [],
+            hooks=[navigation_hook(self._cell_degrees(da))]
+            + ([self._divider_hook] if self.swipe else []),
         )
 
     def _coast(self, x_range=None, y_range=None, width=None, height=None, coastline=True, **_):

@@ -6,15 +6,17 @@ elements in Web Mercator metres.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import holoviews as hv
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import CustomJSHover, HoverTool
+from bokeh.models import BoxZoomTool, CustomJS, CustomJSHover, HoverTool
 
 from .core.coastlines import render_coastline
 from .core.fields import quantity_label
-from .core.geography import WEB_MERCATOR, BBox, Viewport, to_crs
+from .core.geography import MERCATOR_HALF_WORLD, WEB_MERCATOR, BBox, Viewport, to_crs
 
 #: Tile basemaps offered (offline they simply stay blank).
 BASEMAPS = {
@@ -137,6 +139,72 @@ def field_image(
         clipping_colors={"NaN": (0, 0, 0, 0)},
         nodata=None,
     )
+
+
+#: Most screen pixels one grid cell may span: zooming in stops there (a few pixels per cell
+#: show the data as they are; more would only enlarge them).
+MAX_PIXELS_PER_CELL = 24
+#: Plot width (px) the zoom-in limit is computed for (about a laptop map's).
+NAVIGATION_WIDTH_PX = 1000
+
+
+#: Keeps one Web Mercator metre per pixel across and down, in the browser: after any zoom,
+#: pan or resize, the spans are set so the view contains what it showed, then clamped to one
+#: world across and the ±85° of latitude Web Mercator has (a wide plot shows every longitude
+#: and the latitudes that fit).
+_TRUE_SHAPE_JS = """
+const w = fig.inner_width, h = fig.inner_height;
+if (!(w > 0 && h > 0)) return;
+let xs = xr.end - xr.start, ys = yr.end - yr.start;
+xs = Math.max(xs, ys * w / h);
+xs = Math.min(xs, world, world * w / h);
+ys = xs * h / w;
+let cx = (xr.start + xr.end) / 2, cy = (yr.start + yr.end) / 2;
+cy = Math.max(-half + ys / 2, Math.min(half - ys / 2, cy));
+const near = (a, b) => Math.abs(a - b) <= 1e-4 * Math.max(Math.abs(b), 1);
+if (!near(xr.start, cx - xs / 2) || !near(xr.end, cx + xs / 2))
+    xr.setv({start: cx - xs / 2, end: cx + xs / 2});
+if (!near(yr.start, cy - ys / 2) || !near(yr.end, cy + ys / 2))
+    yr.setv({start: cy - ys / 2, end: cy + ys / 2});
+"""
+
+
+def navigation_hook(cell_degrees: float) -> Callable:
+    """A plot hook that keeps the map true to shape and inside the world.
+
+    One Web Mercator metre per pixel across and down at every plot size (so continents keep
+    their shape; :data:`_TRUE_SHAPE_JS`); the view never wider than one world (it may be
+    centred anywhere, across the dateline too) nor beyond ±85° of latitude; and no closer
+    than :data:`MAX_PIXELS_PER_CELL` pixels per grid cell of ``cell_degrees``.
+    """
+    world = 2 * MERCATOR_HALF_WORLD
+    closest = cell_degrees * (world / 360.0) * NAVIGATION_WIDTH_PX / MAX_PIXELS_PER_CELL
+
+    def hook(plot, element) -> None:
+        figure = plot.state
+        figure.x_range.bounds = (-world, world)  # a view across the dateline runs past 180°
+        figure.y_range.bounds = (-MERCATOR_HALF_WORLD, MERCATOR_HALF_WORLD)
+        for axis in (figure.x_range, figure.y_range):
+            axis.max_interval = world
+            axis.min_interval = min(closest, world / 4)
+        if "true-shape" in figure.tags:
+            return
+        figure.tags = [*figure.tags, "true-shape"]
+        keep = CustomJS(
+            args={"fig": figure, "xr": figure.x_range, "yr": figure.y_range, "world": world,
+                  "half": MERCATOR_HALF_WORLD},
+            code=_TRUE_SHAPE_JS,
+        )  # fmt: skip
+        for model, attr in (
+            (figure.x_range, "end"), (figure.y_range, "end"),
+            (figure, "inner_width"), (figure, "inner_height"),
+        ):  # fmt: skip
+            model.js_on_change(attr, keep)
+        figure.js_on_event("document_ready", keep)
+        for tool in figure.select(type=BoxZoomTool):
+            tool.match_aspect = True
+
+    return hook
 
 
 def image_bounds(viewport: Viewport) -> tuple[float, float, float, float]:

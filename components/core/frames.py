@@ -311,6 +311,14 @@ class FieldPyramid:
         return chosen
 
 
+def cell_degrees(da: xr.DataArray) -> float:
+    """The typical cell size (degrees) of a field's grid, regular or curvilinear."""
+    lon, lat = np.asarray(da["lon"].values, "float64"), np.asarray(da["lat"].values, "float64")
+    if lon.ndim == 2:
+        return _cell_size(lon, lat)
+    return min(_cell_degrees(lon), _cell_degrees(lat))
+
+
 def _cell_degrees(lon: np.ndarray) -> float:
     """Spacing (degrees) of a regular grid's 1-D longitudes."""
     lon = np.asarray(lon, dtype="float64")

@@ -1,0 +1,89 @@
+"""The map as people move it (real Chromium): true shapes at every size, a view that stays
+inside the world, and the URL following what is shown."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+
+import pytest
+
+from components.core.geography import MERCATOR_HALF_WORLD
+
+from .pages import wait_for_map
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WORLD = 2 * MERCATOR_HALF_WORLD
+#: The map figure's ranges and inner size (px) as the browser has them.
+VIEW_JS = """() => {
+    for (const doc of window.Bokeh.documents)
+        for (const m of doc.all_models)
+            if (m.constructor.__name__ === "Figure" && m.tags && m.tags.includes("true-shape"))
+                return [m.x_range.start, m.x_range.end, m.y_range.start, m.y_range.end,
+                        m.inner_width, m.inner_height];
+    return null;
+}"""
+
+
+def view_of(page, timeout_s: float = 30.0) -> tuple[float, ...]:
+    """(x0, x1, y0, y1, width px, height px) once the map has been laid out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = page.evaluate(VIEW_JS)
+        if found and found[4] and found[5]:
+            return tuple(found)
+        page.wait_for_timeout(200)
+    raise AssertionError("the map never reported its view")
+
+
+def metres_per_pixel(view) -> tuple[float, float]:
+    x0, x1, y0, y1, width, height = view
+    return (x1 - x0) / width, (y1 - y0) / height
+
+
+def settled_view(page) -> tuple[float, ...]:
+    """The view once two reads 300 ms apart agree (the browser has applied every change)."""
+    before = view_of(page)
+    while True:
+        page.wait_for_timeout(300)
+        now = view_of(page)
+        if now == before:
+            return now
+        before = now
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (390, 844)], ids=["desktop", "phone"])
+def test_one_metre_per_pixel_across_and_down(small_demo_server, browser, size):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    page.goto(small_demo_server, wait_until="domcontentloaded")
+    wait_for_map(page)
+    across, down = metres_per_pixel(settled_view(page))
+    context.close()
+    assert abs(across / down - 1) < 0.02, (across, down)
+
+
+def test_wheel_zoom_out_stops_at_the_world_and_the_url_follows(small_demo_server, page):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{small_demo_server}?bbox=-40,20,0,50", wait_until="domcontentloaded")
+    canvas, _ = wait_for_map(page)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(12):  # twelve notches out: far more than a world
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(100)
+    x0, x1, y0, y1, width, height = settled_view(page)
+    assert x1 - x0 <= WORLD * 1.001  # never more than one world across
+    assert y0 >= -MERCATOR_HALF_WORLD * 1.001 and y1 <= MERCATOR_HALF_WORLD * 1.001
+    across, down = metres_per_pixel((x0, x1, y0, y1, width, height))
+    assert abs(across / down - 1) < 0.02
+    # the URL says what is shown: every longitude
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+        west, _, east, _ = (float(v) for v in query.get("bbox", "0,0,0,0").split(","))
+        if (west, east) == (-180.0, 180.0):
+            break
+        page.wait_for_timeout(300)
+    assert (west, east) == (-180.0, 180.0), page.url
