@@ -142,9 +142,10 @@ def apply_query(
             )
 
     def dataset(v: str) -> None:
-        state.dataset_id = _choice(v, state.param.dataset_id.objects, "dataset")
-        if state.source is None:
-            raise UrlValueError(state.message or "it cannot be opened")
+        chosen = _choice(v, state.param.dataset_id.objects, "dataset")
+        state.dataset_id = chosen
+        if state.source is None or state.dataset_id != chosen:
+            raise UrlValueError("it cannot be opened (the message says why)")
 
     def time(v: str) -> None:
         times = [t for t in state.param.time.objects if t is not None]

@@ -126,7 +126,13 @@ class ExplorerState(param.Parameterized):
             opened = self.catalog.open(self.dataset_id)
         except SourceError as exc:
             log.warning("dataset %s refused: %s", self.dataset_id, exc)
-            self.message = str(exc)
+            previous = self._opened.id if self._opened is not None else None
+            if previous is None or previous == self.dataset_id:
+                self.report(str(exc))
+                return
+            # the page stays true: the previous dataset stays chosen, shown and in the URL
+            self.report(f"{exc} (still showing '{previous}')")
+            self.dataset_id = previous
             return
         self._opened = opened
         ds = opened.dataset

@@ -7,6 +7,7 @@ import time
 import urllib.parse
 
 import pytest
+from playwright.sync_api import expect
 
 from components.core.geography import MERCATOR_HALF_WORLD
 
@@ -87,3 +88,52 @@ def test_wheel_zoom_out_stops_at_the_world_and_the_url_follows(small_demo_server
             break
         page.wait_for_timeout(300)
     assert (west, east) == (-180.0, 180.0), page.url
+
+
+@pytest.fixture(scope="module")
+def server_with_a_missing_file(tmp_path_factory):
+    """The demo and a catalog entry whose file is gone."""
+    from .conftest import serving
+
+    root = tmp_path_factory.mktemp("missing")
+    (root / "catalog.yaml").write_text(
+        "datasets:\n  - id: demo-half\n    title: Demo ocean, half degree\n    adapter: demo\n"
+        "    resolution: 0.5\n    days: 5\n"
+        f"  - id: gone\n    title: Gone run\n    adapter: netcdf\n    path: {root / 'gone.nc'}\n"
+    )
+    with serving("--catalog", str(root / "catalog.yaml"), log=root / "serve.log") as url:
+        yield url
+
+
+def query_of(page) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+
+
+def chosen_entry(page) -> str:
+    """The catalogue entry shown as chosen (its button is solid)."""
+    return page.locator(".catalog-entry .bk-btn-primary").first.inner_text()
+
+
+@pytest.mark.parametrize("how", ["click", "link"])
+def test_a_dataset_that_cannot_open_leaves_the_page_true(server_with_a_missing_file, page, how):
+    url = server_with_a_missing_file
+    page.goto(url + ("?dataset=gone" if how == "link" else ""), wait_until="domcontentloaded")
+    wait_for_map(page)
+    if how == "click":
+        page.get_by_role("button", name="Gone run").click()
+    notice = page.locator(".notyf__message").filter(has_text="gone")
+    notice.first.wait_for(state="visible", timeout=30_000)
+    assert "cannot" in notice.first.inner_text() or "no such" in notice.first.inner_text()
+    deadline = time.monotonic() + 30
+    while query_of(page).get("dataset") != "demo-half" and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert query_of(page).get("dataset") == "demo-half", page.url  # the URL says what is shown
+    # the catalogue, listed anew after the failure (a search, then none), shows what is shown
+    search = page.get_by_placeholder("Search datasets, variables, scenarios…")
+    search.fill("gone")
+    search.press("Enter")
+    expect(page.locator(".catalog-entry")).to_have_count(1)
+    search.fill("")
+    search.press("Enter")
+    expect(page.locator(".catalog-entry")).to_have_count(2)
+    assert chosen_entry(page) == "Demo ocean, half degree"
