@@ -446,7 +446,13 @@ class MapView(pn.viewable.Viewer):
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             layers = hv.Tiles(url, name=self.layers.basemap) * layers
-        return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"]))
+        options = {"active_tools": ["wheel_zoom", "pan"]}
+        if self.state.extent is not None:
+            # a rebuilt map (another basemap, variable or colour scale) keeps the view shown;
+            # the tiles' own extent, the whole world, would zoom it out
+            x0, y0, x1, y1 = lonlat_extent_to_mercator(self.state.extent)
+            options.update(xlim=(x0, x1), ylim=(y0, y1))
+        return layers.opts(hv.opts.Overlay(**options))
 
     @property
     def field_map(self) -> hv.DynamicMap:

@@ -16,15 +16,23 @@ from .pages import wait_for_map
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WORLD = 2 * MERCATOR_HALF_WORLD
-#: The map figure's ranges and inner size (px) as the browser has them.
+#: The map figure's ranges and inner size (px) as the browser has them (the newest figure:
+#: a rebuilt map replaces the old one).
 VIEW_JS = """() => {
+    let newest = null;
     for (const doc of window.Bokeh.documents)
         for (const m of doc.all_models)
             if (m.constructor.__name__ === "Figure" && m.tags && m.tags.includes("true-shape"))
-                return [m.x_range.start, m.x_range.end, m.y_range.start, m.y_range.end,
-                        m.inner_width, m.inner_height];
-    return null;
+                if (!newest || Number(m.id.slice(1)) > Number(newest.id.slice(1))) newest = m;
+    if (!newest) return null;
+    return [newest.x_range.start, newest.x_range.end, newest.y_range.start, newest.y_range.end,
+            newest.inner_width, newest.inner_height];
 }"""
+
+
+#: True once the map has a tile layer (a basemap) under the data.
+TILES_JS = """() => window.Bokeh.documents.some(
+    doc => [...doc.all_models].some(m => m.constructor.__name__.endsWith("TileSource")))"""
 
 
 def view_of(page, timeout_s: float = 30.0) -> tuple[float, ...]:
@@ -137,3 +145,17 @@ def test_a_dataset_that_cannot_open_leaves_the_page_true(server_with_a_missing_f
     search.press("Enter")
     expect(page.locator(".catalog-entry")).to_have_count(2)
     assert chosen_entry(page) == "Demo ocean, half degree"
+
+
+def test_switching_the_basemap_keeps_the_view(small_demo_server, page):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{small_demo_server}?bbox=-40,20,0,50", wait_until="domcontentloaded")
+    wait_for_map(page)
+    before = settled_view(page)
+    page.get_by_text("Layers").click()
+    page.locator("select").filter(has_text="OpenStreetMap").select_option("CARTO light")
+    page.wait_for_function(TILES_JS, timeout=30_000)  # the rebuilt map, tiles under the data
+    after = settled_view(page)
+    width = before[1] - before[0]
+    assert abs((after[0] + after[1]) - (before[0] + before[1])) / 2 < 0.02 * width, (before, after)
+    assert abs((after[1] - after[0]) / width - 1) < 0.05, (before, after)
