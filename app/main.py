@@ -19,6 +19,7 @@ from components.answers import off_the_loop
 from components.catalog_view import CatalogView
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
+from components.probe_view import MAX_PINS
 from components.state import MODES
 from components.text import escape
 from data_adapters import Catalog, SourceError
@@ -127,11 +128,18 @@ def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.templat
         styles={"font-size": "12px", "color": "#555"},
     )
     comparing = state.param.mode.rx() != "map"
+    s = state.param
     sidebar = [
         CatalogView(state=state),
         pn.widgets.Select.from_param(state.param.variable, label="Variable"),
         time_controls,
-        pn.widgets.Select.from_param(state.param.depth, label="Depth (m)"),
+        pn.widgets.Select.from_param(
+            state.param.depth,
+            label="Depth (m)",
+            # a surface variable has no levels to choose; a dataset without any hides it
+            disabled=pn.bind(lambda *_: not state.has_levels(), s.dataset_id, s.variable),
+            visible=pn.bind(lambda *_: None not in state.param.depth.objects, s.dataset_id),
+        ),
         pn.widgets.Select.from_param(
             state.param.scenario, label="Scenario", visible=state.param.mode.rx() == "map"
         ),
@@ -205,9 +213,14 @@ def embed_timeseries(catalog: Catalog, frames: FrameCache | None = None) -> pn.v
     session = Session(catalog, frames)
     session.apply_url()
     _absolute_resources(f"/{SERIES_EMBED}")  # after the URL: reading it resets the paths
-    probes = session.probes
-
-    plot = off_the_loop(probes.series_plot)
+    if not session.state.points:  # an embed has no map to click: say what the link lacks
+        body = pn.pane.HTML(
+            "<i>No point to show: add <code>points=lon,lat</code> (up to "
+            f"{MAX_PINS}, separated by <code>;</code>) to this embed's link.</i>",
+            margin=(10, 10),
+        )
+        return pn.Column(session.caption(), body, sizing_mode="stretch_width")
+    plot = off_the_loop(session.probes.series_plot)
     s = session.state.param
     body = pn.panel(
         pn.bind(plot, s.points, s.variable, s.depth, s.scenario, s.mode), loading_indicator=True

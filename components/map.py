@@ -32,7 +32,6 @@ from .core.frames import (
     FieldPyramid,
     Frame,
     FrameCache,
-    cell_degrees,
     full_extent,
     pyramid_for,
     render_field,
@@ -47,6 +46,7 @@ from .map_layers import (
     coast_layer,
     empty_image,
     field_image,
+    kept_view,
     lonlat_extent_to_mercator,
     navigation_hook,
     no_arrows,
@@ -220,13 +220,6 @@ class MapView(pn.viewable.Viewer):
         left = x < self.divider_x(viewport)
         values = np.where(left[None, :], base.values, frame.values)
         return Frame(values, viewport, base.cells_read + frame.cells_read)
-
-    def _cell_degrees(self, da: xr.DataArray | None) -> float:
-        """The shown grid's cell size (degrees; one degree when there is no field)."""
-        try:
-            return cell_degrees(da) if da is not None else 1.0
-        except (KeyError, ValueError):
-            return 1.0
 
     def _divider_hook(self, plot, element) -> None:
         """Put the swipe divider on the map once: a line the user drags (Bokeh editable Span)."""
@@ -410,8 +403,7 @@ class MapView(pn.viewable.Viewer):
             title=self.title(),
             # land under a change map: a mid grey, apart from the white of "no change"
             land=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
-            hooks=[navigation_hook(self._cell_degrees(da))]
-            + ([self._divider_hook] if self.swipe else []),
+            hooks=[navigation_hook(da)] + ([self._divider_hook] if self.swipe else []),
         )
 
     def _coast(self, x_range=None, y_range=None, width=None, height=None, coastline=True, **_):
@@ -446,13 +438,8 @@ class MapView(pn.viewable.Viewer):
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             layers = hv.Tiles(url, name=self.layers.basemap) * layers
-        options = {"active_tools": ["wheel_zoom", "pan"]}
-        if self.state.extent is not None:
-            # a rebuilt map (another basemap, variable or colour scale) keeps the view shown;
-            # the tiles' own extent, the whole world, would zoom it out
-            x0, y0, x1, y1 = lonlat_extent_to_mercator(self.state.extent)
-            options.update(xlim=(x0, x1), ylim=(y0, y1))
-        return layers.opts(hv.opts.Overlay(**options))
+        view = kept_view(self.state.extent)
+        return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"], **view))
 
     @property
     def field_map(self) -> hv.DynamicMap:

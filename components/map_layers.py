@@ -12,10 +12,12 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import param
+import xarray as xr
 from bokeh.models import BoxZoomTool, CustomJS, CustomJSHover, HoverTool
 
 from .core.coastlines import render_coastline
 from .core.fields import quantity_label
+from .core.frames import cell_degrees
 from .core.geography import MERCATOR_HALF_WORLD, WEB_MERCATOR, BBox, Viewport, to_crs
 
 #: Tile basemaps offered (offline they simply stay blank).
@@ -169,16 +171,21 @@ if (!near(yr.start, cy - ys / 2) || !near(yr.end, cy + ys / 2))
 """
 
 
-def navigation_hook(cell_degrees: float) -> Callable:
+def navigation_hook(da: xr.DataArray | None) -> Callable:
     """A plot hook that keeps the map true to shape and inside the world.
 
     One Web Mercator metre per pixel across and down at every plot size (so continents keep
     their shape; :data:`_TRUE_SHAPE_JS`); the view never wider than one world (it may be
     centred anywhere, across the dateline too) nor beyond ±85° of latitude; and no closer
-    than :data:`MAX_PIXELS_PER_CELL` pixels per grid cell of ``cell_degrees``.
+    than :data:`MAX_PIXELS_PER_CELL` pixels per grid cell of the field ``da`` (one degree
+    when there is none).
     """
+    try:
+        cell = cell_degrees(da) if da is not None else 1.0
+    except (KeyError, ValueError):
+        cell = 1.0
     world = 2 * MERCATOR_HALF_WORLD
-    closest = cell_degrees * (world / 360.0) * NAVIGATION_WIDTH_PX / MAX_PIXELS_PER_CELL
+    closest = cell * (world / 360.0) * NAVIGATION_WIDTH_PX / MAX_PIXELS_PER_CELL
 
     def hook(plot, element) -> None:
         figure = plot.state
@@ -264,3 +271,13 @@ def lonlat_extent_to_mercator(bbox: tuple[float, float, float, float]):
         np.array([box.west, box.east_unwrapped]), np.array([box.south, box.north]), WEB_MERCATOR
     )
     return float(x[0]), float(y[0]), float(x[1]), float(y[1])
+
+
+def kept_view(extent: tuple[float, float, float, float] | None) -> dict:
+    """Plot options that keep ``extent`` (W, S, E, N in degrees) shown when the map is
+    rebuilt for another basemap, variable or colour scale: the tiles' own extent, the whole
+    world, would zoom it out."""
+    if extent is None:
+        return {}
+    x0, y0, x1, y1 = lonlat_extent_to_mercator(extent)
+    return {"xlim": (x0, x1), "ylim": (y0, y1)}

@@ -131,8 +131,8 @@ class ExplorerState(param.Parameterized):
                 self.report(str(exc))
                 return
             # the page stays true: the previous dataset stays chosen, shown and in the URL
+            self.dataset_id = previous  # reloads it (cached), which clears the message
             self.report(f"{exc} (still showing '{previous}')")
-            self.dataset_id = previous
             return
         self._opened = opened
         ds = opened.dataset
@@ -189,6 +189,12 @@ class ExplorerState(param.Parameterized):
             raise SourceError(self.message or "no dataset is open")
         return self._opened.dataset
 
+    def has_levels(self) -> bool:
+        """True when the current variable has depth levels to choose from."""
+        if self._opened is None or self.variable not in self.dataset.data_vars:
+            return False
+        return "depth" in self.dataset[self.variable].dims
+
     @property
     def comparing(self) -> bool:
         """True when the map compares runs rather than showing one."""
@@ -220,4 +226,9 @@ class ExplorerState(param.Parameterized):
         SourceError
             When ``text`` is not an ISO time or not a date of the calendar.
         """
-        return timeaxis.nearest_step(self.dataset["time"].values, text)
+        times = self.dataset["time"].values
+        index = timeaxis.nearest_step(times, text)
+        note = timeaxis.outside_note(times, text)
+        if note:  # the nearest step is an end of the data: say so rather than jump silently
+            self.report(note)
+        return index

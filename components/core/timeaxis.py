@@ -100,3 +100,25 @@ def nearest_step(times: Any, text: str, what: str = "time") -> int:
         raise SourceError(
             f"{what} '{text}' is not a date of the {calendar_of(values)} calendar ({exc})"
         ) from exc
+
+
+def outside_note(times: Any, text: str) -> str | None:
+    """A notice when ISO ``text`` lies before the first or after the last of ``times`` (its
+    nearest step is then an end of the data), else None."""
+    values = np.asarray(times).ravel()
+    if values.size == 0:
+        return None
+    parts = parse_time(text)
+    if values.dtype.kind == "M":
+        wanted: Any = np.datetime64(datetime.datetime(*parts), "s")
+        first, last = values[[0, -1]].astype("datetime64[s]")
+    else:
+        import cftime
+
+        wanted = cftime.datetime(*parts, calendar=values[0].calendar)
+        first, last = values[0], values[-1]
+    if wanted < first:
+        return f"{text} is before the data (from {time_label(first)}); showing {time_label(first)}"
+    if wanted > last:
+        return f"{text} is after the data (to {time_label(last)}); showing {time_label(last)}"
+    return None

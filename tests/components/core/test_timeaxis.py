@@ -13,7 +13,7 @@ import pytest
 
 from app.urlstate import apply_query
 from components import ColorSettings, ExplorerState
-from components.core.timeaxis import iso_times, nearest_step, time_label
+from components.core.timeaxis import iso_times, nearest_step, outside_note, time_label
 from data_adapters import Catalog, SourceError
 from tests import synthetic
 
@@ -96,3 +96,29 @@ def test_the_url_and_the_cli_pick_the_same_step(tmp_path, calendar, text):
     assert cli.returncode == 0, cli.stderr
     picked = re.search(r"thetao, (\S+)[,)]", cli.stdout).group(1)
     assert picked == state.time
+
+
+def test_a_time_outside_the_data_is_said_to_be_so():
+    times = np.array(["2025-01-01", "2025-01-02"], dtype="datetime64[ns]")
+    assert outside_note(times, "2025-01-01T12:00") is None
+    assert "after the data" in outside_note(times, "2030-07-04")
+    assert "before the data" in outside_note(times, "1990-01-01")
+    noleap = np.array([cftime.datetime(2001, 3, 1, calendar="noleap")], dtype=object)
+    assert "after the data (to 2001-03-01)" in outside_note(noleap, "2001-03-05")
+
+
+def test_go_to_date_outside_the_data_tells_the_user():
+    catalog = Catalog.load()
+    state = ExplorerState(catalog, dataset_id="demo")
+    last = state.param.time.objects[-1]
+    index = state.time_step("2099-07-04")
+    assert state.param.time.objects[index] == last
+    assert "after the data" in state.message and last in state.message
+
+
+def test_depth_is_offered_only_for_variables_with_levels():
+    state = ExplorerState(Catalog.load(), dataset_id="demo")
+    state.variable = "thetao"
+    assert state.has_levels()
+    state.variable = "zos"  # sea surface height: a surface field
+    assert not state.has_levels()
