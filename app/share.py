@@ -139,9 +139,22 @@ def _data_uri(path: pathlib.Path) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+#: ``<script src>`` and ``<link href>`` tags naming another host: Panel adds one for every
+#: extension loaded anywhere in the process (Vizzu, MathJax...), used by the page or not.
+_EXTERNAL_TAG = re.compile(
+    r"<script\b[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>"
+    r"|<link\b[^>]*\bhref=[\"']https?://[^>]*>"
+    # ES modules Panel imports from a CDN: ``import Vizzu from "https://..."; window.Vizzu = ...``
+    r"|<script type=\"module\">\s*import \w+ from \"https?://[^\"]+\";?\s*"
+    r"(?:window\.\w+ = \w+;?\s*)*</script>",
+    re.IGNORECASE,
+)
+
+
 def standalone(html: str) -> str:
-    """``html`` with every file it links from Panel's CDN inlined as a ``data:`` URI, so
-    the page asks no other host for anything and looks the same offline."""
+    """``html`` with every file it links from Panel's CDN inlined as a ``data:`` URI, and the
+    tags of extensions it does not use (scripts and styles of other hosts) left out, so the
+    page asks no other host for anything and looks the same offline."""
 
     def inline(match: re.Match) -> str:
         path = (PANEL_DIST / match.group(1)).resolve()
@@ -149,7 +162,7 @@ def standalone(html: str) -> str:
             return match.group(0)
         return _data_uri(path)
 
-    return _PANEL_CDN.sub(inline, html)
+    return _EXTERNAL_TAG.sub("", _PANEL_CDN.sub(inline, html))
 
 
 def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:

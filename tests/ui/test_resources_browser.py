@@ -45,6 +45,8 @@ def test_the_app_and_every_embed_load_all_their_resources(small_demo_server, pag
 def test_the_standalone_html_page_draws_offline(tmp_path, browser):
     """The Share dialog's HTML page: field, coastline, probe point and colour bar drawn with
     every request to another host refused (it makes none)."""
+    import panel.models.vizzu  # noqa: F401  (an extension with CDN files, as a busy server has)
+
     from app.share import html_page
     from components import ExplorerState, MapView
     from components.map_layers import COAST_COLOR
