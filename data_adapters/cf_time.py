@@ -42,6 +42,13 @@ def _bounds_names(ds: xr.Dataset) -> set[str]:
     return {str(v.attrs["bounds"]) for v in ds.variables.values() if "bounds" in v.attrs}
 
 
+def _holds_dates(var: xr.Variable) -> bool:
+    """True when ``var`` is decoded; reads at most one value (xarray decodes lazily)."""
+    if var.dtype.kind == "M":
+        return True
+    return var.dtype == object and is_decoded(var.values if var.ndim == 0 else var[:1].values)
+
+
 def _candidates(ds: xr.Dataset) -> list[str]:
     """Variables that may be the data's time, best first."""
     skip = _bounds_names(ds)
@@ -49,13 +56,14 @@ def _candidates(ds: xr.Dataset) -> list[str]:
     for name, var in ds.variables.items():
         if name in skip or var.ndim > 1 or var.attrs.get("standard_name") in _OTHER_TIMES:
             continue
-        decoded = is_decoded(var.values) if var.ndim == 0 or name in ds.dims else None
-        if decoded is None:  # a 1-D auxiliary coordinate: its dtype says it all, unread
-            decoded = var.dtype.kind == "M" or (var.dtype == object and is_decoded(var[:1].values))
-        # a scalar counts only when CF says it is the time (ROMS' scalar 'dstart' is not)
-        if _cf_identified(var) or (decoded and var.ndim == 1):
-            found.append((not decoded, not _cf_identified(var), var.ndim == 0, name not in ds.dims,
-                          name not in ds.coords, str(name)))  # fmt: skip
+        cf = _cf_identified(var)
+        if var.ndim == 0 and not cf:
+            continue  # a scalar counts only when CF says it is the time (not ROMS' 'dstart')
+        decoded = _holds_dates(var)
+        if cf or decoded:
+            dated = decoded or "since" in str(var.attrs.get("units", ""))
+            rank = (not decoded, not dated, not cf, var.ndim == 0, name not in ds.dims)
+            found.append((*rank, name not in ds.coords, str(name)))
     return [key[-1] for key in sorted(found)]
 
 
@@ -64,6 +72,8 @@ def _undated(ds: xr.Dataset, name: str, source: str) -> xr.Dataset:
     var = ds[name]
     units = var.attrs.get("units")
     fix = "give it CF units such as 'seconds since 2000-01-01 00:00:00' and a calendar"
+    if "since" in str(units):  # xarray read the file without decoding its times
+        raise SourceError(f"{source}: the time '{name}' (units '{units}') is not decoded; {fix}")
     if var.ndim == 1 and var.size > 1:
         raise SourceError(
             f"{source}: the time '{name}' has units '{units}' with no reference date, so its "
@@ -94,7 +104,7 @@ def time_axis(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
         return ds
     name = names[0]
     var = ds[name]
-    if not is_decoded(var.values if var.ndim == 0 else var[:1].values):
+    if not _holds_dates(var):
         return _undated(ds, name, source)
     if var.ndim == 1:
         dim = var.dims[0]

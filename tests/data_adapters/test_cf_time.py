@@ -212,6 +212,13 @@ def test_several_steps_without_a_reference_date_are_refused_in_one_line(tmp_path
     assert "\n" not in message
 
 
+def test_a_time_left_undecoded_is_refused_not_taken_for_undated(tmp_path):
+    raw = xr.open_dataset(write_netcdf(xios([1]), tmp_path / "grid_T.nc"), decode_times=False)
+
+    with pytest.raises(SourceError, match=r"'seconds since 1900-01-01 00:00:00'\) is not decoded"):
+        time_axis(raw, "grid_T.nc")
+
+
 # -- multi-file runs -------------------------------------------------------------------------
 def test_a_run_of_files_is_joined_along_the_true_time_whatever_their_names(tmp_path):
     run = tmp_path / "run"
