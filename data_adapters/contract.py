@@ -13,6 +13,7 @@ import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
 import xarray as xr
 
+from . import cf_time
 from .errors import ContractError, SourceError
 
 #: Dimension order of every data variable on a regular grid.
@@ -257,6 +258,7 @@ def normalize(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
     SourceError
         When the dataset has no usable horizontal coordinates or an unusable vertical axis.
     """
+    ds = cf_time.axes(ds, source)
     axes = _find_axes(ds)
     lon, lat = axes["lon"], axes["lat"]
     if lon is None or lat is None:
@@ -303,13 +305,7 @@ def normalize(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
     out = _wrap_longitudes(out)
     if kind == "regular" and out.sizes["lat"] > 1 and out["lat"].values[0] > out["lat"].values[-1]:
         out = out.sortby("lat")
-    if "time" in out.dims and out.sizes["time"] > 1:
-        index = out.indexes["time"]
-        if not index.is_monotonic_increasing:
-            out = out.sortby("time")
-        if out.indexes["time"].has_duplicates:
-            _, first = np.unique(out.indexes["time"], return_index=True)
-            out = out.isel(time=np.sort(first))
+    out = cf_time.ordered_steps(out, source)
     for name in ("lon", "lat"):
         out[name].attrs.update(
             units="degrees_east" if name == "lon" else "degrees_north",

@@ -6,19 +6,22 @@ of the same unchanged files in a process shares one dataset (:class:`OpenedFiles
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import os
 import pathlib
 import re
 import threading
+import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import param
 import xarray as xr
 
+from . import cf_time
 from .base import Adapter
 from .errors import SourceError, short_reason
 from .transport import is_url, redact
@@ -92,7 +95,8 @@ class NetCDFAdapter(Adapter):
                 opener = functools.partial(xr.open_dataset, files[0], chunks={}, engine=self.engine)
             else:
                 opener = functools.partial(self._open_many, files)
-            return OPENED_FILES.get(files, self.engine, opener)
+            with _unpadded_years_read_quietly():
+                return OPENED_FILES.get(files, self.engine, opener)
         except ValueError as exc:
             if "decode time" in str(exc):  # the file is fine; its time units are not
                 units = _TIME_UNITS.search(str(exc))
@@ -105,6 +109,10 @@ class NetCDFAdapter(Adapter):
         except (OSError, RuntimeError, KeyError) as exc:
             raise self._unreadable(exc) from exc
 
+    def _normalised(self, raw: xr.Dataset) -> xr.Dataset:
+        with _unpadded_years_read_quietly():  # a scalar time is decoded here, on first read
+            return super()._normalised(raw)
+
     def _unreadable(self, exc: BaseException) -> SourceError:
         return SourceError(
             f"{self.path}: cannot be read as NetCDF/HDF5 ({short_reason(exc)}); "
@@ -112,25 +120,29 @@ class NetCDFAdapter(Adapter):
         )
 
     def _open_many(self, files: list[str]) -> xr.Dataset:
-        """Files combined along time, in time order whatever their names."""
-        options = {
-            "chunks": {},
-            "engine": self.engine,
-            "data_vars": "minimal",
-            "coords": "minimal",
-            "compat": "override",
-            "join": "outer",
-        }
-        try:
-            return xr.open_mfdataset(files, combine="by_coords", **options)
-        except ValueError:
-            # Files whose times overlap (forecast archives repeat days) cannot be ordered by
-            # their coordinates: stack them in name order; normalize() then sorts the steps
-            # and keeps the first of each repeated one.
-            time_dim = _time_dim(files[0], self.engine)
-            if time_dim is None:
-                raise
-            return xr.open_mfdataset(files, combine="nested", concat_dim=time_dim, **options)
+        """Files combined along their true time, in time order whatever their names; files
+        without a time are combined by their coordinates."""
+        parts = [
+            cf_time.time_axis(xr.open_dataset(f, chunks={}, engine=self.engine), f) for f in files
+        ]
+        if all("time" in part.dims for part in parts):
+            return cf_time.concat_runs(parts, files, self.path)
+        # tiles of one grid, say: the files already opened, never opened twice (see
+        # OpenedFiles on HDF5 handles)
+        return xr.combine_by_coords(
+            parts, data_vars="minimal", coords="minimal", compat="override", join="outer"
+        )
+
+
+@contextlib.contextmanager
+def _unpadded_years_read_quietly() -> Iterator[None]:
+    """Silence xarray's two-line warning on reference dates such as HadISST's "hours since
+    1-1-1": the year is read right (0001), and the warning is all a user would see."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "Ambiguous reference date string", xr.SerializationWarning
+        )
+        yield
 
 
 class OpenedFiles:
@@ -171,17 +183,6 @@ class OpenedFiles:
 
 #: The datasets of the process's opened files (see :class:`OpenedFiles`: one per process).
 OPENED_FILES = OpenedFiles()
-
-
-def _time_dim(path: str, engine: str | None) -> str | None:
-    """The dimension of a file's time axis (found as the contract finds it), or None."""
-    from .contract import _find_axes
-
-    with xr.open_dataset(path, engine=engine, decode_times=False) as ds:
-        name = _find_axes(ds)["time"]
-        if name is None or ds[name].ndim != 1:
-            return None
-        return str(ds[name].dims[0])
 
 
 #: Leading bytes of the formats we read: netCDF classic/64-bit/CDF5, and HDF5 (netCDF-4).

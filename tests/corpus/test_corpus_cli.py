@@ -8,8 +8,7 @@ point (exports, prepared stores). A command may also refuse a file: exit status 
 exactly one line on stderr, never a traceback.
 
 ``COVERED`` lists, per command, the corpus entries checked here; the other combinations do
-not work yet (issue 17: NEMO/XIOS time, CROCO time without a reference date, scalar
-coordinates, ROMS packed s-coordinate files, grids given by a ``grid_mapping``) and join
+not work yet (issue 17: ROMS packed s-coordinate files, grids given by a ``grid_mapping``) and join
 the lists as they are fixed. ``MAY_REFUSE`` names the entries a command may refuse with one
 line instead of showing them; a refusal of any other entry fails.
 """
@@ -35,23 +34,25 @@ pytestmark = pytest.mark.slow
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 _WORKS = ("ostia-sst", "hadisst", "cmip-a1b")
+#: NEMO/XIOS time in time_centered, a three-file run, scalar time and depth (ORCA2, profiles)
+_CF_TIME = ("nemo-grid-t", "nemo-run", "nemo-orca2", "atlantic-profiles")
 _NO_LON_LAT = ("rotated-pole", "hybrid-height", "hycom", "norkyst800")
 
 #: Per command, the corpus entries it shows with their true values (exit 0, checked).
 COVERED: dict[str, tuple[str, ...]] = {
-    "inspect": (*_WORKS, "arctic20"),
-    "render": (*_WORKS, "nemo-orca2", "atlantic-profiles", "arctic20"),
-    "timeseries": (*_WORKS, "arctic20"),
-    "export-nc": (*_WORKS, "atlantic-profiles", "arctic20"),
-    "export-csv": (*_WORKS, "arctic20"),
-    "prepare": (*_WORKS, "atlantic-profiles", "arctic20"),
+    "inspect": (*_WORKS, *_CF_TIME, "arctic20"),
+    "render": (*_WORKS, *_CF_TIME, "arctic20"),
+    "timeseries": (*_WORKS, *_CF_TIME, "arctic20"),
+    "export-nc": (*_WORKS, *_CF_TIME, "arctic20"),
+    "export-csv": (*_WORKS, *_CF_TIME, "arctic20"),
+    "prepare": (*_WORKS, *_CF_TIME, "arctic20"),
 }
 #: Per command, entries it may refuse (exit 2, one line) until it can show them; when it
 #: shows them, their values are checked like those of ``COVERED``.
 MAY_REFUSE: dict[str, tuple[str, ...]] = {
     "inspect": _NO_LON_LAT,
     "render": _NO_LON_LAT,
-    "timeseries": (*_NO_LON_LAT, "nemo-orca2", "atlantic-profiles"),
+    "timeseries": _NO_LON_LAT,
     "export-nc": _NO_LON_LAT,
     "export-csv": _NO_LON_LAT,
     "prepare": _NO_LON_LAT,
@@ -180,6 +181,10 @@ def vertical(da: xr.DataArray) -> str | None:
     skip = horizontal | set(_time_dims(da))
     others = [str(d) for d in da.dims if d not in skip]
     return others[0] if others else None
+
+
+def _is_depth(coord: xr.DataArray) -> bool:
+    return coord.attrs.get("standard_name") == "depth" or coord.attrs.get("positive") == "down"
 
 
 def _time_dims(da: xr.DataArray) -> list[str]:
@@ -314,7 +319,10 @@ def test_inspect(corpus: dict[str, pathlib.Path], name: str) -> None:
     assert n == pytest.approx(np.nanmax(lat2), abs=1e-4)
     assert s <= entry.lat <= n
     zdim = vertical(raw)
-    if zdim is None:
+    scalar = [c for c in raw.coords.values() if c.ndim == 0 and _is_depth(c)]
+    if scalar:  # a model level of one map (ORCA2's deptht): a length-1 axis
+        assert summary["depths"] == pytest.approx([float(scalar[0])])
+    elif zdim is None:
         assert not summary["depths"]
     else:
         assert sorted(summary["depths"]) == pytest.approx(sorted(raw[zdim].values.tolist()))
@@ -437,3 +445,70 @@ def test_prepare(corpus: dict[str, pathlib.Path], name: str, tmp_path: pathlib.P
             warnings.simplefilter("ignore")
             got = xr.open_zarr(store, group=group).load()
         check_gridded(got, entry, raw_ds, f"{name}: prepared store, {group}")
+
+
+# -- times (issue 17): runs keep every step, undated times are not invented ---------------------
+
+
+def test_a_three_file_nemo_run_keeps_its_three_steps_through_export_and_prepare(
+    corpus: dict[str, pathlib.Path], tmp_path: pathlib.Path
+) -> None:
+    months = ["2015-01-16T00:00:00", "2015-02-16T00:00:00", "2015-03-16T00:00:00"]
+    exported, store = tmp_path / "run.nc", tmp_path / "run.zarr"
+    for args in (("export", "-o", str(exported)), ("prepare", "--out", str(store))):
+        done = run_cli(args[0], str(corpus["nemo-run"]), "--var", "tos", *args[1:])
+        assert done.returncode == 0, done.stderr
+    with xr.open_dataset(exported) as got:
+        assert iso(got["time"].values) == months
+        assert got["time"].encoding["calendar"] == "360_day"
+    done = run_cli("inspect", str(store), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["dims"]["time"] == 3
+    assert summary["time_range"] == [months[0], months[-1]]
+    assert summary["calendar"] == "360_day"
+
+
+def test_a_run_whose_files_repeat_a_month_is_refused_naming_them(
+    corpus: dict[str, pathlib.Path], tmp_path: pathlib.Path
+) -> None:
+    january = sorted(corpus["nemo-run"].glob("*.nc"))[0]
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("first.nc", "again.nc"):
+        (run / name).symlink_to(january)
+
+    done = run_cli("inspect", str(run))
+
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert "first.nc" in line and "again.nc" in line and "overlap in time" in line
+
+
+def test_a_time_without_reference_date_is_not_invented(corpus: dict[str, pathlib.Path]) -> None:
+    """CROCO's one step is 'second' since an unknown start: shown without a date; a time
+    series of it is refused in one line."""
+    done = run_cli("inspect", str(corpus["croco"]), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["time_range"] is None and summary["calendar"] is None
+    assert "time" not in summary["dims"]
+    entry = BY_NAME["croco"]
+    done = run_cli(
+        "timeseries", str(corpus["croco"]), "--var", entry.var, "--lon", f"{entry.lon}",
+        "--lat", f"{entry.lat}",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["inspect", "export"])
+def test_hadisst_unpadded_reference_year_leaves_stderr_clean(
+    corpus: dict[str, pathlib.Path], tmp_path: pathlib.Path, command: str
+) -> None:
+    extra = ("--var", "sst", "-o", str(tmp_path / "sst.nc")) if command == "export" else ()
+    done = run_cli(command, str(corpus["hadisst"]), *extra)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

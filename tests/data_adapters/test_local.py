@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from data_adapters import adapter_for_uri, validate_dataset
+from data_adapters import SourceError, adapter_for_uri, validate_dataset
 from data_adapters.netcdf import NetCDFAdapter
 from data_adapters.zarr_store import ZarrAdapter
 from tests import synthetic
@@ -93,15 +93,20 @@ def test_directory_of_files_is_combined_and_other_files_ignored(daily_files):
     assert_regular_source(ds, days=9)
 
 
-def test_overlapping_files_keep_each_time_once(tmp_path):
-    """Forecast archives repeat days across files; each time step is shown once."""
+def test_overlapping_files_are_refused_naming_both(tmp_path):
+    """Files whose periods overlap (forecast archives repeat days) would lose or merge steps
+    silently: the run is refused, naming the two files."""
     ds = synthetic.regular(times=6)
     write_netcdf(ds.isel(time=slice(0, 4)), tmp_path / "run1.nc")
     write_netcdf(ds.isel(time=slice(2, 6)), tmp_path / "run2.nc")
 
-    out = NetCDFAdapter(path=str(tmp_path / "run*.nc")).open()
+    with pytest.raises(SourceError, match="overlap in time") as refused:
+        NetCDFAdapter(path=str(tmp_path / "run*.nc")).open()
 
-    assert_regular_source(out, days=6)
+    message = str(refused.value)
+    assert "run1.nc" in message and "run2.nc" in message
+    assert "2025-01-03" in message  # the first step held twice
+    assert "\n" not in message
 
 
 def test_glob_of_quirky_files_is_normalised(tmp_path):
