@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from data_adapters import SourceError
+from data_adapters import SourceError, vertical
 
 from .core import comparison, probes, regions, tables
 from .core.fields import quantity_label
@@ -285,7 +285,9 @@ class ProbeAnswers:
         """The Hovmöller section: ``time`` and one column per depth level (metres)."""
         section = self.section()
         header = "" if section is None else f"{self.quantity()} at {section.attrs['cell']}"
-        return _csv(section, f"{header}; columns: depth in m")
+        if section is None or vertical.kind(section["depth"]) == "metres":
+            return _csv(section, f"{header}; columns: depth in m")
+        return _csv(section, f"{header}; columns: {vertical.column(section['depth'])}")
 
     def area_csv(self) -> io.StringIO:
         """The region's area-weighted mean, min and max per time step."""

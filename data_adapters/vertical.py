@@ -81,13 +81,24 @@ def normalize_axis(ds: xr.Dataset, name: str | None, source: str) -> xr.Dataset:
         return _as_levels(ds, name, named if named.startswith("level") else "level", own=True)
     if key in PRESSURE_UNITS:
         return _as_pressure(ds, name, PRESSURE_UNITS[key])
-    values = np.asarray(var.values, dtype="float64")
-    if not units and values.size and np.all(np.abs(values) <= 1) and np.any(values % 1):
-        # fractions of the water column without units: s or sigma values, not metres
-        return _as_levels(ds, name, "level", notice=f"'{name}' has no units")
-    if key in LENGTH_UNITS or not units:
-        return _as_length(ds, name, LENGTH_UNITS.get(key, 1.0))
+    if not units:
+        return _without_units(ds, name)
+    if key in LENGTH_UNITS:
+        return _as_length(ds, name, LENGTH_UNITS[key])
     return _as_levels(ds, name, "level", notice=f"'{name}' has units '{units}'")
+
+
+def _without_units(ds: xr.Dataset, name: str) -> xr.Dataset:
+    """An axis without units: metres when its name says depth (NEMO's ``deptht`` stripped
+    of attributes), else levels with a notice (HYCOM's ``lev`` 1..n, s-values)."""
+    var = ds[name]
+    values = np.asarray(var.values, dtype="float64")
+    said = f"{name} {var.attrs.get('long_name', '')} {var.attrs.get('standard_name', '')}"
+    fractions = values.size and np.all(np.abs(values) <= 1) and np.any(values % 1)
+    if "dep" in said.lower() and not fractions:
+        return _as_length(ds, name, 1.0)
+    whole = bool(values.size) and not np.any(values % 1)
+    return _as_levels(ds, name, "level", notice=f"'{name}' has no units", own=whole)
 
 
 # -- the kinds of axis ----------------------------------------------------------------------
@@ -199,8 +210,12 @@ def _horizontal_dims(ds: xr.Dataset) -> tuple[str, str]:
 def _unlabelled(ds: xr.Dataset, source: str) -> xr.Dataset:
     """A dimension beside the horizontal ones that no attribute names: kept as levels."""
     known = {"scenario", "member", "time", "depth", *_horizontal_dims(ds)}
+    # cell bounds (NEMO's bounds_nav_lon on nvertex) are not levels
+    bounds = {str(v.attrs.get("bounds")) for v in ds.variables.values() if "bounds" in v.attrs}
     counts: dict[str, int] = {}
-    for da in ds.data_vars.values():
+    for name, da in ds.data_vars.items():
+        if name in bounds or "bounds" in str(name) or "bnds" in str(name):
+            continue
         extra = [d for d in da.dims if d not in known and da.sizes[d] > 1]
         if set(_horizontal_dims(ds)) <= set(da.dims) and len(extra) == 1:
             counts[str(extra[0])] = counts.get(str(extra[0]), 0) + 1

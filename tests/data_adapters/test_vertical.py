@@ -250,6 +250,7 @@ def test_an_axis_without_attributes_is_kept_as_levels_with_a_notice(tmp_path, ca
     [
         (np.array([-0.9, -0.5, -0.1]), {"axis": "Z"}, "has no units"),
         (np.array([1.0, 2.0, 3.0]), {"axis": "Z", "units": "sigma_level"}, "units 'sigma_level'"),
+        (np.array([1, 2, 3]), {"long_name": "level", "positive": "down"}, "has no units"),
     ],
 )
 def test_a_vertical_axis_in_unknown_units_is_levels_with_a_notice(tmp_path, values, attrs, why):
@@ -257,3 +258,15 @@ def test_a_vertical_axis_in_unknown_units_is_levels_with_a_notice(tmp_path, valu
     assert "field" in got.data_vars
     assert got["depth"].attrs["units"] == "1"
     assert why in got["depth"].attrs["comment"]
+
+
+def test_hycom_s_layer_numbers_without_units_stay_its_numbers(tmp_path):
+    attrs = {"long_name": "level", "positive": "down"}
+    got = opened(_grid(np.array([1, 2, 3], dtype="int32"), "lev", attrs), tmp_path)
+    np.testing.assert_array_equal(got["depth"].values, [1, 2, 3])
+    assert vertical.label(got["depth"].isel(depth=0)) == "level 1"
+
+
+def test_a_depth_axis_named_so_without_units_is_in_metres(tmp_path):
+    got = opened(_grid(np.array([0.5, 10.0]), "deptht", {"axis": "Z"}), tmp_path)
+    assert got["depth"].attrs["units"] == "m" and "comment" not in got["depth"].attrs
