@@ -47,6 +47,8 @@ class Probe:
     asked: tuple[float, float]
     cell: probes.Cell
     depth: float | None
+    #: The CSV ``key=value`` and label of a depth that is not in metres (pressure, level).
+    said: tuple[str, str] | None = None
 
     @property
     def color(self) -> str:
@@ -54,7 +56,16 @@ class Probe:
 
     @property
     def label(self) -> str:
+        if self.said is not None:
+            return f"{self.cell.label()}, {self.said[1]}"
         return self.cell.label(self.depth)
+
+    @property
+    def header(self) -> str:
+        """The cell line of CSV files, as ``ocean-explorer timeseries`` writes it."""
+        if self.said is not None:
+            return f"{self.cell.header()},{self.said[0]}"
+        return self.cell.header(self.depth)
 
 
 class ProbeAnswers:
@@ -133,7 +144,9 @@ class ProbeAnswers:
             except SourceError as exc:
                 s.report(f"point {n}: {exc}")
                 continue
-            out.append(Probe(n, (lon, lat), cell, self._depth()))
+            depth = self._depth()
+            said = None if depth is None else vertical.choice_parts(s.dataset, depth)
+            out.append(Probe(n, (lon, lat), cell, depth, said))
         return out
 
     def region_mask(self) -> xr.DataArray | None:
@@ -272,7 +285,7 @@ class ProbeAnswers:
         series = self.series()
         if series is not None and len(series.data_vars) == 1:
             (p,) = self.resolved_points()
-            return _csv(series[f"point{p.number}"], p.cell.header(p.depth))
+            return _csv(series[f"point{p.number}"], p.header)
         return _csv(series, self._csv_header(series))
 
     def profiles_csv(self) -> io.StringIO:

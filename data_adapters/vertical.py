@@ -330,6 +330,21 @@ def choice_label(ds: xr.Dataset, value: float) -> str:
     return f"{value:g} m" if DEPTH_M in ds.coords else label(ds["depth"], value)
 
 
+def cell_parts(coord: xr.DataArray, value: float | None = None) -> tuple[str, str] | None:
+    """For a value of a ``depth`` coordinate (``value``: its own, scalar) not in metres: the
+    ``key=value`` of CSV cell lines and the label (``("pressure_hPa=500", "500 hPa")``,
+    ``("level=0", "level 0 (s-coordinate)")``); None for metres, said ``depth=50 m``."""
+    if kind(coord) == "metres":
+        return None
+    v = float(coord.values if value is None else value)
+    return f"{column(coord)}={v:g}", label(coord, v)
+
+
+def choice_parts(ds: xr.Dataset, value: float) -> tuple[str, str] | None:
+    """:func:`cell_parts` of a depth chosen for ``ds`` (metres on s-coordinates)."""
+    return None if DEPTH_M in ds.coords else cell_parts(ds["depth"], value)
+
+
 def has_true_depths(da: xr.DataArray) -> bool:
     """True when ``da``'s levels carry each cell's depth in metres (``depth_m``)."""
     return DEPTH_M in da.coords and "depth" in da[DEPTH_M].dims
@@ -418,7 +433,9 @@ def contract_problems(ds: xr.Dataset) -> list[str]:
 __all__ = [
     "DEPTH_M",
     "at_depth",
+    "cell_parts",
     "choice_label",
+    "choice_parts",
     "choices",
     "column",
     "contract_problems",

@@ -44,10 +44,9 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
         raise SourceError(f"{opened.id}: {exc}") from exc
     depth = float(series["depth"]) if "depth" in series.coords else None
     place, header = cell.label(depth), cell.header(depth)
-    if depth is not None and vertical.kind(series["depth"]) != "metres":
-        # a level, pressure or height: said in its own units, never as metres
-        place = f"{cell.label()}, {vertical.label(series['depth'])}"
-        header = f"{cell.header()},{vertical.column(series['depth'])}={float(series['depth']):g}"
+    said = None if depth is None else vertical.cell_parts(series["depth"])
+    if said is not None:  # a level or pressure: said in its own units, never as metres
+        place, header = f"{cell.label()}, {said[1]}", f"{cell.header()},{said[0]}"
     if cell.snapped:
         print(
             f"ocean-explorer: note: ({args.lon:g}, {args.lat:g}) is on land; using the nearest "

@@ -196,7 +196,8 @@ def test_a_missing_formula_term_keeps_the_levels(tmp_path, caplog):
 
 
 # -- other axes --------------------------------------------------------------------------------
-def _grid(z: np.ndarray, z_name: str, z_attrs: dict, with_coord: bool = True) -> xr.Dataset:
+def grid_with_axis(z: np.ndarray, z_name: str, z_attrs: dict, with_coord: bool = True):
+    """``field`` (K) on (time, ``z_name``, lat, lon), the vertical axis ``z`` with ``z_attrs``."""
     values = np.arange(z.size * 6, dtype="float64").reshape(1, z.size, 2, 3)
     coords = {
         "time": ("time", pd.date_range("2020-01-01", periods=1)),
@@ -211,9 +212,8 @@ def _grid(z: np.ndarray, z_name: str, z_attrs: dict, with_coord: bool = True) ->
 
 
 def test_a_pressure_axis_is_kept_in_hpa_and_labelled_so(tmp_path):
-    ds = opened(
-        _grid(np.array([1000.0, 850.0, 500.0]), "level", {"units": "hPa", "axis": "Z"}), tmp_path
-    )
+    levels = np.array([1000.0, 850.0, 500.0])
+    ds = opened(grid_with_axis(levels, "level", {"units": "hPa", "axis": "Z"}), tmp_path)
     np.testing.assert_array_equal(ds["depth"].values, [500.0, 850.0, 1000.0])  # the top first
     assert ds["depth"].attrs["units"] == "hPa"
     chosen = fields.field(ds, fields.Choice("field", depth=850.0))
@@ -223,19 +223,19 @@ def test_a_pressure_axis_is_kept_in_hpa_and_labelled_so(tmp_path):
 
 
 def test_pascals_stay_pascals(tmp_path):
-    ds = opened(_grid(np.array([85000.0]), "plev", {"units": "Pa", "axis": "Z"}), tmp_path)
+    ds = opened(grid_with_axis(np.array([85000.0]), "plev", {"units": "Pa", "axis": "Z"}), tmp_path)
     assert vertical.label(ds["depth"].isel(depth=0)) == "85000 Pa"
 
 
 def test_a_height_axis_above_the_surface_is_a_height(tmp_path):
     attrs = {"units": "m", "positive": "up", "axis": "Z", "standard_name": "height"}
-    ds = opened(_grid(np.array([10.0, 100.0]), "height", attrs), tmp_path)
+    ds = opened(grid_with_axis(np.array([10.0, 100.0]), "height", attrs), tmp_path)
     assert vertical.kind(ds["depth"]) == "height"
     assert vertical.label(ds["depth"].isel(depth=0)) == "10 m height"
 
 
 def test_an_axis_without_attributes_is_kept_as_levels_with_a_notice(tmp_path, caplog):
-    ds = _grid(np.zeros(4), "nz", {}, with_coord=False)
+    ds = grid_with_axis(np.zeros(4), "nz", {}, with_coord=False)
     with caplog.at_level(logging.WARNING, logger="data_adapters.vertical"):
         got = opened(ds, tmp_path)
     assert "field" in got.data_vars and got["field"].dims == ("time", "depth", "lat", "lon")
@@ -254,7 +254,7 @@ def test_an_axis_without_attributes_is_kept_as_levels_with_a_notice(tmp_path, ca
     ],
 )
 def test_a_vertical_axis_in_unknown_units_is_levels_with_a_notice(tmp_path, values, attrs, why):
-    got = opened(_grid(values, "lev", attrs), tmp_path)
+    got = opened(grid_with_axis(values, "lev", attrs), tmp_path)
     assert "field" in got.data_vars
     assert got["depth"].attrs["units"] == "1"
     assert why in got["depth"].attrs["comment"]
@@ -262,11 +262,11 @@ def test_a_vertical_axis_in_unknown_units_is_levels_with_a_notice(tmp_path, valu
 
 def test_hycom_s_layer_numbers_without_units_stay_its_numbers(tmp_path):
     attrs = {"long_name": "level", "positive": "down"}
-    got = opened(_grid(np.array([1, 2, 3], dtype="int32"), "lev", attrs), tmp_path)
+    got = opened(grid_with_axis(np.array([1, 2, 3], dtype="int32"), "lev", attrs), tmp_path)
     np.testing.assert_array_equal(got["depth"].values, [1, 2, 3])
     assert vertical.label(got["depth"].isel(depth=0)) == "level 1"
 
 
 def test_a_depth_axis_named_so_without_units_is_in_metres(tmp_path):
-    got = opened(_grid(np.array([0.5, 10.0]), "deptht", {"axis": "Z"}), tmp_path)
+    got = opened(grid_with_axis(np.array([0.5, 10.0]), "deptht", {"axis": "Z"}), tmp_path)
     assert got["depth"].attrs["units"] == "m" and "comment" not in got["depth"].attrs
