@@ -9,7 +9,7 @@ apart by the ``units`` of its coordinate:
 - **height** (``units: m``, ``positive: up``, values above the surface): labelled
   ``1500 m height``;
 - **levels** (``units: 1``): model levels counted from the top, ``level 0``. CF parametric
-  ocean coordinates (s-coordinates g1/g2, sigma) become levels with a ``depth_m``
+  ocean coordinates (s-coordinates, g1, g2; sigma) become levels with a ``depth_m``
   coordinate: each cell's depth in metres below the sea surface, computed lazily from the
   formula terms, varying with bathymetry and sea level. A vertical axis whose units say
   nothing known, or a dimension without attributes beside the horizontal ones, is kept as
@@ -50,12 +50,17 @@ _PARAMETRIC = {
     "ocean_s_coordinate_g1": ("s", "c", "depth", "depth_c"),
     "ocean_s_coordinate_g2": ("s", "c", "depth", "depth_c"),
     "ocean_sigma_coordinate": ("sigma", "depth"),
+    "ocean_s_coordinate": ("s", "a", "b", "depth", "depth_c"),  # SCRUM's original form
 }
+#: Attributes the source's s-values lose once they are no longer the axis: without their
+#: formula terms beside them, a parametric standard_name would be a claim nobody can use.
+_PARAMETRIC_ATTRS = ("formula_terms", "axis", "standard_name")
 #: What the levels of each kind of parametric coordinate are called in labels.
 _LEVEL_NAMES = {
     "ocean_s_coordinate_g1": "s-coordinate",
     "ocean_s_coordinate_g2": "s-coordinate",
     "ocean_sigma_coordinate": "sigma coordinate",
+    "ocean_s_coordinate": "s-coordinate",
 }
 
 
@@ -170,7 +175,7 @@ def _as_levels(
     elif name == dim:
         ds = ds.rename({dim: "depth"})
         kept = ds["depth"].variable.to_base_variable()
-        kept.attrs = {k: v for k, v in kept.attrs.items() if k not in ("formula_terms", "axis")}
+        kept.attrs = {k: v for k, v in kept.attrs.items() if k not in _PARAMETRIC_ATTRS}
         ds = ds.drop_vars("depth").assign_coords({_source_name(name): kept})
     else:
         ds = ds.rename({dim: "depth"})
@@ -254,6 +259,12 @@ def _parametric_depths(ds: xr.Dataset, name: str, std: str, source: str) -> xr.D
     depth = values["depth"]
     if std == "ocean_sigma_coordinate":
         z = eta + values["sigma"] * (depth + eta)
+    elif std == "ocean_s_coordinate":
+        s, a, b = values["s"], values["a"], values["b"]
+        c = (1 - b) * np.sinh(a * s) / np.sinh(a) + b * (
+            np.tanh(a * (s + 0.5)) / (2 * np.tanh(0.5 * a)) - 0.5
+        )
+        z = eta * (1 + s) + values["depth_c"] * s + (depth - values["depth_c"]) * c
     else:
         s, c, depth_c = values["s"], values["c"], values["depth_c"]
         if std == "ocean_s_coordinate_g1":

@@ -124,6 +124,21 @@ def test_g2_with_a_stretching_curve_follows_the_cf_formula(tmp_path):
     np.testing.assert_allclose(got, (eta - z)[::-1], rtol=1e-12)
 
 
+def test_the_original_s_coordinate_follows_the_cf_formula(tmp_path):
+    theta, b, h, eta = 5.0, 0.4, H[0, 2], ETA[1]
+    ds = s_coordinate_file().assign(theta_s=((), theta), theta_b=((), b))
+    ds["s_rho"].attrs.update(
+        standard_name="ocean_s_coordinate",
+        formula_terms="s: s_rho eta: zeta depth: h a: theta_s b: theta_b depth_c: hc",
+    )
+    got = opened(ds, tmp_path)[vertical.DEPTH_M].isel(time=1, lat=0, lon=2).values
+    c = (1 - b) * np.sinh(theta * S) / np.sinh(theta) + b * (
+        np.tanh(theta * (S + 0.5)) / (2 * np.tanh(0.5 * theta)) - 0.5
+    )
+    z = eta * (1 + S) + HC * S + (h - HC) * c  # CF ocean_s_coordinate
+    np.testing.assert_allclose(got, (eta - z)[::-1], rtol=1e-12)
+
+
 @pytest.mark.parametrize("step", [0, 1])
 def test_the_map_at_50_m_is_interpolated_in_each_column(tmp_path, step):
     ds = opened(s_coordinate_file(), tmp_path)
