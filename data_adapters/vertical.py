@@ -224,12 +224,16 @@ def _unlabelled(ds: xr.Dataset, source: str) -> xr.Dataset:
         extra = [d for d in da.dims if d not in known and da.sizes[d] > 1]
         if set(_horizontal_dims(ds)) <= set(da.dims) and len(extra) == 1:
             counts[str(extra[0])] = counts.get(str(extra[0]), 0) + 1
-    if "depth" in ds.dims or not counts:
+    if "depth" in ds.dims:
+        counts = {"depth": 1} if "depth" not in ds.variables else {}
+    if not counts:
         return ds
     dim = max(counts, key=lambda d: counts[d])
-    if dim not in ds.variables:
+    numbered = dim not in ds.variables
+    if numbered:
         ds = ds.assign_coords({dim: np.arange(ds.sizes[dim])})
-    return _as_levels(ds, dim, "level", notice=f"{source}: dimension '{dim}' has no attributes")
+    notice = f"{source}: dimension '{dim}' has no attributes"
+    return _as_levels(ds, dim, "level", notice=notice, own=numbered)
 
 
 # -- parametric ocean coordinates -----------------------------------------------------------

@@ -260,6 +260,13 @@ def test_an_axis_without_attributes_is_kept_as_levels_with_a_notice(tmp_path, ca
     assert fields.field(got, fields.Choice("field", depth=2.0)).chosen["depth"] == "level 2"
 
 
+def test_a_dimension_named_depth_without_a_coordinate_is_levels(tmp_path):
+    ds = grid_with_axis(np.zeros(3), "depth", {}, with_coord=False)
+    got = opened(ds, tmp_path)
+    np.testing.assert_array_equal(got["depth"].values, [0, 1, 2])
+    assert got["depth"].attrs["units"] == "1" and "no attributes" in got["depth"].attrs["comment"]
+
+
 @pytest.mark.parametrize(
     ("values", "attrs", "why"),
     [
