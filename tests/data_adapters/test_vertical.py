@@ -292,3 +292,18 @@ def test_hycom_s_layer_numbers_without_units_stay_its_numbers(tmp_path):
 def test_a_depth_axis_named_so_without_units_is_in_metres(tmp_path):
     got = opened(grid_with_axis(np.array([0.5, 10.0]), "deptht", {"axis": "Z"}), tmp_path)
     assert got["depth"].attrs["units"] == "m" and "comment" not in got["depth"].attrs
+
+
+def test_a_um_model_level_number_axis_keeps_its_numbers_and_level_heights(tmp_path):
+    """The vertical of iris' hybrid_height.nc: model_level_number (units 1) with
+    level_height (m) and sigma beside it on the same dimension."""
+    attrs = {"units": "1", "standard_name": "model_level_number", "positive": "up", "axis": "Z"}
+    ds = grid_with_axis(np.array([1, 2, 3], dtype="int32"), "model_level_number", attrs)
+    ds = ds.assign_coords(
+        level_height=("model_level_number", [5.0, 21.7, 45.0], {"units": "m"}),
+    )
+    got = opened(ds, tmp_path)
+    np.testing.assert_array_equal(got["depth"].values, [1, 2, 3])
+    np.testing.assert_allclose(got["level_height"].values, [5.0, 21.7, 45.0])
+    assert "comment" not in got["depth"].attrs  # a known axis: no notice
+    assert summarize(got, "um")["vertical"]["labels"] == ["level 1", "level 2", "level 3"]
