@@ -20,7 +20,7 @@ import xarray as xr
 from holoviews.core.spaces import Callable
 from holoviews.streams import Params, PlotSize, RangeXY
 
-from data_adapters import SourceError
+from data_adapters import SourceError, vertical
 from data_adapters.errors import as_source_error, read_errors
 
 from .colors import ColorSettings
@@ -292,7 +292,7 @@ class MapView(pn.viewable.Viewer):
         if s.time:
             parts.append(str(s.time))
         if s.depth is not None and "depth" in s.dataset[s.variable].dims:
-            parts.append(f"{s.depth:g} m")
+            parts.append(vertical.choice_label(s.dataset, s.depth))
         return " · ".join(str(p) for p in parts if p)
 
     # -- layers -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from data_adapters import SourceError
+from data_adapters import SourceError, vertical
 
 from .core import comparison, probes, regions, tables
 from .core.fields import quantity_label
@@ -47,6 +47,8 @@ class Probe:
     asked: tuple[float, float]
     cell: probes.Cell
     depth: float | None
+    #: The CSV ``key=value`` and label of a depth that is not in metres (pressure, level).
+    said: tuple[str, str] | None = None
 
     @property
     def color(self) -> str:
@@ -54,7 +56,16 @@ class Probe:
 
     @property
     def label(self) -> str:
+        if self.said is not None:
+            return f"{self.cell.label()}, {self.said[1]}"
         return self.cell.label(self.depth)
+
+    @property
+    def header(self) -> str:
+        """The cell line of CSV files, as ``ocean-explorer timeseries`` writes it."""
+        if self.said is not None:
+            return f"{self.cell.header()},{self.said[0]}"
+        return self.cell.header(self.depth)
 
 
 class ProbeAnswers:
@@ -133,7 +144,9 @@ class ProbeAnswers:
             except SourceError as exc:
                 s.report(f"point {n}: {exc}")
                 continue
-            out.append(Probe(n, (lon, lat), cell, self._depth()))
+            depth = self._depth()
+            said = None if depth is None else vertical.choice_parts(s.dataset, depth)
+            out.append(Probe(n, (lon, lat), cell, depth, said))
         return out
 
     def region_mask(self) -> xr.DataArray | None:
@@ -272,7 +285,7 @@ class ProbeAnswers:
         series = self.series()
         if series is not None and len(series.data_vars) == 1:
             (p,) = self.resolved_points()
-            return _csv(series[f"point{p.number}"], p.cell.header(p.depth))
+            return _csv(series[f"point{p.number}"], p.header)
         return _csv(series, self._csv_header(series))
 
     def profiles_csv(self) -> io.StringIO:
@@ -285,7 +298,9 @@ class ProbeAnswers:
         """The Hovmöller section: ``time`` and one column per depth level (metres)."""
         section = self.section()
         header = "" if section is None else f"{self.quantity()} at {section.attrs['cell']}"
-        return _csv(section, f"{header}; columns: depth in m")
+        if section is None or vertical.kind(section["depth"]) == "metres":
+            return _csv(section, f"{header}; columns: depth in m")
+        return _csv(section, f"{header}; columns: {vertical.column(section['depth'])}")
 
     def area_csv(self) -> io.StringIO:
         """The region's area-weighted mean, min and max per time step."""

@@ -110,6 +110,8 @@ def profile_overlay(profiles: xr.Dataset, long_name: str, xlabel: str, time: Any
     """Value along x, depth down the y axis (the oceanographer's profile), one per point."""
     layers = []
     for da in profiles.data_vars.values():
+        # on s-coordinates each point has its own depths: the others' are gaps here
+        da = da.dropna("depth", how="all") if da.ndim == 1 else da
         xy = (da.values, da["depth"].values)
         kdims, vdims = ("value", xlabel), ("depth", "depth [m]")
         layers.append(

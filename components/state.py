@@ -12,7 +12,7 @@ from typing import Any
 import param
 import xarray as xr
 
-from data_adapters import Catalog, OpenedSource, SourceError
+from data_adapters import Catalog, OpenedSource, SourceError, vertical
 
 from .core import fields, timeaxis
 from .core.timeaxis import time_label
@@ -137,7 +137,7 @@ class ExplorerState(param.Parameterized):
         self._opened = opened
         ds = opened.dataset
         times = [time_label(t) for t in ds["time"].values] if "time" in ds.coords else [None]
-        depths = [float(d) for d in ds["depth"].values] if "depth" in ds.coords else [None]
+        depths = vertical.choices(ds) if "depth" in ds.coords else [None]
         scenarios = fields.scenario_labels(ds)
         variables = list(map(str, ds.data_vars))
 

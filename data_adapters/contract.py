@@ -13,7 +13,7 @@ import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
 import xarray as xr
 
-from . import cf_time
+from . import cf_time, vertical
 from .errors import ContractError, SourceError
 
 #: Dimension order of every data variable on a regular grid.
@@ -25,13 +25,6 @@ CURVILINEAR_DIMS = ("scenario", "member", "time", "depth", "y", "x")
 SCENARIO_NAMES = ("scenario", "experiment", "experiment_id")
 MEMBER_NAMES = ("member", "member_id", "ensemble", "ensemble_member", "realization", "number")
 
-#: Vertical units we convert to metres (factor).
-_LENGTH_UNITS = {
-    "m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0,
-    "cm": 0.01, "centimeters": 0.01, "km": 1000.0, "kilometers": 1000.0,
-    "dbar": 1.0,  # pressure in decibar is within ~1 % of depth in metres in the upper ocean
-}  # fmt: skip
-
 GridKind = Literal["regular", "curvilinear"]
 
 
@@ -42,6 +35,11 @@ def grid_kind(ds: xr.Dataset) -> GridKind:
 
 def _first(names: list[str] | None) -> str | None:
     return names[0] if names else None
+
+
+def _users(ds: xr.Dataset, name: str) -> int:
+    """How many data variables lie on every dimension of the coordinate ``name``."""
+    return sum(set(ds[name].dims) <= set(da.dims) for da in ds.data_vars.values())
 
 
 def _find_axes(ds: xr.Dataset) -> dict[str, str | None]:
@@ -65,8 +63,9 @@ def _find_axes(ds: xr.Dataset) -> dict[str, str | None]:
             if found.get(key) is None:
                 usable = [n for n in (names or []) if n in ds.variables and ds[n].ndim <= 2]
                 # Prefer the axis itself to auxiliary coordinates along it: NEMO's
-                # time_counter over time_centered, whatever their alphabetical order.
-                usable.sort(key=lambda n: n not in ds.dims)
+                # time_counter over time_centered, whatever their alphabetical order; then
+                # the grid most variables use (ROMS' rho points over its psi points).
+                usable.sort(key=lambda n: (n not in ds.dims, -_users(ds, n)))
                 found[key] = _first(usable)
     return found
 
@@ -152,31 +151,6 @@ def _wrap_longitudes(ds: xr.Dataset) -> xr.Dataset:
         _, keep = np.unique(ds["lon"].values, return_index=True)
         if keep.size != ds.sizes["lon"]:
             ds = ds.isel(lon=np.sort(keep))
-    return ds
-
-
-def _vertical(ds: xr.Dataset, source: str) -> xr.Dataset:
-    depth = ds["depth"]
-    units = str(depth.attrs.get("units", "m")).strip().lower()
-    if units not in _LENGTH_UNITS:
-        raise SourceError(
-            f"{source}: vertical axis has units '{units}'; only depth or height in length units "
-            "(m, cm, km) or dbar can be shown"
-        )
-    values = np.asarray(depth.values, dtype="float64") * _LENGTH_UNITS[units]
-    positive = str(depth.attrs.get("positive", "")).lower()
-    if positive == "up" or (positive != "down" and values.size and (values <= 0).all()):
-        values = -values
-    attrs = {
-        "units": "m",
-        "positive": "down",
-        "standard_name": "depth",
-        "long_name": "depth below sea surface",
-        "axis": "Z",
-    }
-    ds = ds.assign_coords(depth=("depth", values, attrs))
-    if values.size > 1 and not (np.diff(values) > 0).all():
-        ds = ds.sortby("depth")
     return ds
 
 
@@ -271,9 +245,7 @@ def normalize(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
     ds = _horizontal(ds, lon, lat, source)
     if axes["time"] and axes["time"] in ds.variables and ds[axes["time"]].ndim == 1:
         ds = _rename_dim_coord(ds, axes["time"], "time")
-    if axes["depth"] and axes["depth"] in ds.variables and ds[axes["depth"]].ndim == 1:
-        ds = _rename_dim_coord(ds, axes["depth"], "depth")
-        ds = _vertical(ds, source)
+    ds = vertical.normalize_axis(ds, axes["depth"], source)
     ds = _rename_run_dims(ds)
 
     kind: GridKind = "curvilinear" if ds["lon"].ndim == 2 else "regular"
@@ -299,7 +271,7 @@ def normalize(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
     coords = {
         name: c
         for name, c in ds.coords.items()
-        if set(c.dims) <= set(order) and (c.ndim <= 1 or name in ("lon", "lat"))
+        if set(c.dims) <= set(order) and (c.ndim <= 1 or name in ("lon", "lat", vertical.DEPTH_M))
     }
     out = xr.Dataset(keep, coords=coords, attrs=dict(ds.attrs))
     out = _wrap_longitudes(out)
@@ -345,11 +317,7 @@ def validate_dataset(ds: xr.Dataset) -> xr.Dataset:
         problems.append("lon must lie in [-180, 180)")
     if np.nanmin(lat) < -90 or np.nanmax(lat) > 90:
         problems.append("lat must lie in [-90, 90]")
-    if "depth" in ds.coords:
-        if ds["depth"].attrs.get("units") != "m" or ds["depth"].attrs.get("positive") != "down":
-            problems.append("depth must be in metres, positive down")
-        if ds["depth"].size and float(ds["depth"].min()) < 0:
-            problems.append("depth must be positive down (found negative values)")
+    problems += vertical.contract_problems(ds)
     if "time" in ds.coords:
         t = ds["time"]
         cftime_like = t.dtype == object and t.size and hasattr(t.values.flat[0], "calendar")
@@ -405,7 +373,8 @@ def calendar(ds: xr.Dataset) -> str | None:
 def summarize(ds: xr.Dataset, id: str, title: str | None = None) -> dict[str, Any]:
     """The stable, JSON-ready summary that ``ocean-explorer inspect --json`` prints.
 
-    Keys: id, title, grid, dims, bbox, time_range, calendar, depths, scenarios, variables.
+    Keys: id, title, grid, dims, bbox, time_range, calendar, depths, vertical, scenarios,
+    variables.
     """
     times = ds["time"].values if "time" in ds.coords and ds["time"].size else None
     return {
@@ -416,7 +385,7 @@ def summarize(ds: xr.Dataset, id: str, title: str | None = None) -> dict[str, An
         "bbox": bbox(ds),
         "time_range": None if times is None else [_iso(times[0]), _iso(times[-1])],
         "calendar": calendar(ds),
-        "depths": [float(d) for d in ds["depth"].values] if "depth" in ds.coords else None,
+        **vertical.summary(ds),  # depths (in the axis' units) and how they are labelled
         "scenarios": [str(s) for s in ds["scenario"].values]
         if "scenario" in ds.dims
         else ["baseline"],

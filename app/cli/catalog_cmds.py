@@ -73,13 +73,27 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if summary["time_range"]:
         print(f"  time      {summary['time_range'][0]} .. {summary['time_range'][1]}", end="")
         print(f"  ({summary['calendar']})")
-    if summary["depths"]:
-        print("  depths    " + ", ".join(f"{d:g}" for d in summary["depths"]) + " m")
+    if summary["vertical"]:
+        print("  depths    " + _depths_text(summary["vertical"]))
     print("  scenarios " + ", ".join(summary["scenarios"]))
     print("  variables")
     for v in summary["variables"]:
         print(f"    {v['name']:<10} {v['long_name']} [{v['units']}]  ({', '.join(v['dims'])})")
     return 0
+
+
+def _depths_text(vertical: dict[str, Any]) -> str:
+    """``0.5, 10, 100 m``; ``level 0 (s-coordinate) .. level 34 (each cell's depth in m
+    computed)``; then the notice of an axis kept as levels."""
+    labels = vertical["labels"]
+    if vertical["kind"] == "levels":
+        text = labels[0] + (f" .. {labels[-1].split(' (')[0]}" if len(labels) > 1 else "")
+        if vertical["true_depths"]:
+            text += "; each cell's depth in m computed (--depth in metres interpolates)"
+    else:
+        units = labels[0].split(" ", 1)[1]
+        text = ", ".join(label.split(" ", 1)[0] for label in labels) + f" {units}"
+    return text + (f"  [note: {vertical['notice']}]" if vertical["notice"] else "")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

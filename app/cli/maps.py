@@ -24,7 +24,7 @@ from components.core.colours import default_cmap, is_diverging, robust_range
 from components.core.frames import Frame, full_extent, pyramid_for, render_field
 from components.core.geography import MERCATOR_MAX_LAT, WEB_MERCATOR, Viewport
 from components.core.png import ColourScale, colormap_names, write_bare_png, write_map_png
-from data_adapters import Catalog, OpenedSource, SourceError, align_runs, open_source
+from data_adapters import Catalog, OpenedSource, SourceError, align_runs, open_source, vertical
 from data_adapters.errors import did_you_mean
 
 from .common import cannot_write, every_run, output_file, source_credit
@@ -186,7 +186,7 @@ def _both_runs_at(
     if "time" in da.coords and da["time"].ndim == 0:
         chosen["time"] = timeaxis.time_label(da["time"].values[()])
     if "depth" in da.coords and da["depth"].ndim == 0:
-        chosen["depth"] = f"{float(da['depth']):g} m"
+        chosen["depth"] = vertical.label(da["depth"])
     return da, chosen
 
 

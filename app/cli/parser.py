@@ -23,6 +23,11 @@ MAX_PIXELS = 8192
 DEFAULT_EXPORT_LIMIT_MB = 500.0
 #: Environment variable that sets the export limit (MB) for every run.
 EXPORT_LIMIT_ENV = "OCEAN_EXPLORER_EXPORT_LIMIT_MB"
+#: What --depth means, on every command that takes it.
+DEPTH_HELP = (
+    "depth in metres, positive down: the nearest level, or on s-coordinates the value at that "
+    "depth interpolated in each column; on a pressure or level axis, in its units (500: 500 hPa)"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--depth",
         type=float,
         metavar="M",
-        help="depth in metres, positive down; the nearest level is used (default: the top)",
+        help=DEPTH_HELP + " (default: the top)",
     )
     p.add_argument("--scenario", metavar="S", help="scenario run (default: the baseline)")
     p.add_argument(
@@ -158,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--depth",
         type=float,
         metavar="M",
-        help="depth in metres, positive down; the nearest level is used (default: the top)",
+        help=DEPTH_HELP + " (default: the top)",
     )
     p.add_argument(
         "--scenario",
@@ -192,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--depth",
         type=float,
         metavar="M",
-        help="depth in metres, positive down; the nearest level (default: every level)",
+        help=DEPTH_HELP + " (default: every level)",
     )
     p.add_argument("--scenario", metavar="S", help="scenario run (default: the baseline)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.nc|OUT.csv", help="file to write")
@@ -260,7 +265,7 @@ def _add_compare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--depth",
         type=float,
         metavar="M",
-        help="depth in metres, positive down; the nearest level is used (default: the top)",
+        help=DEPTH_HELP + " (default: the top)",
     )
     p.add_argument(
         "--bbox",

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from components.core import fields, probes, regions, tables, timeaxis
-from data_adapters import SourceError, open_source
+from data_adapters import SourceError, open_source, vertical
 
 from .common import cannot_write, every_run, megabytes, output_file
 from .common import catalog as load_catalog
@@ -43,13 +43,16 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
     except SourceError as exc:
         raise SourceError(f"{opened.id}: {exc}") from exc
     depth = float(series["depth"]) if "depth" in series.coords else None
+    place, header = cell.label(depth), cell.header(depth)
+    said = None if depth is None else vertical.cell_parts(series["depth"])
+    if said is not None:  # a level or pressure: said in its own units, never as metres
+        place, header = f"{cell.label()}, {said[1]}", f"{cell.header()},{said[0]}"
     if cell.snapped:
         print(
             f"ocean-explorer: note: ({args.lon:g}, {args.lat:g}) is on land; using the nearest "
-            f"sea cell {cell.label(depth)} ({cell.distance_km:.0f} km away)",
+            f"sea cell {place} ({cell.distance_km:.0f} km away)",
             file=sys.stderr,
         )
-    header = cell.header(depth)
     if output is None:
         try:
             tables.to_csv(series, sys.stdout, header)
@@ -63,7 +66,7 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
         tables.to_csv(series, output, header)
     except OSError as exc:
         raise cannot_write(output, exc) from exc
-    print(f"wrote {output} ({args.var} at {cell.label(depth)}, {series.sizes['time']} steps)")
+    print(f"wrote {output} ({args.var} at {place}, {series.sizes['time']} steps)")
     return 0
 
 

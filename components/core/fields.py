@@ -5,7 +5,10 @@ One rule for the map, the probes, the comparisons, the embeds and the command li
 - **run**: a scenario label of the source (``None``: its first run, the baseline); a source
   without a ``scenario`` dimension has one run, ``baseline``; ``"all"`` keeps every run;
 - **member**: the first ensemble member unless every member is asked for;
-- **depth**: metres, positive down, the nearest level; ``None``: the top level;
+- **depth**: metres, positive down, the nearest level; on model levels that carry each cell's
+  depth (s-coordinates: :data:`data_adapters.vertical.DEPTH_M`), the value at that depth,
+  interpolated in each column; on other axes (pressure, height, levels) the nearest value in
+  the axis' own units (``850`` hPa, level ``3``); ``None``: the top level;
 - **time**: a step index, or an ISO time whose nearest step is used
   (:func:`components.core.timeaxis.nearest_step`); ``None``: the first step.
 
@@ -22,6 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from data_adapters import vertical
 from data_adapters.errors import SourceError, did_you_mean
 
 from .timeaxis import iso_times, nearest_step, time_label
@@ -63,7 +67,8 @@ def variable(ds: xr.Dataset, name: str, where: str = "the source") -> xr.DataArr
 
 
 def level_index(da: xr.DataArray, depth: float) -> int:
-    """Index of the depth level of ``da`` nearest ``depth`` metres (positive down).
+    """Index of the level of ``da`` nearest ``depth`` (metres positive down, or the axis'
+    own units: hPa, level number).
 
     Raises
     ------
@@ -93,8 +98,9 @@ def select(
     Parameters
     ----------
     depth
-        Metres, positive down: the nearest level is used. None: the top level, or every
-        level with ``whole_column=True``.
+        Metres, positive down: the nearest level is used (interpolated in each column on
+        s-coordinates; in the axis' own units on pressure or level axes). None: the top
+        level, or every level with ``whole_column=True``.
     scenario
         A run's label; None: the baseline (the first run); ``"all"``: every run, on a
         ``scenario`` dim (a source with one run gives one, labelled ``baseline``).
@@ -133,8 +139,12 @@ def select(
             index["scenario"] = labels.index(wanted)
     if "member" in da.dims and not members:
         index["member"] = 0
+    interpolate = None
     if depth is not None:
-        if "depth" in da.dims:
+        if "depth" in da.dims and vertical.has_true_depths(da):
+            level_index(da, depth)  # refuses a negative depth
+            interpolate = float(depth)
+        elif "depth" in da.dims:
             index["depth"] = level_index(da, depth)
         elif strict_depth:
             raise SourceError(f"'{name}' has no depth levels; leave the depth out")
@@ -144,6 +154,8 @@ def select(
         index["time"] = time_index
     if index:
         da = da.isel(index)
+    if interpolate is not None:
+        da = vertical.at_depth(da, interpolate)
     if start is not None or end is not None:
         da = period(da, start, end)
     return da
@@ -190,7 +202,8 @@ class Choice:
     variable: str
     #: A step index, or an ISO time (the nearest step); None: the first step.
     time: int | str | None = None
-    #: Metres, positive down (the nearest level); None: the top level.
+    #: Metres, positive down (the nearest level, or interpolated on s-coordinates); None:
+    #: the top level.
     depth: float | None = None
     #: A run's label; None: the first run (the baseline).
     scenario: str | None = None
@@ -205,7 +218,8 @@ class Field:
     #: Lazy, on ``(lat, lon)`` or ``(y, x)``.
     data: xr.DataArray
     #: ``variable``, ``scenario``, and where present ``member``, ``time`` (ISO) and
-    #: ``depth`` (``"50 m"``): for titles and metadata.
+    #: ``depth`` (``"50 m"``, ``"850 hPa"``, ``"level 0 (s-coordinate)"``): for titles and
+    #: metadata.
     chosen: dict[str, str]
 
 
@@ -247,7 +261,7 @@ def field(
     if "time" in da.coords and da["time"].ndim == 0:
         chosen["time"] = time_label(da["time"].values[()])
     if "depth" in da.coords and da["depth"].ndim == 0:
-        chosen["depth"] = f"{float(da['depth']):g} m"
+        chosen["depth"] = vertical.label(da["depth"])
     if da.ndim != 2:
         raise SourceError(f"{where}: '{choice.variable}' is not a map (dims: {', '.join(da.dims)})")
     return Field(da, chosen)

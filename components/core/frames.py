@@ -366,6 +366,8 @@ def pyramid_for(field: xr.DataArray, pyramid: MapPyramid | None) -> FieldPyramid
             coord = field.coords.get(dim)
             if coord is None or coord.ndim != 0:
                 break  # the field does not say which index of ``dim`` it is
+            if coord.attrs.get("units") != da[dim].attrs.get("units"):
+                break  # 50 m interpolated on s-coordinates is not level 50 of the pyramid
             at[dim] = coord.values[()]
         else:
             try:

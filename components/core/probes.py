@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from data_adapters import vertical
 from data_adapters.contract import bbox as grid_bbox
 from data_adapters.errors import SourceError
 
@@ -327,6 +328,9 @@ def profile(
         if not -steps <= int(time_index) < steps:
             raise SourceError(f"time step {time_index} is outside 0..{steps - 1}")
         point = point.isel(time=int(time_index))
+    if vertical.has_true_depths(point):
+        # s-coordinates: the column's own depths in metres, not the level numbers
+        point = point.assign_coords(depth=point[vertical.DEPTH_M]).drop_vars(vertical.DEPTH_M)
     return point
 
 

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 import numpy as np
 import xarray as xr
 
+from data_adapters import vertical
 from data_adapters.errors import SourceError
 
 from .probes import _number
@@ -105,10 +106,19 @@ CSV_NUMBER_CHARS = 12
 
 
 def long_csv_columns(da: xr.DataArray) -> list[str]:
-    """Columns of the long CSV: runs and members when kept, time, depth, lat, lon, value."""
+    """Columns of the long CSV: runs and members when kept, time, the vertical (``depth`` in
+    metres; ``level`` and each cell's ``depth`` on s-coordinates; ``pressure_hPa``,
+    ``height``), lat, lon, value."""
     leading = [d for d in ("scenario", "member", "time") if d in da.dims]
-    depth = ["depth"] if "depth" in da.coords else []
-    return [*leading, *depth, "lat", "lon", "value"]
+    return [*leading, *_vertical_columns(da), "lat", "lon", "value"]
+
+
+def _vertical_columns(da: xr.DataArray) -> dict[str, str]:
+    """The vertical columns of the long CSV and the coordinate each is read from."""
+    if "depth" not in da.coords:
+        return {}
+    true = {"depth": vertical.DEPTH_M} if vertical.has_true_depths(da) else {}
+    return {vertical.column(da["depth"]): "depth", **true}
 
 
 def long_csv_bytes(da: xr.DataArray) -> int:
@@ -142,6 +152,7 @@ def _write_long_rows(da: xr.DataArray, handle: TextIO) -> int:
     import pandas as pd
 
     columns = long_csv_columns(da)
+    sources = _vertical_columns(da)
     steps = da.sizes.get("time", 1)
     times = np.asarray(iso_times(da["time"].values), dtype=object) if "time" in da.dims else None
     block = max(1, 2_000_000 // max(da.size // steps, 1))  # values held in memory at once
@@ -157,7 +168,8 @@ def _write_long_rows(da: xr.DataArray, handle: TextIO) -> int:
                 labels = times[first : first + part.sizes["time"]]
                 frame[name] = _spread(labels, ("time",), part)[keep]
             else:
-                frame[name] = _spread(part[name].values, part[name].dims, part)[keep]
+                coord = part[sources.get(name, name)]
+                frame[name] = _spread(coord.values, coord.dims, part)[keep]
         frame["value"] = values[keep]
         pd.DataFrame(frame, columns=columns).to_csv(handle, header=False, index=False)
         rows += int(keep.sum())

@@ -10,8 +10,8 @@ import textwrap
 import pytest
 
 INSPECT_KEYS = {
-    "id", "title", "grid", "dims", "bbox", "time_range", "calendar", "depths", "scenarios",
-    "variables",
+    "id", "title", "grid", "dims", "bbox", "time_range", "calendar", "depths", "vertical",
+    "scenarios", "variables",
 }  # fmt: skip
 
 

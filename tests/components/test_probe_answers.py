@@ -173,3 +173,34 @@ def test_one_point_series_csv_is_what_the_cli_prints(tmp_path, depth):
     assert dashboard == cli.stdout
     level = "0.5" if depth is None else "100"
     assert dashboard.splitlines()[:2] == [f"# lon=-62.5,lat=10,depth={level}", "time,value"]
+
+
+def test_on_s_coordinates_the_app_s_depth_is_metres_interpolated_in_each_column(tmp_path):
+    from tests.data_adapters.test_vertical import ETA, at_50m, expected_depths, s_coordinate_file
+
+    path = synthetic.write_netcdf(s_coordinate_file(), tmp_path / "roms.nc")
+    catalog = Catalog.from_dict({"datasets": [{"id": "roms", "adapter": "netcdf", "path": path}]})
+    answers = ProbeAnswers(ExplorerState(catalog))
+    state = answers.state
+    assert 50.0 in state.param.depth.objects  # metres to choose, not level numbers
+    state.depth = 50.0
+    state.points = [(0.0, 10.0)]  # a column 73 m deep
+    point = answers.series()["point1"]
+    np.testing.assert_allclose(point.values, [at_50m(73.0, eta) for eta in ETA], rtol=1e-12)
+    assert point.attrs["cell"].endswith("depth=50 m")
+    state.time = state.param.time.objects[1]
+    profile = answers.profiles()["point1"]
+    np.testing.assert_allclose(profile.dropna("depth")["depth"], expected_depths(73.0, ETA[1]))
+
+
+def test_a_pressure_level_is_said_in_hpa_in_labels_and_csv(tmp_path):
+    from tests.data_adapters.test_vertical import grid_with_axis
+
+    ds = grid_with_axis(np.array([850.0, 500.0]), "level", {"units": "hPa", "axis": "Z"})
+    path = synthetic.write_netcdf(ds, tmp_path / "air.nc")
+    catalog = Catalog.from_dict({"datasets": [{"id": "air", "adapter": "netcdf", "path": path}]})
+    answers = ProbeAnswers(ExplorerState(catalog))
+    answers.state.depth = 850.0
+    answers.state.points = [(1.0, 10.0)]
+    assert answers.series()["point1"].attrs["cell"] == "lon=1, lat=10, 850 hPa"
+    assert answers.series_csv().getvalue().splitlines()[0] == "# lon=1,lat=10,pressure_hPa=850"

@@ -8,8 +8,9 @@ point (exports, prepared stores). A command may also refuse a file: exit status 
 exactly one line on stderr, never a traceback.
 
 ``COVERED`` lists, per command, the corpus entries checked here; the other combinations do
-not work yet (issue 17: ROMS packed s-coordinate files, grids given by a ``grid_mapping``) and join
-the lists as they are fixed. ``MAY_REFUSE`` names the entries a command may refuse with one
+not work yet (issue 17: grids given by a ``grid_mapping``) and join the lists as they are
+fixed. The s-coordinate files (ROMS Nordic), whose levels are not depths, are checked in
+``test_corpus_vertical``. ``MAY_REFUSE`` names the entries a command may refuse with one
 line instead of showing them; a refusal of any other entry fails.
 """
 
@@ -33,7 +34,10 @@ pytestmark = pytest.mark.slow
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-_WORKS = ("ostia-sst", "hadisst", "cmip-a1b")
+#: A variable without units in the file carries "unknown" in the contract (DESIGN.md §2).
+NO_UNITS = "unknown"
+
+_WORKS = ("ostia-sst", "hadisst", "cmip-a1b", "pressure-levels")
 #: NEMO/XIOS time in time_centered, a three-file run, scalar time and depth (ORCA2, profiles)
 _CF_TIME = ("nemo-grid-t", "nemo-run", "nemo-orca2", "atlantic-profiles")
 _NO_LON_LAT = ("rotated-pole", "hybrid-height", "hycom", "norkyst800")
@@ -276,7 +280,7 @@ def check_gridded(got_ds: xr.Dataset, entry: CorpusFile, raw_ds: xr.Dataset, wha
     raw = raw_ds[entry.var]
     assert entry.var in got_ds, f"{what}: no variable {entry.var!r}"
     got = got_ds[entry.var]
-    assert got.attrs.get("units") == raw.attrs.get("units"), f"{what}: units"
+    assert got.attrs.get("units") == raw.attrs.get("units", NO_UNITS), f"{what}: units"
     j, i = nearest_sea_cell(raw, entry.lon, entry.lat)
     lon2, lat2, _ = raw_lonlat(raw)
     glon = np.asarray(got["lon"].values, float)
@@ -307,7 +311,7 @@ def test_inspect(corpus: dict[str, pathlib.Path], name: str) -> None:
     raw = raw_dataset(entry, corpus[name])[entry.var]
     variables = {v["name"]: v for v in summary["variables"]}
     assert entry.var in variables, sorted(variables)
-    assert variables[entry.var]["units"] == raw.attrs.get("units")
+    assert variables[entry.var]["units"] == raw.attrs.get("units", NO_UNITS)
     times = raw_times(raw)
     if times is None:
         assert summary["time_range"] is None
@@ -369,10 +373,12 @@ def test_timeseries(corpus: dict[str, pathlib.Path], name: str, tmp_path: pathli
     column = raw_column(raw, j, i)
     zdim = vertical(column)
     if zdim is not None:
-        assert "depth" in cell, "the series does not say at which depth it is"
+        # depth=10 (metres), pressure_hPa=500...: the level in the axis' own units
+        zkey = next((k for k in cell if k not in ("lon", "lat")), None)
+        assert zkey, "the series does not say at which depth it is"
         z = np.asarray(column[zdim].values, float)
-        column = column.isel({zdim: int(np.argmin(np.abs(z - float(cell["depth"]))))})
-        assert column[zdim].item() == pytest.approx(float(cell["depth"]), abs=1e-3)
+        column = column.isel({zdim: int(np.argmin(np.abs(z - float(cell[zkey]))))})
+        assert column[zdim].item() == pytest.approx(float(cell[zkey]), abs=1e-3)
         assert column[zdim].item() == pytest.approx(z[top_index(raw, zdim)])
     assert cli_iso(series["time"]) == raw_times(column)
     np.testing.assert_allclose(
@@ -418,11 +424,13 @@ def test_export_csv(corpus: dict[str, pathlib.Path], name: str, tmp_path: pathli
         assert "time" in at.columns, f"the time is lost (raw: {times[:3]})"
         assert sorted(set(cli_iso(at["time"]))) == sorted(set(times))
     if zdim is not None:
-        assert "depth" in at.columns, "the vertical axis is lost"
-        got = at.sort_values([c for c in ("time", "depth") if c in at.columns])
+        # depth (metres), pressure_hPa...: the column between time and lat
+        zcol = next((c for c in at.columns if c not in ("time", "lat", "lon", "value")), None)
+        assert zcol, "the vertical axis is lost"
+        got = at.sort_values([c for c in ("time", zcol) if c in at.columns])
         raw_z = np.asarray(column[zdim].values, float)
         wet = np.isfinite(column.transpose(..., zdim).values).reshape(-1, raw_z.size).any(axis=0)
-        assert np.allclose(np.unique(got["depth"]), np.unique(raw_z[wet]))
+        assert np.allclose(np.unique(got[zcol]), np.unique(raw_z[wet]))
         want = column.sortby(zdim).transpose(..., zdim).values.ravel()
         want = want[np.isfinite(want)]
     else:

@@ -26,6 +26,7 @@ SUMMARY_KEYS = {
     "time_range",
     "calendar",
     "depths",
+    "vertical",
     "scenarios",
     "variables",
 }

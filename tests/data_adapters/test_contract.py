@@ -39,6 +39,7 @@ SUMMARY_KEYS = {
     "time_range",
     "calendar",
     "depths",
+    "vertical",
     "scenarios",
     "variables",
 }
