@@ -244,8 +244,9 @@ def _fresh_attrs(ds: xr.Dataset, name: str) -> dict[str, Any]:
     for key, names in referenced_names(attrs).items():
         if key == "coordinates" or any(n not in ds.variables for n in names):
             attrs.pop(key)  # xarray writes ``coordinates`` from the coordinates it has
-    if var.dims and var.chunks is None and var.dtype.kind in "fiu":
-        values = np.asarray(var.values, dtype=float)
+    in_memory = var.chunks is None and var.size and var.dtype.kind in "fiu"
+    values = np.asarray(var.values, dtype=float) if in_memory else None
+    if values is not None and np.isfinite(values).any():
         low = attrs.get("valid_min", np.ravel(attrs.get("valid_range", [None]))[0])
         high = attrs.get("valid_max", np.ravel(attrs.get("valid_range", [None, None]))[-1])
         below = low is not None and np.nanmin(values) < float(np.ravel(low)[0])
@@ -282,8 +283,8 @@ def netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
         var = out.variables[name]
         parent = out.variables[parents[name]] if name in parents else None
         if parent is not None and str(parents[name]) == "lon" and var.dtype.kind == "f":
-            out[name] = _wrap_like(var, parent)
-        if parent is not None and not _brackets(out.variables[name], parent):
+            out[name] = _wrap_like(var, parent)  # cells across the dateline keep theirs
+        elif parent is not None and not _brackets(var, parent):
             out = out.drop_vars(name)  # e.g. bounds in cm of a depth now in metres
             continue
         if _is_time(var) and parent is not None and _is_time(parent):

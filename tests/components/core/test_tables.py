@@ -49,6 +49,7 @@ def _packed_file(path: pathlib.Path, calendar: str) -> pathlib.Path:
                     "units": units,
                     "bounds": f"{name}_bnds",
                     "actual_range": np.array([values.min(), values.max()], "f4"),
+                    "valid_range": np.array([-90, 90] if name == "lat" else [0, 360], "f4"),
                 }
             )
             var[:] = values
@@ -135,6 +136,8 @@ def test_export_keeps_packing_calendar_and_bounds(tmp_path: pathlib.Path, calend
     area, _ = _raw(out, "cell_area")
     np.testing.assert_array_equal(area, _raw(source, "cell_area")[0][lat_rows][:, lon_cols])
     assert attrs["cell_measures"] == "area: cell_area"
+    assert "valid_range" not in _raw(out, "lon")[1]  # 0..360, and -170 is exported
+    np.testing.assert_array_equal(_raw(out, "lat")[1]["valid_range"], [-90, 90])
     _, crs = _raw(out, "crs")
     assert crs["grid_mapping_name"] == "latitude_longitude"
     assert attrs["grid_mapping"] == "crs"
