@@ -306,9 +306,9 @@ def netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _brackets(bounds: xr.Variable, centres: xr.Variable) -> bool:
-    """Whether numeric bounds still surround their coordinate's values (non-numeric ones,
-    such as times, are not checked)."""
-    if bounds.dtype.kind not in "fiu" or centres.dtype.kind not in "fiu":
+    """Whether numeric bounds of a 1-D coordinate still surround its values (others, such
+    as times or the cells of a tripolar grid's fold, are not checked)."""
+    if bounds.dtype.kind not in "fiu" or centres.dtype.kind not in "fiu" or centres.ndim > 1:
         return True
     if bounds.ndim != centres.ndim + 1 or bounds.shape[:-1] != centres.shape:
         return False

@@ -36,6 +36,7 @@ CHECKED: dict[str, tuple[float, float, float, float]] = {
     "cmip-a1b": (-120.0, 30.0, -100.0, 45.0),
     "arctic20": (0.0, 70.0, 20.0, 75.0),  # polar stereographic, int16-packed
     "atlantic-profiles": (-25.0, -10.0, -15.0, 0.0),
+    "nemo-orca2": (-40.0, -10.0, -20.0, 10.0),  # tripolar, 2-D bounds, scalar depth and time
 }
 
 
