@@ -225,6 +225,10 @@ def _value_encoding(var: xr.Variable, compress: bool) -> dict[str, Any]:
     if var.dtype.kind == "f" and stored.kind in "iu":
         masked = "_FillValue" in kept or "missing_value" in kept
         if "scale_factor" in kept or "add_offset" in kept or masked:
+            if not masked:  # no data (a valid range applied) needs a fill value in integers
+                from netCDF4 import default_fillvals
+
+                kept["_FillValue"] = np.array(default_fillvals[stored.str[1:]], stored)[()]
             return {**encoding, "dtype": stored, **kept}
     if var.dtype.kind == "f":
         fill = kept.get("_FillValue", np.nan) if compress else None

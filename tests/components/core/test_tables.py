@@ -19,6 +19,7 @@ import xarray as xr
 from components.core import tables
 from data_adapters import open_source
 from data_adapters.cf_export import CF_REFERENCES, netcdf_ready, referenced_names
+from tests import synthetic
 
 LON = np.array([10.0, 30.0, 50.0, 190.0, 210.0, 350.0])  # 0-360: the contract wraps them
 LAT = np.array([40.0, 20.0, 0.0, -20.0])  # descending: the contract sorts them
@@ -225,3 +226,23 @@ def test_bounds_that_no_longer_surround_their_coordinate_are_dropped() -> None:
     assert "bounds" not in out["depth"].attrs
     refs["depth_bnds"] = (("depth", "nv"), [[0.0, 10.0], [10.0, 20.0]])
     assert "depth_bnds" in netcdf_ready(temp.to_dataset()).variables
+
+
+@pytest.mark.parametrize("with_fill", [True, False])
+def test_values_outside_the_valid_range_are_exported_as_no_data(
+    tmp_path: pathlib.Path, with_fill: bool
+) -> None:
+    """The contract masks packed values outside ``valid_range``; the export stores them as
+    the fill value (the netCDF default for int16 when the source has none) and keeps the
+    source's integers elsewhere."""
+    ds = synthetic.packed_valid_range()
+    if not with_fill:
+        del ds["thetao"].attrs["_FillValue"]
+    source = synthetic.write_netcdf(ds, tmp_path / "packed.nc")
+    out = tmp_path / "export.nc"
+    tables.write_netcdf(open_source(source).dataset["thetao"], out)
+    stored, attrs = _raw(out, "thetao")
+    assert stored.dtype == np.int16 and attrs["_FillValue"] == -32767
+    want = np.full(stored.shape, 500, dtype="int16")
+    want[0, 0, :2] = -32767  # 50 °C, outside the valid range, and the fill value
+    np.testing.assert_array_equal(stored, want)
