@@ -246,3 +246,32 @@ def test_values_outside_the_valid_range_are_exported_as_no_data(
     want = np.full(stored.shape, 500, dtype="int16")
     want[0, 0, :2] = -32767  # 50 °C, outside the valid range, and the fill value
     np.testing.assert_array_equal(stored, want)
+
+
+def test_curvilinear_cell_bounds_are_cut_with_the_cells(tmp_path: pathlib.Path) -> None:
+    """NEMO's (y, x, nvertex) cell bounds follow a block of a curvilinear grid (found by its
+    cells' lat/lon: y and x carry no coordinates), and the time bounds one chosen step."""
+    ds = synthetic.nemo_curvilinear()
+    corners = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]) * 0.25
+    for name, k in (("nav_lon", 0), ("nav_lat", 1)):
+        ds[f"bounds_{name[4:]}"] = (
+            ("y", "x", "nvertex"),
+            ds[name].values[..., None] + corners[:, k],
+        )
+        ds[name].attrs["bounds"] = f"bounds_{name[4:]}"
+    source = pathlib.Path(synthetic.write_netcdf(ds, tmp_path / "nemo.nc"))
+    thetao = open_source(str(source)).dataset["thetao"]
+    assert "y" not in thetao.indexes and "x" not in thetao.indexes
+    out = tmp_path / "export.nc"
+    tables.write_netcdf(thetao.isel(time=1, depth=1, y=slice(1, 4), x=slice(2, 6)), out)
+    raw_lon, _ = _raw(source, "bounds_lon")
+    got_lon, _ = _raw(out, "bounds_lon")
+    np.testing.assert_array_equal(got_lon, raw_lon[1:4, 2:6])
+    np.testing.assert_array_equal(
+        _raw(out, "bounds_lat")[0], _raw(source, "bounds_lat")[0][1:4, 2:6]
+    )
+    assert _raw(out, "lon")[1]["bounds"] == "bounds_lon"
+    time_bounds, attrs = _raw(out, "time_counter_bounds")
+    np.testing.assert_array_equal(time_bounds, _raw(source, "time_counter_bounds")[0][1])
+    assert "units" not in attrs
+    assert _raw(out, "time")[1]["units"] == "seconds since 1900-01-01"
