@@ -13,7 +13,7 @@ import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
 import xarray as xr
 
-from . import cf_time, vertical
+from . import cf_export, cf_time, vertical
 from .errors import ContractError, SourceError
 
 #: Dimension order of every data variable on a regular grid.
@@ -274,6 +274,7 @@ def normalize(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
         if set(c.dims) <= set(order) and (c.ndim <= 1 or name in ("lon", "lat", vertical.DEPTH_M))
     }
     out = xr.Dataset(keep, coords=coords, attrs=dict(ds.attrs))
+    out = cf_export.attach_references(ds, out)  # cut and sorted with the data below
     out = _wrap_longitudes(out)
     if kind == "regular" and out.sizes["lat"] > 1 and out["lat"].values[0] > out["lat"].values[-1]:
         out = out.sortby("lat")
@@ -286,7 +287,7 @@ def normalize(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
         )
     # Lazy everywhere: sources opened in memory become one dask chunk per variable
     lazy = {n: v.chunk() for n, v in out.data_vars.items() if v.chunks is None}
-    return out.assign(lazy) if lazy else out
+    return cf_export.detach_references(out.assign(lazy) if lazy else out)
 
 
 def validate_dataset(ds: xr.Dataset) -> xr.Dataset:

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import numpy as np
 import xarray as xr
 
-from data_adapters import vertical
+from data_adapters import cf_export, vertical
 from data_adapters.errors import SourceError
 
 from .probes import _number
@@ -198,20 +198,22 @@ def write_netcdf(
 
     ``attrs`` (the source's own description: title, institution, references...) go under
     the data's; ``history`` is appended to the ``history`` attribute with a UTC time stamp.
-    Coordinates get their CF ``axis`` attributes, floats NaN as ``_FillValue`` (coordinates
-    none), data variables are compressed; display attributes (``color``) are dropped.
+    The variables the data's attributes name (``bounds``, ``grid_mapping``, ``cell_measures``,
+    ``coordinates``, ``formula_terms``) travel with it, cut to it, and values still the
+    source's keep its time units and calendar, packing and fill values
+    (:func:`data_adapters.cf_export.netcdf_ready`); attributes the subset made stale
+    (``actual_range``, references to absent variables) and display ones (``color``) are
+    dropped. Coordinates get their CF ``axis`` attributes, other floats NaN as
+    ``_FillValue`` (coordinates none), data variables are compressed.
     Written beside ``output`` and renamed at the end (a failed write leaves nothing under
     that name); with no ``output`` the file's bytes are returned.
     """
     import datetime
     import tempfile
 
-    # a copy: the attrs set below must not leak into the opened source
     ds = data.to_dataset(name=str(data.name or "value")) if isinstance(data, xr.DataArray) else data
-    ds = ds.copy()
-    for name in ds.variables:
-        ds[name].encoding = {}
-        ds[name].attrs = {k: v for k, v in ds[name].attrs.items() if k != "color"}
+    # a new dataset: the attrs set below must not leak into the opened source
+    ds = cf_export.netcdf_ready(ds)
     if "lon" in ds.coords and ds["lon"].ndim == 1:
         ds["lon"].attrs["axis"] = "X"
     if "lat" in ds.coords and ds["lat"].ndim == 1:
@@ -227,21 +229,14 @@ def write_netcdf(
         previous = str(ds.attrs.get("history", "")).strip()
         ds.attrs["history"] = f"{line}\n{previous}" if previous else line
     ds.attrs["Conventions"] = "CF-1.8"
-    encoding: dict[str, dict[str, Any]] = {
-        str(c): {"_FillValue": None} for c in ds.coords if ds[c].dtype.kind == "f"
-    }
-    for name, variable in ds.data_vars.items():
-        if variable.dtype.kind == "f":
-            fill = np.array(np.nan, dtype=variable.dtype)[()]
-            encoding[str(name)] = {"zlib": True, "complevel": 4, "_FillValue": fill}
     if output is None:
         with tempfile.TemporaryDirectory() as folder:
             path = pathlib.Path(folder) / "data.nc"
-            ds.to_netcdf(path, encoding=encoding)
+            ds.to_netcdf(path)
             return path.read_bytes()
     partial = output.with_name(output.name + ".part")
     try:
-        ds.to_netcdf(partial, encoding=encoding)
+        ds.to_netcdf(partial)
         partial.replace(output)
     finally:
         partial.unlink(missing_ok=True)
