@@ -209,6 +209,8 @@ def _time_encoding(var: xr.Variable, parent: xr.Variable | None) -> dict[str, An
     if calendar is None:
         values = var.values.flat[0] if var.size else None
         calendar = getattr(values, "calendar", "") or "standard"
+    if calendar == "gregorian":  # the same calendar, by the name CF prefers (not proleptic)
+        calendar = "standard"
     dtype = np.dtype(source.get("dtype", "float64"))
     if dtype.kind not in "fi" or dtype.itemsize > 8 or (dtype.kind == "i" and dtype.itemsize > 4):
         dtype = np.dtype("float64")  # CF 1.8 has no 64-bit integers
@@ -269,9 +271,36 @@ def _wrap_like(bounds: xr.Variable, centres: xr.Variable) -> xr.Variable:
     return bounds.copy(data=shifted.astype(bounds.dtype))
 
 
+def _as_in_source(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with the axes the source stored as scalars scalar again, and ``cell_methods``
+    naming the source's names of renamed axes (NEMO's ``time_counter: mean``) by the names
+    the file now has."""
+    single = [str(d) for d in ("time", "depth") if d in ds.dims and ds.sizes[d] == 1]
+    scalar = {d for d in single if ds[d].encoding.get("source_scalar")}
+    for var in ds.data_vars.values():  # dims the source's variable did not have
+        shape = var.encoding.get("original_shape")
+        added = var.ndim - len(shape) if isinstance(shape, tuple) else 0
+        if added > 0 and added == len([d for d in single if d in var.dims]):
+            scalar.update(d for d in single if d in var.dims)
+    out = ds.squeeze(sorted(scalar)) if scalar else ds
+    renamed = {
+        str(v.encoding["source_name"]): str(n)
+        for n, v in out.coords.items()
+        if v.encoding.get("source_name")
+    }
+    for var in out.variables.values():
+        methods = var.attrs.get("cell_methods")
+        if isinstance(methods, str):
+            for old, new in renamed.items():
+                methods = re.sub(rf"(?<![\w]){re.escape(old)}:", f"{new}:", methods)
+            var.attrs["cell_methods"] = methods
+    return out
+
+
 def netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with the variables its data variables name, each with the encoding that
     writes it as the source wrote it (``to_netcdf`` then needs no ``encoding``)."""
+    ds = _as_in_source(ds)
     refs, as_coords = references_for(ds)
     extra = {n: v for n, v in refs.items() if n not in as_coords}
     coords = {n: v for n, v in refs.items() if n in as_coords}

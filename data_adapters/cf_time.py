@@ -114,10 +114,24 @@ def time_axis(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
                 ds = ds.drop_vars(dim)  # the unit-less counter the real time replaces
     if name != "time":
         ds = ds.drop_vars([v for v in ("time",) if v in ds.variables]).rename({name: "time"})
+        ds["time"].encoding["source_name"] = name  # an export names it so in cell_methods
     if ds["time"].ndim == 0:
-        ds = ds.expand_dims("time")  # every variable, bounds included, gets the axis
+        ds = as_axis(ds, "time")
     ds["time"].attrs.update(standard_name="time", axis="T")
     return ds
+
+
+def as_axis(ds: xr.Dataset, name: str) -> xr.Dataset:
+    """``ds`` with the scalar coordinate ``name`` as a length-1 axis of its data variables
+    (and of the coordinate's own bounds); other coordinates' bounds keep their shape. The
+    coordinate is marked ``encoding["source_scalar"]``: an export writes it as a scalar again,
+    as the source did."""
+    own = {name, ds[name].attrs.get("bounds")}
+    keep = {n: ds[n] for n in _bounds_names(ds) - own if n in ds.variables}
+    encoding = dict(ds[name].encoding)
+    out = ds.expand_dims(name).assign(keep)
+    out[name].encoding.update(encoding, source_scalar=True)
+    return out
 
 
 def _is_vertical(var: xr.Variable) -> bool:
@@ -134,7 +148,7 @@ def scalar_depth(ds: xr.Dataset) -> xr.Dataset:
     if not vertical or any(ds[n].ndim == 1 and n in ds.dims for n in vertical):
         return ds
     scalars = [n for n in vertical if ds[n].ndim == 0 and n not in _bounds_names(ds)]
-    return ds.expand_dims(scalars[0]) if scalars else ds
+    return as_axis(ds, scalars[0]) if scalars else ds
 
 
 def axes(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
