@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import ContractError, SourceError
+from .grid_mapping import geographic
 
 #: Dimension order of every data variable on a regular grid.
 REGULAR_DIMS = ("scenario", "member", "time", "depth", "lat", "lon")
@@ -111,6 +112,9 @@ def _horizontal(ds: xr.Dataset, lon: str, lat: str, source: str) -> xr.Dataset:
     along0 = np.nanmean(np.abs(np.diff(lat_np, axis=0))) if lat_np.shape[0] > 1 else 0.0
     along1 = np.nanmean(np.abs(np.diff(lat_np, axis=1))) if lat_np.shape[1] > 1 else 0.0
     ydim, xdim = (d0, d1) if along0 >= along1 else (d1, d0)
+    # ...unless CF says which is which (a projection's axes need not follow the meridians)
+    axis = {str(ds[d].attrs.get("axis", "")).upper(): d for d in (d0, d1) if d in ds.coords}
+    ydim, xdim = (axis["Y"], axis["X"]) if {"X", "Y"} <= set(axis) else (ydim, xdim)
     lon_v, lat_v = lon_v.transpose(ydim, xdim), lat_v.transpose(ydim, xdim)
     if _is_separable(lon_v, lat_v):
         ds = ds.drop_vars([lon, lat])
@@ -257,7 +261,7 @@ def normalize(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
     SourceError
         When the dataset has no usable horizontal coordinates or an unusable vertical axis.
     """
-    axes = _find_axes(ds)
+    axes = _find_axes(ds := geographic(ds, source))
     lon, lat = axes["lon"], axes["lat"]
     if lon is None or lat is None:
         raise SourceError(
