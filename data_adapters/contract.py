@@ -415,7 +415,7 @@ def summarize(ds: xr.Dataset, id: str, title: str | None = None) -> dict[str, An
 
     Keys: id, title, grid, dims, bbox, time_range, calendar, depths, scenarios, variables.
     """
-    times = ds["time"].values if "time" in ds.coords and ds["time"].size else None
+    times = np.atleast_1d(ds["time"].values) if "time" in ds.coords and ds["time"].size else None
     return {
         "id": id,
         "title": title or str(ds.attrs.get("title") or id),
