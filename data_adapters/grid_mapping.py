@@ -64,11 +64,10 @@ def geographic(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
     for x, y in projected.values():
         # say which is which: the contract's y then follows the projection's, not the meridians
         ds = ds.assign_coords({x: ds[x].assign_attrs(axis="X"), y: ds[y].assign_attrs(axis="Y")})
-    if _has_lonlat(ds):
+    if _has_lonlat(ds) or not projected:
         return ds
-    for mapping, (x, y) in projected.items():
-        return _with_lonlat(ds, mapping, x, y, source)
-    return ds
+    mapping, (x, y) = next(iter(projected.items()))
+    return _with_lonlat(ds, mapping, x, y, source)
 
 
 def _canonical_units(units: object) -> str | None:
