@@ -15,6 +15,7 @@ import xarray as xr
 
 from . import cf_export, cf_time, vertical
 from .errors import ContractError, SourceError
+from .grid_mapping import geographic
 
 #: Dimension order of every data variable on a regular grid.
 REGULAR_DIMS = ("scenario", "member", "time", "depth", "lat", "lon")
@@ -111,6 +112,9 @@ def _horizontal(ds: xr.Dataset, lon: str, lat: str, source: str) -> xr.Dataset:
     along0 = np.nanmean(np.abs(np.diff(lat_np, axis=0))) if lat_np.shape[0] > 1 else 0.0
     along1 = np.nanmean(np.abs(np.diff(lat_np, axis=1))) if lat_np.shape[1] > 1 else 0.0
     ydim, xdim = (d0, d1) if along0 >= along1 else (d1, d0)
+    # ...unless CF says which is which (a projection's axes need not follow the meridians)
+    axis = {str(ds[d].attrs.get("axis", "")).upper(): d for d in (d0, d1) if d in ds.coords}
+    ydim, xdim = (axis["Y"], axis["X"]) if {"X", "Y"} <= set(axis) else (ydim, xdim)
     lon_v, lat_v = lon_v.transpose(ydim, xdim), lat_v.transpose(ydim, xdim)
     if _is_separable(lon_v, lat_v):
         ds = ds.drop_vars([lon, lat])
@@ -233,7 +237,7 @@ def normalize(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
         When the dataset has no usable horizontal coordinates or an unusable vertical axis.
     """
     ds = cf_time.axes(ds, source)
-    axes = _find_axes(ds)
+    axes = _find_axes(ds := geographic(ds, source))
     lon, lat = axes["lon"], axes["lat"]
     if lon is None or lat is None:
         raise SourceError(
@@ -377,7 +381,7 @@ def summarize(ds: xr.Dataset, id: str, title: str | None = None) -> dict[str, An
     Keys: id, title, grid, dims, bbox, time_range, calendar, depths, vertical, scenarios,
     variables.
     """
-    times = ds["time"].values if "time" in ds.coords and ds["time"].size else None
+    times = np.atleast_1d(ds["time"].values) if "time" in ds.coords and ds["time"].size else None
     return {
         "id": id,
         "title": title or str(ds.attrs.get("title") or id),

@@ -13,9 +13,6 @@ import argparse
 import os
 import sys
 
-import numpy as np
-import xarray as xr
-
 from components.core import fields, probes, regions, tables, timeaxis
 from data_adapters import SourceError, open_source, vertical
 
@@ -89,7 +86,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             members=True,
         )
         if args.bbox is not None:
-            subset = in_box(subset, args.bbox)
+            subset = regions.in_box(subset, args.bbox)
     except SourceError as exc:
         raise SourceError(f"{opened.id}: {exc}") from exc
     as_csv = output.suffix.lower() == ".csv"
@@ -165,17 +162,3 @@ def export_limit_mb(args: argparse.Namespace) -> float:
         return megabytes_arg(text)
     except argparse.ArgumentTypeError as exc:
         raise SourceError(f"{EXPORT_LIMIT_ENV}='{text}': {exc}") from exc
-
-
-def in_box(da: xr.DataArray, box: tuple[float, float, float, float]) -> xr.DataArray:
-    """The cells of ``da`` in the box (lazy): exactly on regular grids; on curvilinear grids
-    the smallest block of rows and columns that holds every cell centre in the box."""
-    mask = regions.region_mask(da, bbox=box)
-    rows, cols = mask.dims
-    inside = np.asarray(mask.values)
-    row_idx = np.flatnonzero(inside.any(axis=1))
-    col_idx = np.flatnonzero(inside.any(axis=0))
-    if da["lon"].ndim == 2:
-        row_idx = np.arange(row_idx[0], row_idx[-1] + 1)
-        col_idx = np.arange(col_idx[0], col_idx[-1] + 1)
-    return da.isel({rows: row_idx, cols: col_idx})

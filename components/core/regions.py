@@ -174,6 +174,37 @@ def region_mask(
     return mask
 
 
+def in_box(da: xr.DataArray, bbox: Sequence[float]) -> xr.DataArray:
+    """The cells of ``da`` whose centre lies in the box (:func:`region_mask`'s rule), lazily.
+
+    Regular grids: exactly the rows and columns inside. Curvilinear grids: the smallest block
+    of rows and columns that holds those cells, the block's cells whose centre lies outside
+    masked (no data, NaN) and the variable's ``comment`` saying so; writers that leave out
+    no-data cells (the long CSV) then write only the cells in the box.
+    """
+    mask = region_mask(da, bbox=bbox)
+    window = _window(mask)
+    if da["lon"].ndim == 1:
+        return da.isel(window)
+    window = {d: np.arange(idx[0], idx[-1] + 1) for d, idx in window.items()}
+    rows, cols = mask.dims
+    inside = np.asarray(mask.values)[np.ix_(window[rows], window[cols])]
+    sub = da.isel(window)
+    if inside.all():
+        return sub
+    west, south, east, north = (float(v) for v in bbox)
+    note = (
+        f"cells whose centre lies outside the box W {west:g}, S {south:g}, E {east:g}, "
+        f"N {north:g} are masked (no data): the grid is curvilinear, so the subset is the "
+        "smallest block of its rows and columns that holds the box"
+    )
+    previous = str(da.attrs.get("comment", "")).strip()
+    out = sub.where(xr.DataArray(inside, dims=(rows, cols)))
+    out.attrs = {**da.attrs, "comment": f"{previous}; {note}" if previous else note}
+    out.encoding = dict(sub.encoding)
+    return out
+
+
 def _in_lon_range(lon: np.ndarray, west: float, east: float) -> np.ndarray:
     """Longitudes from ``west`` eastward to ``east`` (W > E crosses the dateline).
 

@@ -580,3 +580,45 @@ def test_export_output_name_is_checked_first(cli_run, files, output, expected):
     result = cli_run("export", files["ocean"], "--var", "zos", "-o", output)
 
     assert_one_line_error(result, expected)
+
+
+def test_export_csv_of_a_box_on_a_curvilinear_grid_has_only_the_cells_inside(
+    cli_run, files, tmp_path
+):
+    """The sheared NEMO grid's rows and columns cross the box: rows outside it are left out."""
+    out = tmp_path / "box.csv"
+    west, south, east, north = -13.0, 42.0, -8.0, 45.0
+
+    result = cli_run("export", files["nemo"], "--var", "thetao", "--bbox", "-13,42,-8,45",
+                     "-o", str(out))  # fmt: skip
+
+    assert result.code == 0, result.err
+    rows = np.genfromtxt(out, delimiter=",", names=True, dtype=None, encoding=None)
+    inside = (rows["lon"] >= west) & (rows["lon"] <= east)
+    inside &= (rows["lat"] >= south) & (rows["lat"] <= north)
+    assert inside.all()
+    ds = synthetic.nemo_curvilinear()
+    lon, lat = ds["nav_lon"].values, ds["nav_lat"].values
+    cells = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+    assert rows.size == cells.sum() * ds.sizes["time_counter"] * ds.sizes["deptht"]
+    want = {(round(a, 6), round(b, 6)) for a, b in zip(lon[cells], lat[cells], strict=True)}
+    assert {
+        (round(a, 6), round(b, 6)) for a, b in zip(rows["lon"], rows["lat"], strict=True)
+    } == want
+
+
+def test_export_netcdf_of_a_curvilinear_box_masks_the_cells_outside(cli_run, files, tmp_path):
+    out = tmp_path / "box.nc"
+
+    result = cli_run("export", files["nemo"], "--var", "thetao", "--bbox", "-13,42,-8,45",
+                     "--depth", "0", "-o", str(out))  # fmt: skip
+
+    assert result.code == 0, result.err
+    with xr.open_dataset(out) as ds:
+        thetao = ds["thetao"].isel(time=0).load()
+        lon, lat = ds["lon"].values, ds["lat"].values
+        inside = (lon >= -13) & (lon <= -8) & (lat >= 42) & (lat <= 45)
+        assert thetao.shape == (2, 3) and not inside.all()
+        assert np.isfinite(thetao.values[inside]).all()
+        assert np.isnan(thetao.values[~inside]).all()
+        assert "cells whose centre lies outside the box" in thetao.attrs["comment"]

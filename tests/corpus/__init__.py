@@ -219,8 +219,8 @@ CORPUS: tuple[CorpusFile, ...] = (
         ),
         ("height-axis", "rotated-pole", "formula-terms", "scalar-time"),
         "air_potential_temperature",
-        -1.5,
-        51.5,
+        -3.1,  # the rotated grid's true longitude and latitude: mid-Wales
+        52.4,
         "UM atmosphere on a hybrid-height vertical axis and a rotated-pole grid",
     ),
     CorpusFile(

@@ -8,9 +8,9 @@ point (exports, prepared stores). A command may also refuse a file: exit status 
 exactly one line on stderr, never a traceback.
 
 ``COVERED`` lists, per command, the corpus entries checked here; the other combinations do
-not work yet (issue 17: grids given by a ``grid_mapping``) and join the lists as they are
-fixed. The s-coordinate files (ROMS Nordic), whose levels are not depths, are checked in
-``test_corpus_vertical``. ``MAY_REFUSE`` names the entries a command may refuse with one
+not work yet (issue 17) and join the lists as they are fixed. The s-coordinate files (ROMS
+Nordic), whose levels are not depths, are checked in ``test_corpus_vertical``. ``MAY_REFUSE``
+names the entries a command may refuse with one
 line instead of showing them; a refusal of any other entry fails.
 """
 
@@ -40,27 +40,32 @@ NO_UNITS = "unknown"
 _WORKS = ("ostia-sst", "hadisst", "cmip-a1b", "pressure-levels")
 #: NEMO/XIOS time in time_centered, a three-file run, scalar time and depth (ORCA2, profiles)
 _CF_TIME = ("nemo-grid-t", "nemo-run", "nemo-orca2", "atlantic-profiles")
-_NO_LON_LAT = ("rotated-pole", "hybrid-height", "hycom", "norkyst800")
+#: Polar stereographic with lon/lat, projected X/Y only, HYCOM's lon/lat in degree_east.
+_GRIDS = ("arctic20", "norkyst800", "hycom")
+_ALL = (*_WORKS, *_CF_TIME, *_GRIDS)
 
 #: Per command, the corpus entries it shows with their true values (exit 0, checked).
 COVERED: dict[str, tuple[str, ...]] = {
-    "inspect": (*_WORKS, *_CF_TIME, "arctic20"),
-    "render": (*_WORKS, *_CF_TIME, "arctic20"),
-    "timeseries": (*_WORKS, *_CF_TIME, "arctic20"),
-    "export-nc": (*_WORKS, *_CF_TIME, "arctic20"),
-    "export-csv": (*_WORKS, *_CF_TIME, "arctic20"),
-    "prepare": (*_WORKS, *_CF_TIME, "arctic20"),
+    "inspect": (*_ALL, "rotated-pole"),
+    "render": (*_ALL, "rotated-pole"),
+    "timeseries": _ALL,
+    "export-nc": (*_ALL, "rotated-pole"),
+    "export-csv": (*_ALL, "rotated-pole"),
+    "prepare": (*_ALL, "rotated-pole"),
 }
 #: Per command, entries it may refuse (exit 2, one line) until it can show them; when it
 #: shows them, their values are checked like those of ``COVERED``.
 MAY_REFUSE: dict[str, tuple[str, ...]] = {
-    "inspect": _NO_LON_LAT,
-    "render": _NO_LON_LAT,
-    "timeseries": _NO_LON_LAT,
-    "export-nc": _NO_LON_LAT,
-    "export-csv": _NO_LON_LAT,
-    "prepare": _NO_LON_LAT,
+    "inspect": ("hybrid-height",),
+    "render": ("hybrid-height",),
+    # rotated-pole: one time step
+    "timeseries": ("hybrid-height", "rotated-pole"),
+    "export-nc": ("hybrid-height",),
+    "export-csv": ("hybrid-height",),
+    "prepare": ("hybrid-height",),
 }
+#: Curvilinear entries whose ``export --bbox`` is checked cell by cell (one per grid kind).
+BOXED = ("arctic20", "norkyst800", "rotated-pole")
 
 #: Degrees within which a cell's coordinates count as the same cell.
 SAME_CELL_DEG = 1e-3
@@ -100,14 +105,49 @@ def outcome(done: subprocess.CompletedProcess[str], name: str, command: str) -> 
 
 
 def raw_dataset(entry: CorpusFile, source: pathlib.Path) -> xr.Dataset:
-    """The file (or the run's files, in name order, along their record dimension)."""
+    """The file (or the run's files, in name order, along their record dimension), with its
+    longitudes and latitudes as coordinates (:func:`true_lonlat` where only a grid mapping
+    gives them)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. HadISST's unpadded reference year
         if not entry.multi_file:
-            return xr.open_dataset(source, decode_cf=True).load()
+            return true_lonlat(xr.open_dataset(source, decode_cf=True).load(), entry.var)
         parts = [xr.open_dataset(p, decode_cf=True).load() for p in sorted(source.glob("*.nc"))]
     record = next(d for d in parts[0][entry.var].dims if d.startswith(("time", "ocean_time")))
-    return xr.concat(parts, dim=record, data_vars="minimal", coords="minimal", compat="override")
+    joined = xr.concat(parts, dim=record, data_vars="minimal", coords="minimal", compat="override")
+    return true_lonlat(joined, entry.var)
+
+
+def true_lonlat(ds: xr.Dataset, var: str) -> xr.Dataset:
+    """``ds`` with longitude/latitude as coordinates: data variables in degrees east/north
+    (HYCOM's) promoted; where only projection coordinates and a grid mapping give them,
+    computed here from the mapping's PROJ string (NorKyst800's ``proj4`` attribute) or, for
+    a rotated pole, PROJ's ``ob_tran`` with the pole's parameters: not the CF reading the
+    product uses."""
+    import pyproj
+
+    ds = ds.set_coords([n for n in ds.data_vars if _axis_kind(ds[n]) and ds[n].ndim == 2])
+    if any(_axis_kind(c) for c in ds[var].coords.values() if c.ndim >= 1):
+        return ds
+    mapping = ds[str(ds[var].attrs["grid_mapping"])].attrs
+    if mapping["grid_mapping_name"] == "rotated_latitude_longitude":
+        sphere = f"+R={mapping['semi_major_axis']} +no_defs"
+        crs = pyproj.CRS(
+            f"+proj=ob_tran +o_proj=longlat +o_lat_p={mapping['grid_north_pole_latitude']} "
+            f"+o_lon_p={mapping.get('north_pole_grid_longitude', 0.0)} "
+            f"+lon_0={mapping['grid_north_pole_longitude'] + 180.0} {sphere}"
+        )
+        base = pyproj.CRS(f"+proj=longlat {sphere}")
+    else:  # NorKyst800: X/Y in metres, as its proj4 string says
+        crs = pyproj.CRS(mapping["proj4"])
+        base = crs.geodetic_crs
+    ydim, xdim = (next(d for d in ds[var].dims if ds[d].attrs.get("axis") == a) for a in "YX")
+    xx, yy = np.meshgrid(ds[xdim].values, ds[ydim].values)
+    lon, lat = pyproj.Transformer.from_crs(crs, base, always_xy=True).transform(xx, yy)
+    return ds.assign_coords(
+        true_lon=((ydim, xdim), lon, {"standard_name": "longitude", "units": "degrees_east"}),
+        true_lat=((ydim, xdim), lat, {"standard_name": "latitude", "units": "degrees_north"}),
+    )
 
 
 def _is_time(values: Any) -> bool:
@@ -138,9 +178,9 @@ def _axis_kind(coord: xr.DataArray) -> str | None:
     name = str(coord.name).lower()
     std = str(coord.attrs.get("standard_name", "")).lower()
     units = str(coord.attrs.get("units", "")).lower().replace(" ", "")
-    if std in ("longitude", "grid_longitude") or units in ("degrees_east", "degree_east"):
+    if std == "longitude" or units in ("degrees_east", "degree_east"):
         return "lon"
-    if std in ("latitude", "grid_latitude") or units in ("degrees_north", "degree_north"):
+    if std == "latitude" or units in ("degrees_north", "degree_north"):
         return "lat"
     if name in ("lon", "longitude", "nav_lon"):
         return "lon"
@@ -520,3 +560,32 @@ def test_hadisst_unpadded_reference_year_leaves_stderr_clean(
     done = run_cli(command, str(corpus["hadisst"]), *extra)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize("name", BOXED)
+def test_export_csv_of_a_box_on_a_curvilinear_grid(
+    corpus: dict[str, pathlib.Path], name: str, tmp_path: pathlib.Path
+) -> None:
+    """Every row lies in the box, and every raw sea value whose cell centre does is a row."""
+    entry = BY_NAME[name]
+    west, south, east, north = entry.lon - 1.5, entry.lat - 1.0, entry.lon + 1.5, entry.lat + 1.0
+    out = tmp_path / "box.csv"
+    done = run_cli(
+        "export", str(corpus[name]), "--var", entry.var, "--bbox",
+        f"{west},{south},{east},{north}", "-o", str(out),
+    )  # fmt: skip
+    assert outcome(done, name, "export-csv")
+    rows = pd.read_csv(out)
+    assert rows["lon"].between(west, east).all() and rows["lat"].between(south, north).all()
+    raw = raw_dataset(entry, corpus[name])[entry.var]
+    lon2, lat2, dims = raw_lonlat(raw)
+    inside = (lon2 >= west) & (lon2 <= east) & (lat2 >= south) & (lat2 <= north)
+    assert inside.any() and not inside.all()
+    mask = xr.DataArray(inside, dims=dims)
+    sea = raw.where(mask).notnull()
+    assert len(rows) == int(sea.sum())
+    np.testing.assert_allclose(
+        np.sort(rows["value"].to_numpy(float)),
+        np.sort(np.asarray(raw.values, float)[np.asarray(sea.transpose(*raw.dims).values)]),
+        rtol=1e-6,
+    )
