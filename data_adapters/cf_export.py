@@ -205,6 +205,9 @@ def _time_encoding(var: xr.Variable, parent: xr.Variable | None) -> dict[str, An
     units = source.get("units")
     if not isinstance(units, str) or not _CF_TIME_UNITS.match(units):
         units = DEFAULT_TIME_UNITS
+    # the same reference date with its year padded (HadISST's "since 1-1-1"): xarray warns
+    # on the short form every time it encodes
+    units = re.sub(r"since (\d{1,3})-", lambda m: f"since {int(m.group(1)):04d}-", units)
     calendar = source.get("calendar")
     if calendar is None:
         values = var.values.flat[0] if var.size else None
@@ -233,7 +236,9 @@ def _value_encoding(var: xr.Variable, compress: bool) -> dict[str, Any]:
                 kept["_FillValue"] = np.array(default_fillvals[stored.str[1:]], stored)[()]
             return {**encoding, "dtype": stored, **kept}
     if var.dtype.kind == "f":
-        fill = kept.get("_FillValue", np.nan) if compress else None
+        # a source with only missing_value (1e20) writes it as the fill value too: xarray
+        # refuses two different ones
+        fill = kept.get("_FillValue", kept.get("missing_value", np.nan)) if compress else None
         encoding["_FillValue"] = None if fill is None else np.array(fill, var.dtype)[()]
         if compress and "missing_value" in kept:
             encoding["missing_value"] = np.array(kept["missing_value"], var.dtype)[()]
@@ -301,6 +306,9 @@ def netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with the variables its data variables name, each with the encoding that
     writes it as the source wrote it (``to_netcdf`` then needs no ``encoding``)."""
     ds = _as_in_source(ds)
+    # a grid mapping is a variable of its own, not a coordinate the data list (CF 5.6)
+    mappings = {str(v.attrs.get("grid_mapping")) for v in ds.data_vars.values()}
+    ds = ds.reset_coords([n for n in mappings if n in ds.coords])
     refs, as_coords = references_for(ds)
     extra = {n: v for n, v in refs.items() if n not in as_coords}
     coords = {n: v for n, v in refs.items() if n in as_coords}

@@ -10,9 +10,11 @@ silently (DESIGN.md §2).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -207,3 +209,15 @@ def concat_runs(parts: Sequence[xr.Dataset], files: Sequence[str], source: str) 
             )
     options = {"data_vars": "minimal", "coords": "minimal", "compat": "override", "join": "outer"}
     return xr.concat([span[3] for span in spans], dim="time", **options)
+
+
+@contextlib.contextmanager
+def unpadded_years_quietly() -> Iterator[None]:
+    """Silence xarray's two-line warning on reference dates such as HadISST's "hours since
+    1-1-1": the year is read right (0001), and the warning is all a user would see. Times are
+    decoded lazily, so reading (an export) needs it as much as opening."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "Ambiguous reference date string", xr.SerializationWarning
+        )
+        yield

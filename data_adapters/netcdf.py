@@ -6,16 +6,14 @@ of the same unchanged files in a process shares one dataset (:class:`OpenedFiles
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import glob
 import os
 import pathlib
 import re
 import threading
-import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import ClassVar
 
 import param
@@ -95,7 +93,7 @@ class NetCDFAdapter(Adapter):
                 opener = functools.partial(xr.open_dataset, files[0], chunks={}, engine=self.engine)
             else:
                 opener = functools.partial(self._open_many, files)
-            with _unpadded_years_read_quietly():
+            with cf_time.unpadded_years_quietly():
                 return OPENED_FILES.get(files, self.engine, opener)
         except ValueError as exc:
             if "decode time" in str(exc):  # the file is fine; its time units are not
@@ -110,7 +108,7 @@ class NetCDFAdapter(Adapter):
             raise self._unreadable(exc) from exc
 
     def _normalised(self, raw: xr.Dataset) -> xr.Dataset:
-        with _unpadded_years_read_quietly():  # a scalar time is decoded here, on first read
+        with cf_time.unpadded_years_quietly():  # a scalar time is decoded here, on first read
             return super()._normalised(raw)
 
     def _unreadable(self, exc: BaseException) -> SourceError:
@@ -132,17 +130,6 @@ class NetCDFAdapter(Adapter):
         return xr.combine_by_coords(
             parts, data_vars="minimal", coords="minimal", compat="override", join="outer"
         )
-
-
-@contextlib.contextmanager
-def _unpadded_years_read_quietly() -> Iterator[None]:
-    """Silence xarray's two-line warning on reference dates such as HadISST's "hours since
-    1-1-1": the year is read right (0001), and the warning is all a user would see."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", "Ambiguous reference date string", xr.SerializationWarning
-        )
-        yield
 
 
 class OpenedFiles:

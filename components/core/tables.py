@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import numpy as np
 import xarray as xr
 
-from data_adapters import cf_export, vertical
+from data_adapters import cf_export, cf_time, vertical
 from data_adapters.errors import SourceError
 
 from .probes import _number
@@ -213,7 +213,8 @@ def write_netcdf(
 
     ds = data.to_dataset(name=str(data.name or "value")) if isinstance(data, xr.DataArray) else data
     # a new dataset: the attrs set below must not leak into the opened source
-    ds = cf_export.netcdf_ready(ds)
+    with cf_time.unpadded_years_quietly():  # times are decoded lazily, some of them here
+        ds = cf_export.netcdf_ready(ds)
     if "lon" in ds.coords and ds["lon"].ndim == 1:
         ds["lon"].attrs["axis"] = "X"
     if "lat" in ds.coords and ds["lat"].ndim == 1:
@@ -230,13 +231,14 @@ def write_netcdf(
         ds.attrs["history"] = f"{line}\n{previous}" if previous else line
     ds.attrs["Conventions"] = "CF-1.8"
     if output is None:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, cf_time.unpadded_years_quietly():
             path = pathlib.Path(folder) / "data.nc"
             ds.to_netcdf(path)
             return path.read_bytes()
     partial = output.with_name(output.name + ".part")
     try:
-        ds.to_netcdf(partial)
+        with cf_time.unpadded_years_quietly():
+            ds.to_netcdf(partial)
         partial.replace(output)
     finally:
         partial.unlink(missing_ok=True)
