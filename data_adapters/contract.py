@@ -375,6 +375,17 @@ def calendar(ds: xr.Dataset) -> str | None:
     return "standard" if cal in ("proleptic_gregorian", "gregorian") else cal
 
 
+#: Name of the one run of a source without a ``scenario`` dimension.
+BASELINE = "baseline"
+
+
+def scenario_labels(data: xr.DataArray | xr.Dataset) -> list[str]:
+    """The runs of a variable or dataset: its ``scenario`` labels, or ``["baseline"]``."""
+    if "scenario" in data.dims:
+        return [str(s) for s in data["scenario"].values]
+    return [BASELINE]
+
+
 def summarize(ds: xr.Dataset, id: str, title: str | None = None) -> dict[str, Any]:
     """The stable, JSON-ready summary that ``ocean-explorer inspect --json`` prints.
 
@@ -391,9 +402,7 @@ def summarize(ds: xr.Dataset, id: str, title: str | None = None) -> dict[str, An
         "time_range": None if times is None else [_iso(times[0]), _iso(times[-1])],
         "calendar": calendar(ds),
         **vertical.summary(ds),  # depths (in the axis' units) and how they are labelled
-        "scenarios": [str(s) for s in ds["scenario"].values]
-        if "scenario" in ds.dims
-        else ["baseline"],
+        "scenarios": scenario_labels(ds),
         "variables": [
             {
                 "name": str(name),

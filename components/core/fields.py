@@ -26,21 +26,13 @@ import numpy as np
 import xarray as xr
 
 from data_adapters import vertical
+from data_adapters.contract import BASELINE, scenario_labels
 from data_adapters.errors import SourceError, did_you_mean
 
 from .timeaxis import iso_times, nearest_step, time_label
 
 #: The ``scenario`` value that asks for every run side by side.
 ALL_SCENARIOS = "all"
-#: Name of the one run of a source without a ``scenario`` dimension.
-BASELINE = "baseline"
-
-
-def scenario_labels(data: xr.DataArray | xr.Dataset) -> list[str]:
-    """The runs of a variable or dataset: its ``scenario`` labels, or ``["baseline"]``."""
-    if "scenario" in data.dims:
-        return [str(s) for s in data["scenario"].values]
-    return [BASELINE]
 
 
 def quantity_label(
