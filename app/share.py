@@ -158,6 +158,8 @@ def standalone(html: str) -> str:
 
     def inline(match: re.Match) -> str:
         path = (PANEL_DIST / match.group(1)).resolve()
+        if path.suffix in (".js", ".mjs"):  # an extension's module: dropped below, unused here
+            return match.group(0)
         if not (path.is_file() and path.is_relative_to(PANEL_DIST.resolve())):
             return match.group(0)
         return _data_uri(path)

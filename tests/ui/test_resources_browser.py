@@ -45,7 +45,18 @@ def test_the_app_and_every_embed_load_all_their_resources(small_demo_server, pag
 def test_the_standalone_html_page_draws_offline(tmp_path, browser):
     """The Share dialog's HTML page: field, coastline, probe point and colour bar drawn with
     every request to another host refused (it makes none)."""
-    import panel.models.vizzu  # noqa: F401  (an extension with CDN files, as a busy server has)
+    import importlib
+    import pkgutil
+
+    import panel.models
+
+    # every extension loaded, as in a busy server (Panel links the files of each, from CDNs
+    # or its own dist: Vizzu, Perspective's modules...)
+    for module in pkgutil.iter_modules(panel.models.__path__):
+        try:
+            importlib.import_module(f"panel.models.{module.name}")
+        except ImportError:  # an extension whose Python library is not installed
+            continue
 
     from app.share import html_page
     from components import ExplorerState, MapView
