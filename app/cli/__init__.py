@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -60,11 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # structured log lines (retries, failures) are for a server's log
         adapters_log.setLevel(logging.ERROR)
     try:
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()
+        return status
     except SourceError as exc:
         print(f"ocean-explorer: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader stopped early (``| head``): its choice, not an error to report; stdout
+        # goes to /dev/null so that the interpreter's final flush stays quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         adapters_log.setLevel(level)

@@ -78,6 +78,19 @@ def test_inspect_json_is_the_documented_summary(small_catalog):
 
 
 @pytest.mark.slow
+def test_a_reader_that_stops_early_gets_no_traceback(small_catalog):
+    # `ocean-explorer inspect ... --json | head -c 1`: the pipe closes before the summary is out
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "inspect", "small-demo", "--catalog", str(small_catalog),
+         "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=180)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert proc.returncode == 0
+
+
 def test_inspect_text_output_names_variables(small_catalog):
     result = run_cli("inspect", "small-demo", "--catalog", str(small_catalog))
     assert result.returncode == 0, result.stderr
