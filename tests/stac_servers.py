@@ -12,13 +12,20 @@ writes the same items as a static catalog with pystac.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import http.server
+import io
 import json
+import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pystac
 
@@ -194,6 +201,76 @@ def write_static_catalog(directory: pathlib.Path, data_url: str) -> pathlib.Path
     catalog.normalize_hrefs(str(root))
     catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
     return root / "catalog.json"
+
+
+class FileServer:
+    """A plain HTTP server over a directory that answers byte ranges (as object stores and
+    web servers do: NetCDF files are read by ranges) and counts the requests of each path."""
+
+    def __init__(self, directory: pathlib.Path) -> None:
+        self.requests: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(directory), **kwargs)
+
+            def send_head(self) -> Any:
+                with server._lock:
+                    server.requests[self.path] += 1
+                ranged = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+                path = self.translate_path(self.path)
+                if ranged is None or not os.path.isfile(path):
+                    return super().send_head()
+                size = os.path.getsize(path)
+                start = int(ranged.group(1))
+                end = min(int(ranged.group(2) or size - 1), size - 1)
+                with open(path, "rb") as f:
+                    f.seek(start)
+                    body = f.read(max(end - start + 1, 0))
+                self.send_response(206)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+
+                return io.BytesIO(body)
+
+            def end_headers(self) -> None:
+                if self.command == "HEAD" or "Range" not in self.headers:
+                    self.send_header("Accept-Ranges", "bytes")
+                super().end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://{HOST}:{self.httpd.server_address[1]}"
+
+    def count(self, pattern: str = "") -> int:
+        """Requests whose path matches the regular expression ``pattern``."""
+        with self._lock:
+            return sum(n for p, n in self.requests.items() if re.search(pattern, p))
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+
+@contextlib.contextmanager
+def serve_files(directory: pathlib.Path) -> Iterator[FileServer]:
+    """A :class:`FileServer` over ``directory``, stopped when the block ends."""
+    server = FileServer(directory)
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+        thread.join(timeout=15)
 
 
 def _free_port() -> int:
