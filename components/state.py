@@ -13,6 +13,7 @@ import param
 import xarray as xr
 
 from data_adapters import Catalog, OpenedSource, SourceError, vertical
+from data_adapters.catalogues import open_found
 
 from .core import fields, timeaxis
 from .core.timeaxis import time_label
@@ -111,6 +112,8 @@ class ExplorerState(param.Parameterized):
     def __init__(self, catalog: Catalog, **params: Any) -> None:
         self.catalog = catalog
         self._opened: OpenedSource | None = None
+        #: Datasets this session opened from catalogue search: SOURCE string -> title.
+        self._found: dict[str, str] = {}
         # scenario groups open like datasets with a scenario dimension: offer both
         ids = [*catalog.datasets, *catalog.groups]
         super().__init__(**{k: v for k, v in params.items() if k != "dataset_id"})
@@ -120,10 +123,36 @@ class ExplorerState(param.Parameterized):
             self._load()
 
     # -- loading ----------------------------------------------------------------------------
+    def open_found(self, source: str, title: str = "") -> None:
+        """Show a catalogue hit (its SOURCE string, ``stac:...`` or ``cmems:...``) as a
+        dataset of this session; its id is the SOURCE string, so a link keeps it.
+
+        Raises
+        ------
+        SourceError
+            When ``source`` is not under a catalogue the server is configured to search:
+            refused before any request is made (a link must not make the server fetch an
+            address of its choosing).
+        """
+        if not self.catalog.catalogues.allows(source):
+            raise SourceError(
+                "it is not a dataset of a catalogue this server searches (only those listed "
+                "under 'catalogues' in its catalog file open from a link)"
+            )
+        if source not in self.param.dataset_id.objects:
+            self._found[source] = title
+            self.param.dataset_id.objects = [*self.param.dataset_id.objects, source]
+        self.dataset_id = source
+
+    def _open(self, source_id: str) -> OpenedSource:
+        if source_id in self._found:
+            return open_found(source_id, self._found[source_id])
+        return self.catalog.open(source_id)
+
     @param.depends("dataset_id", watch=True)
     def _load(self) -> None:
         try:
-            opened = self.catalog.open(self.dataset_id)
+            opened = self._open(self.dataset_id)
         except SourceError as exc:
             log.warning("dataset %s refused: %s", self.dataset_id, exc)
             previous = self._opened.id if self._opened is not None else None

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pystac
@@ -307,3 +308,24 @@ def rustac_server(files: list[pathlib.Path]) -> Iterator[str]:
         proc.wait(timeout=15)
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+@dataclass
+class Lake:
+    """A running test lake."""
+
+    root: str  # the STAC API root (rustac serve)
+    static: str  # a static catalog.json of the same items
+    data: FileServer  # the server of the data files: counts what is read
+    local: str  # the same data as a local NetCDF file
+
+
+@contextlib.contextmanager
+def running_lake(directory: pathlib.Path) -> Iterator[Lake]:
+    """The lake in ``directory``: data served over HTTP, a STAC API and a static catalog."""
+    with serve_files(directory) as files:
+        api_files = write_lake(directory, files.url)
+        static = write_static_catalog(directory, files.url)
+        local = synthetic.write_netcdf(synthetic.regular(times=4), directory / "local.nc")
+        with rustac_server(api_files) as root:
+            yield Lake(root, str(static), files, local)

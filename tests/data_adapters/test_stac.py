@@ -20,30 +20,14 @@ from tests.stac_servers import (
     NORTH_SEA_THETAO,
     THETAO_COLLECTION,
     ZOS_COLLECTION,
-    rustac_server,
-    serve_files,
-    write_lake,
-    write_static_catalog,
+    running_lake,
 )
-
-
-@dataclass
-class Lake:
-    root: str  # the STAC API root
-    static: str  # a static catalog.json of the same items
-    data: object  # the proxy in front of the data files: counts what is read
-    local: str  # the same data as a local NetCDF file
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("lake")
-    with serve_files(directory) as proxy:
-        api_files = write_lake(directory, proxy.url)
-        static = write_static_catalog(directory, proxy.url)
-        local = synthetic.write_netcdf(synthetic.regular(times=4), directory / "local.nc")
-        with rustac_server(api_files) as root:
-            yield Lake(root, str(static), proxy, local)
+    with running_lake(tmp_path_factory.mktemp("lake")) as running:
+        yield running
 
 
 @dataclass

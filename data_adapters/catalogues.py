@@ -1,0 +1,151 @@
+"""Which catalogues a server searches and opens from: the catalog YAML's ``catalogues`` key.
+
+Format (README "Finding data")::
+
+    catalogues:
+      stac:                                  # STAC API roots or static catalog.json files
+        - url: https://api.dive.edito.eu/data/
+          title: EDITO data lake
+      cmems: true                            # search the Copernicus Marine catalogue
+
+Without the key, EDITO's data lake and Copernicus Marine are searched (:data:`DEFAULT`);
+``catalogues: {stac: [], cmems: false}`` turns searching off.
+
+The list is also the server's allow-list: a ``stac:`` or ``cmems:`` source named in a link
+(``?dataset=stac:...``) is opened only when it lies under a configured catalogue
+(:meth:`CatalogueSettings.allows`), so a URL in a query never makes the server fetch an
+arbitrary address. :func:`search_catalogues` searches every configured catalogue at once,
+each failure a one-line notice beside the others' hits.
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SourceError, did_you_mean
+from .opened import OpenedSource
+from .registry import adapter_for_uri
+from .search import Hit, Query, search_stac
+from .stac import PREFIX as STAC_PREFIX
+from .stac import parse_source, same_root
+from .transport import redact, timeout_or_default
+
+EDITO_ROOT = "https://api.dive.edito.eu/data/"
+CMEMS_PREFIX = "cmems:"
+KEYS = ("stac", "cmems")
+
+
+@dataclass(frozen=True)
+class StacRoot:
+    """A configured STAC catalogue: its root (API landing page or catalog.json) and title."""
+
+    url: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class CatalogueSettings:
+    """The catalogues searched by "Find data", and from which links may open sources."""
+
+    stac: tuple[StacRoot, ...] = ()
+    cmems: bool = False
+
+    def names(self) -> list[str]:
+        """The catalogues' names as the panel lists them."""
+        names = [r.title or redact(r.url) for r in self.stac]
+        return names + (["Copernicus Marine"] if self.cmems else [])
+
+    def allows(self, source: str) -> bool:
+        """True when ``source`` is a ``stac:`` item under a configured root, or a ``cmems:``
+        dataset while Copernicus Marine is configured."""
+        if source.startswith(CMEMS_PREFIX):
+            return self.cmems
+        if source.startswith(STAC_PREFIX):
+            try:
+                root, _, _ = parse_source(source)
+            except SourceError:
+                return False
+            return any(same_root(root, r.url) for r in self.stac)
+        return False
+
+    @classmethod
+    def parse(cls, doc: Any, where: str) -> CatalogueSettings:
+        """Settings from the YAML's ``catalogues`` value (None: :data:`DEFAULT`)."""
+        if doc is None:
+            return DEFAULT
+        if not isinstance(doc, dict):
+            raise SourceError(f"{where}: 'catalogues' must be a mapping with 'stac' and 'cmems'")
+        for key in doc:
+            if key not in KEYS:
+                raise SourceError(
+                    f"{where}: unknown key 'catalogues.{key}'{did_you_mean(key, KEYS)}"
+                )
+        roots = []
+        for item in doc.get("stac") or []:
+            if isinstance(item, str):
+                item = {"url": item}
+            if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+                raise SourceError(f"{where}: each 'catalogues.stac' item needs a 'url'")
+            roots.append(StacRoot(item["url"], str(item.get("title") or "")))
+        cmems = doc.get("cmems", False)
+        if not isinstance(cmems, bool):
+            raise SourceError(f"{where}: 'catalogues.cmems' must be true or false")
+        return cls(tuple(roots), cmems)
+
+
+#: What is searched when the catalog YAML does not say.
+DEFAULT = CatalogueSettings((StacRoot(EDITO_ROOT, "EDITO data lake"),), cmems=True)
+
+
+@dataclass
+class Found:
+    """The hits of one search over every catalogue, and a notice per catalogue that failed."""
+
+    hits: list[Hit] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+def search_catalogues(
+    settings: CatalogueSettings, query: Query, timeout: float | None = None
+) -> Found:
+    """Search every configured catalogue at once (each within ``timeout`` seconds); a
+    catalogue that fails gives a one-line notice and the others' hits are kept."""
+    from .cmems_catalogue import search_cmems
+
+    seconds = timeout_or_default(timeout)
+    calls: list[tuple[str, Any]] = [
+        (r.title or redact(r.url), lambda r=r: search_stac(r.url, query, seconds))
+        for r in settings.stac
+    ]
+    if settings.cmems:
+        calls.append(("Copernicus Marine", lambda: search_cmems(query, timeout=seconds)))
+    found = Found()
+    if not calls:
+        return found
+
+    def one(name: str, call: Any) -> list[Hit] | str:
+        try:
+            return call()
+        except SourceError as exc:
+            return str(exc) if name in str(exc) else f"{name}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="catalogue") as pool:
+        results = list(pool.map(lambda c: one(*c), calls))
+    for result in results:  # in the order the catalogues are configured
+        if isinstance(result, str):
+            found.notices.append(result)
+        else:
+            found.hits.extend(result)
+    return found
+
+
+@functools.lru_cache(maxsize=32)
+def open_found(source: str, title: str = "") -> OpenedSource:
+    """A catalogue hit opened (once per process: sessions share it; failures are not kept).
+
+    The caller has checked that ``source`` is allowed (:meth:`CatalogueSettings.allows`).
+    """
+    return OpenedSource.from_adapter(adapter_for_uri(source), source, title or None)
