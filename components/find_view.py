@@ -109,7 +109,7 @@ class FindView(pn.viewable.Viewer):
     def open(self, hit: Hit) -> None:
         """Show ``hit`` as this session's dataset."""
         try:
-            self.state.open_found(hit.source, hit.title)
+            self.state.open_found(hit.source)
         except SourceError as exc:
             self.state.report(str(exc))
 

@@ -112,8 +112,8 @@ class ExplorerState(param.Parameterized):
     def __init__(self, catalog: Catalog, **params: Any) -> None:
         self.catalog = catalog
         self._opened: OpenedSource | None = None
-        #: Datasets this session opened from catalogue search: SOURCE string -> title.
-        self._found: dict[str, str] = {}
+        #: Datasets this session opened from catalogue search (their SOURCE strings).
+        self._found: set[str] = set()
         # scenario groups open like datasets with a scenario dimension: offer both
         ids = [*catalog.datasets, *catalog.groups]
         super().__init__(**{k: v for k, v in params.items() if k != "dataset_id"})
@@ -123,7 +123,7 @@ class ExplorerState(param.Parameterized):
             self._load()
 
     # -- loading ----------------------------------------------------------------------------
-    def open_found(self, source: str, title: str = "") -> None:
+    def open_found(self, source: str) -> None:
         """Show a catalogue hit (its SOURCE string, ``stac:...`` or ``cmems:...``) as a
         dataset of this session; its id is the SOURCE string, so a link keeps it.
 
@@ -140,13 +140,13 @@ class ExplorerState(param.Parameterized):
                 "under 'catalogues' in its catalog file open from a link)"
             )
         if source not in self.param.dataset_id.objects:
-            self._found[source] = title
+            self._found.add(source)
             self.param.dataset_id.objects = [*self.param.dataset_id.objects, source]
         self.dataset_id = source
 
     def _open(self, source_id: str) -> OpenedSource:
         if source_id in self._found:
-            return open_found(source_id, self._found[source_id])
+            return open_found(source_id)
         return self.catalog.open(source_id)
 
     @param.depends("dataset_id", watch=True)

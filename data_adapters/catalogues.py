@@ -28,9 +28,9 @@ from typing import Any
 from .errors import SourceError, did_you_mean
 from .opened import OpenedSource
 from .registry import adapter_for_uri
-from .search import Hit, Query, search_stac
+from .search import Hit, Query, search_stac, stac_hit
 from .stac import PREFIX as STAC_PREFIX
-from .stac import parse_source, same_root
+from .stac import StacAdapter, parse_source, same_root
 from .transport import redact, timeout_or_default
 
 EDITO_ROOT = "https://api.dive.edito.eu/data/"
@@ -143,9 +143,16 @@ def search_catalogues(
 
 
 @functools.lru_cache(maxsize=32)
-def open_found(source: str, title: str = "") -> OpenedSource:
-    """A catalogue hit opened (once per process: sessions share it; failures are not kept).
+def open_found(source: str) -> OpenedSource:
+    """A catalogue hit opened (once per process: sessions share it; failures are not kept),
+    titled, licensed and credited as its STAC item says (else as its data say).
 
     The caller has checked that ``source`` is allowed (:meth:`CatalogueSettings.allows`).
     """
-    return OpenedSource.from_adapter(adapter_for_uri(source), source, title or None)
+    adapter = adapter_for_uri(source)
+    title, described = None, {}
+    if isinstance(adapter, StacAdapter):
+        hit = stac_hit(adapter.stac_item(), adapter.url)
+        title = hit.title
+        described = {"license": hit.license, "attribution": hit.provider}
+    return OpenedSource.from_adapter(adapter, source, title, **described)
