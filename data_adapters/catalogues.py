@@ -31,7 +31,7 @@ from .registry import adapter_for_uri
 from .search import Hit, Query, search_stac, stac_hit
 from .stac import PREFIX as STAC_PREFIX
 from .stac import StacAdapter, parse_source, same_root
-from .transport import redact, timeout_or_default
+from .transport import is_url, redact, timeout_or_default
 
 EDITO_ROOT = "https://api.dive.edito.eu/data/"
 CMEMS_PREFIX = "cmems:"
@@ -89,6 +89,11 @@ class CatalogueSettings:
                 item = {"url": item}
             if not isinstance(item, dict) or not isinstance(item.get("url"), str):
                 raise SourceError(f"{where}: each 'catalogues.stac' item needs a 'url'")
+            if not is_url(item["url"]):  # a link names its root: never a server path
+                raise SourceError(
+                    f"{where}: catalogues.stac '{item['url']}' must be an http(s) URL (serve a "
+                    "static catalog over HTTP)"
+                )
             roots.append(StacRoot(item["url"], str(item.get("title") or "")))
         cmems = doc.get("cmems", False)
         if not isinstance(cmems, bool):

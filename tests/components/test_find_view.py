@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from components.catalog_view import CatalogView
 from components.find_view import FindView, view_box
 from components.state import ExplorerState
 from data_adapters import Catalog, SourceError
@@ -45,6 +46,8 @@ def test_the_catalog_file_says_which_catalogues_are_searched(tmp_path):
     assert DEFAULT.names() == ["EDITO data lake", "Copernicus Marine"]
     with pytest.raises(SourceError, match=r"unknown key 'catalogues.stack'.*did you mean 'stac'"):
         catalog_for(tmp_path, "catalogues:\n  stack: []\n")
+    with pytest.raises(SourceError, match="must be an http"):  # links would show the path
+        catalog_for(tmp_path, "catalogues:\n  stac: [/srv/lake/catalog.json]\n")
 
 
 def test_search_lists_hits_in_the_view_and_open_shows_one(lake, tmp_path):
@@ -62,6 +65,9 @@ def test_search_lists_hits_in_the_view_and_open_shows_one(lake, tmp_path):
     view.open(hit)
     assert state.dataset_id == source_for(lake.root, THETAO_COLLECTION, GLOBAL_THETAO)
     assert state.source.title == "Global ocean temperature analysis"
+    about = CatalogView(state=state).metadata()
+    assert about["Source"] == state.dataset_id and about["Licence"] == "CC-BY-4.0"
+    assert about["Attribution"] == "Test Marine Service"
     np.testing.assert_allclose(
         state.field().values, synthetic.regular(times=4)["thetao"].isel(time=0, depth=0)
     )
