@@ -5,7 +5,8 @@ Query keys are the plain names a user reads: ``dataset``, ``variable``, ``time``
 
     dataset=demo-warming          a catalog id (never a path or URL), or a hit of
                                   "Find data" (stac:ROOT#COLLECTION/ITEM, cmems:ID) of a
-                                  catalogue the server searches; any other is refused
+                                  catalogue the server searches; any other is refused;
+                                  or 'ID vs HIT': the hit compared with dataset ID
     variable=thetao
     time=2025-07-20               ISO; the nearest step is used
     depth=100                     metres; the nearest level is used
@@ -39,6 +40,7 @@ from components.core.geography import BBox
 from components.probe_view import MAX_PINS
 from components.state import MODES, ExplorerState
 from data_adapters import SourceError
+from data_adapters.catalogues import VS
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +149,10 @@ def apply_query(
             )
 
     def dataset(v: str) -> None:
-        if v not in state.param.dataset_id.objects and v.startswith(FOUND_PREFIXES):
+        base, vs, hit = v.partition(VS)
+        if v not in state.param.dataset_id.objects and (hit or v).startswith(FOUND_PREFIXES):
             try:  # a catalogue hit: only from a configured catalogue (no request otherwise)
-                state.open_found(v)
+                state.compare_found(hit, base) if vs else state.open_found(v)
             except SourceError as exc:
                 raise UrlValueError(str(exc)) from exc
             chosen = v

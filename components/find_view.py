@@ -4,8 +4,10 @@ The catalogues are the catalog file's ``catalogues`` (EDITO's data lake and Cope
 Marine by default, :mod:`data_adapters.catalogues`). Filters: the words typed, and on demand
 the map's box and the shown day. Each hit shows its title, provider, extent, variables and
 licence; "Open" makes it a dataset of this session (its SOURCE string is its id, so the URL
-keeps it as a link). A catalogue that cannot be reached is one line of notice, within the
-remote timeout; the others' hits still show. Every text from a catalogue is escaped.
+keeps it as a link), and "Compare with…" compares it with the dataset shown (a what-if run
+against it, regridded onto its grid as scenario groups are). A catalogue that cannot be
+reached is one line of notice, within the remote timeout; the others' hits still show.
+Every text from a catalogue is escaped.
 """
 
 from __future__ import annotations
@@ -113,6 +115,14 @@ class FindView(pn.viewable.Viewer):
         except SourceError as exc:
             self.state.report(str(exc))
 
+    def compare(self, hit: Hit) -> None:
+        """Compare ``hit`` with the dataset shown (in its shown run): the map shows the hit
+        minus it, the hit regridded onto its grid when needed."""
+        try:
+            self.state.compare_found(hit.source)
+        except SourceError as exc:
+            self.state.report(str(exc))
+
     # -- layout -------------------------------------------------------------------------------
     def _hit_card(self, hit: Hit) -> pn.viewable.Viewable:
         rows = [
@@ -128,9 +138,16 @@ class FindView(pn.viewable.Viewer):
             name="Open", button_type="primary", width=70, css_classes=["find-open"]
         )
         button.on_click(lambda _: self.open(hit))
+        compare = pn.widgets.Button(
+            name="Compare with…",
+            description="The hit minus the dataset shown now (regridded onto its grid)",
+            width=120,
+            css_classes=["find-compare"],
+        )
+        compare.on_click(lambda _: self.compare(hit))
         return pn.Column(
             pn.pane.HTML(html, styles={"font-size": "12px"}, sizing_mode="stretch_width"),
-            button,
+            pn.Row(button, compare),
             sizing_mode="stretch_width",
             css_classes=["find-hit"],
             styles={"border-bottom": "1px solid #ddd"},

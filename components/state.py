@@ -13,7 +13,7 @@ import param
 import xarray as xr
 
 from data_adapters import Catalog, OpenedSource, SourceError, vertical
-from data_adapters.catalogues import open_found
+from data_adapters.catalogues import VS, compare_with_found, open_found
 
 from .core import fields, timeaxis
 from .core.timeaxis import time_label
@@ -114,6 +114,8 @@ class ExplorerState(param.Parameterized):
         self._opened: OpenedSource | None = None
         #: Datasets this session opened from catalogue search (their SOURCE strings).
         self._found: set[str] = set()
+        #: Comparisons of a dataset with a hit: id -> (dataset id, its run, hit source).
+        self._compared: dict[str, tuple[str, str | None, str]] = {}
         # scenario groups open like datasets with a scenario dimension: offer both
         ids = [*catalog.datasets, *catalog.groups]
         super().__init__(**{k: v for k, v in params.items() if k != "dataset_id"})
@@ -144,9 +146,36 @@ class ExplorerState(param.Parameterized):
             self.param.dataset_id.objects = [*self.param.dataset_id.objects, source]
         self.dataset_id = source
 
+    def compare_found(self, source: str, base_id: str | None = None) -> None:
+        """Compare a catalogue hit with a dataset (``base_id``, else the one shown, in its
+        shown run) as a what-if run against it; the map then shows the difference.
+
+        Raises
+        ------
+        SourceError
+            As :meth:`open_found` for a source of another catalogue; when ``base_id`` is not
+            a dataset of the catalog.
+        """
+        if not self.catalog.catalogues.allows(source):
+            self.open_found(source)  # raises, saying why
+        base_id = base_id or self.dataset_id
+        if base_id not in self.catalog:
+            raise SourceError(f"'{base_id}' is not a dataset of the catalog to compare with")
+        run = self.scenario if base_id == self.dataset_id else None
+        cid = f"{base_id}{VS}{source}"
+        if cid not in self.param.dataset_id.objects:
+            self._compared[cid] = (base_id, run, source)
+            self.param.dataset_id.objects = [*self.param.dataset_id.objects, cid]
+        self.dataset_id = cid
+        if self.dataset_id == cid and self.source is not None:
+            self.mode = "difference"
+
     def _open(self, source_id: str) -> OpenedSource:
         if source_id in self._found:
             return open_found(source_id)
+        if source_id in self._compared:
+            base_id, run, source = self._compared[source_id]
+            return compare_with_found(self.catalog.open(base_id), open_found(source), run)
         return self.catalog.open(source_id)
 
     @param.depends("dataset_id", watch=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SourceError, did_you_mean
-from .opened import OpenedSource
+from .opened import OpenedSource, join_scenarios
 from .registry import adapter_for_uri
 from .search import Hit, Query, search_stac, stac_hit
 from .stac import PREFIX as STAC_PREFIX
@@ -36,6 +36,8 @@ from .transport import is_url, redact, timeout_or_default
 EDITO_ROOT = "https://api.dive.edito.eu/data/"
 CMEMS_PREFIX = "cmems:"
 KEYS = ("stac", "cmems")
+#: Joins the two sources of a comparison's id: ``<dataset id> vs <hit source>``.
+VS = " vs "
 
 
 @dataclass(frozen=True)
@@ -161,3 +163,39 @@ def open_found(source: str) -> OpenedSource:
         title = hit.title
         described = {"license": hit.license, "attribution": hit.provider}
     return OpenedSource.from_adapter(adapter, source, title, **described)
+
+
+def run_label(source: str) -> str:
+    """A hit's short name as a run of a comparison: its item id, or its dataset id."""
+    return source.rsplit("/", 1)[-1] if source.startswith(STAC_PREFIX) else source.split(":", 1)[-1]
+
+
+def compare_with_found(
+    base: OpenedSource, found: OpenedSource, run: str | None = None
+) -> OpenedSource:
+    """``found`` (a catalogue hit) as a what-if run against ``base`` (its run ``run``, else
+    its first), joined as a scenario group is: common variables and times, the hit
+    regridded onto ``base``'s grid when on another regular grid
+    (:func:`~data_adapters.alignment.align_runs`). Its id is ``<base id> vs <hit source>``.
+
+    Raises
+    ------
+    SourceError
+        When the two cannot be compared (no common variable, units, calendars, times or
+        depth levels that differ...).
+    """
+    ds = base.dataset
+    if "scenario" in ds.dims:
+        chosen = run if run in [str(r) for r in ds["scenario"].values] else ds["scenario"][0]
+        ds = ds.sel(scenario=chosen, drop=True)
+    cid = f"{base.id}{VS}{found.id}"
+    names = {base.id: ds, run_label(found.id): found.dataset}
+    if len(names) < 2:
+        raise SourceError(f"{cid}: a dataset cannot be compared with itself")
+    return OpenedSource(
+        cid,
+        f"{found.title} vs {base.title}",
+        join_scenarios(names, label=cid),
+        attribution="; ".join(a for a in (base.attribution, found.attribution) if a),
+        license="; ".join(x for x in (base.license, found.license) if x),
+    )

@@ -8,6 +8,8 @@ import time
 import numpy as np
 import pytest
 
+from app.urlstate import apply_query, query_of
+from components import ColorSettings
 from components.catalog_view import CatalogView
 from components.find_view import FindView, view_box
 from components.state import ExplorerState
@@ -103,3 +105,42 @@ def test_view_box_wraps_the_map_view():
     assert view_box(None) is None
     assert view_box((-180.0, -90.0, 180.0, 90.0)) is None
     assert view_box((170.0, -10.0, 200.0, 10.0)) == (170.0, -10.0, -160.0, 10.0)
+
+
+def test_compare_with_puts_a_hit_against_the_dataset_shown_and_its_link_keeps_it(lake, tmp_path):
+    warm = synthetic.regular(times=4)
+    warm["thetao"] = (warm["thetao"] + 1.5).assign_attrs(synthetic.THETAO_ATTRS)
+    path = synthetic.write_netcdf(warm, tmp_path / "warm.nc")
+    (tmp_path / "catalog.yaml").write_text(
+        f"datasets:\n  - id: warm\n    title: Warm run\n    adapter: netcdf\n    path: {path}\n"
+        f"catalogues:\n  stac: [{lake.root}]\n"
+    )
+    catalog = Catalog.load(tmp_path / "catalog.yaml")
+    state = ExplorerState(catalog)
+    view = FindView(state=state, text="global temperature")
+    view.search()
+    (hit,) = view.hits
+    view.compare(hit)
+    assert state.message == ""
+    assert state.dataset_id == f"warm vs {hit.source}" and state.mode == "difference"
+    assert state.baseline == "warm" and state.scenarios == [GLOBAL_THETAO]
+    change = state.field(scenario=GLOBAL_THETAO) - state.field(scenario="warm")
+    np.testing.assert_allclose(
+        change.values[np.isfinite(change.values)], -1.5, atol=1e-4
+    )  # float32
+
+    colours = {"map": ColorSettings(), "change": ColorSettings(cmap="balance")}
+
+    def colors_for(mode):
+        return colours["change" if mode in ("difference", "relative") else "map"]
+
+    link = query_of(state, colors_for(state.mode))
+    again = ExplorerState(catalog)
+    assert apply_query(link, again, colors_for) == []
+    assert again.dataset_id == state.dataset_id and again.mode == "difference"
+    other = ExplorerState(catalog)
+    lake.data.reset_counts()
+    bad = {"dataset": f"warm vs {source_for('http://127.0.0.1:1/x/', 'c', 'i')}"}
+    (notice,) = apply_query(bad, other, colors_for)
+    assert "not a dataset of a catalogue this server searches" in notice
+    assert other.dataset_id == "warm" and lake.data.count() == 0
