@@ -23,21 +23,55 @@ from __future__ import annotations
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import SourceError, did_you_mean
 from .opened import OpenedSource, join_scenarios
 from .registry import adapter_for_uri
-from .search import Hit, Query, search_stac, stac_hit
-from .stac import PREFIX as STAC_PREFIX
-from .stac import StacAdapter, parse_source, same_root
 from .transport import is_url, redact, timeout_or_default
 
+if TYPE_CHECKING:
+    from .search import Hit, Query
+
+STAC_PREFIX = "stac:"
 EDITO_ROOT = "https://api.dive.edito.eu/data/"
 CMEMS_PREFIX = "cmems:"
 KEYS = ("stac", "cmems")
 #: Joins the two sources of a comparison's id: ``<dataset id> vs <hit source>``.
 VS = " vs "
+
+
+def source_for(root: str, collection: str, item: str) -> str:
+    """The SOURCE string of an item: ``stac:<root>#<collection>/<item>``."""
+    return f"{STAC_PREFIX}{root}#{collection}/{item}"
+
+
+def parse_source(uri: str) -> tuple[str, str, str]:
+    """``(root, collection, item)`` of a ``stac:`` SOURCE string.
+
+    Raises
+    ------
+    SourceError
+        When the string does not have the form ``stac:<root>#<collection>/<item>``.
+    """
+    body = uri[len(STAC_PREFIX) :] if uri.startswith(STAC_PREFIX) else uri
+    root, sep, rest = body.partition("#")
+    collection, slash, item = rest.partition("/")
+    if not (root and sep and slash and collection and item):
+        raise SourceError(
+            f"{uri}: not a STAC source; write stac:<API root or catalog.json>#<collection>/<item>"
+        )
+    return root, collection, item
+
+
+def is_static(root: str) -> bool:
+    """True when ``root`` is a static catalog file (``catalog.json``), not an API root."""
+    return root.split("?", 1)[0].rstrip("/").endswith(".json")
+
+
+def same_root(a: str, b: str) -> bool:
+    """True when two catalogue roots name the same place (a trailing slash aside)."""
+    return a.rstrip("/") == b.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -121,6 +155,7 @@ def search_catalogues(
     """Search every configured catalogue at once (each within ``timeout`` seconds); a
     catalogue that fails gives a one-line notice and the others' hits are kept."""
     from .cmems_catalogue import search_cmems
+    from .search import search_stac
 
     seconds = timeout_or_default(timeout)
     calls: list[tuple[str, Any]] = [
@@ -156,6 +191,9 @@ def open_found(source: str) -> OpenedSource:
 
     The caller has checked that ``source`` is allowed (:meth:`CatalogueSettings.allows`).
     """
+    from .search import stac_hit
+    from .stac import StacAdapter
+
     adapter = adapter_for_uri(source)
     title, described = None, {}
     if isinstance(adapter, StacAdapter):

@@ -30,6 +30,8 @@ import xarray as xr
 from pystac.utils import make_absolute_href
 
 from .base import Adapter
+from .catalogues import STAC_PREFIX as PREFIX
+from .catalogues import is_static, parse_source, source_for
 from .errors import SourceError, short_reason
 from .http_store import MissingChunks
 from .netcdf import NetCDFAdapter
@@ -37,45 +39,10 @@ from .pyramid import MapPyramid
 from .transport import check_reachable, get_once, is_url, redact, timeout_or_default
 from .zarr_store import ZarrAdapter
 
-PREFIX = "stac:"
 #: Asset keys of Copernicus Marine's and EDITO's ARCO layouts: maps, point series.
 MAPS_ASSET, SERIES_ASSET = "arco-geo-series", "arco-time-series"
 #: Words of media types (and, failing a media type, of asset keys) for each data format.
 FORMAT_WORDS = {"zarr": ("zarr",), "netcdf": ("netcdf", "x-hdf5", "x-hdf")}
-
-
-# -- source strings -----------------------------------------------------------------------
-def source_for(root: str, collection: str, item: str) -> str:
-    """The SOURCE string of an item: ``stac:<root>#<collection>/<item>``."""
-    return f"{PREFIX}{root}#{collection}/{item}"
-
-
-def parse_source(uri: str) -> tuple[str, str, str]:
-    """``(root, collection, item)`` of a ``stac:`` SOURCE string.
-
-    Raises
-    ------
-    SourceError
-        When the string does not have the form ``stac:<root>#<collection>/<item>``.
-    """
-    body = uri[len(PREFIX) :] if uri.startswith(PREFIX) else uri
-    root, sep, rest = body.partition("#")
-    collection, slash, item = rest.partition("/")
-    if not (root and sep and slash and collection and item):
-        raise SourceError(
-            f"{uri}: not a STAC source; write stac:<API root or catalog.json>#<collection>/<item>"
-        )
-    return root, collection, item
-
-
-def is_static(root: str) -> bool:
-    """True when ``root`` is a static catalog file (``catalog.json``), not an API root."""
-    return root.split("?", 1)[0].rstrip("/").endswith(".json")
-
-
-def same_root(a: str, b: str) -> bool:
-    """True when two catalogue roots name the same place (a trailing slash aside)."""
-    return a.rstrip("/") == b.rstrip("/")
 
 
 # -- reading STAC documents ---------------------------------------------------------------
