@@ -154,6 +154,14 @@ def test_a_static_catalog_is_searched_the_same_way(lake, cli):
     ) == [NORTH_SEA_THETAO]
 
 
+def test_a_static_catalog_over_http_is_searched_and_opened(lake, cli):
+    url = f"{lake.data.url}/static/catalog.json"
+    (hit,) = json.loads(cli("search", "sea level", "--stac", url, "--json").out)
+    assert hit["source"] == source_for(url, ZOS_COLLECTION, GLOBAL_ZOS)
+    ds = open_source(hit["source"]).dataset
+    np.testing.assert_allclose(ds["zos"].isel(time=2).values, 2.0)
+
+
 def test_an_unreachable_catalogue_is_one_line(cli, tmp_path):
     result = cli("search", "--stac", "http://127.0.0.1:9/stac/")
     assert result.code == 2 and "Traceback" not in result.err
