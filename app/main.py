@@ -19,6 +19,7 @@ from components.answers import off_the_loop
 from components.catalog_view import CatalogView
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
+from components.find_view import FindView
 from components.probe_view import MAX_PINS
 from components.state import MODES
 from components.text import escape
@@ -131,6 +132,13 @@ def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.templat
     s = state.param
     sidebar = [
         CatalogView(state=state),
+        pn.Card(
+            FindView(state=state),
+            title="Find data",
+            collapsed=True,
+            sizing_mode="stretch_width",
+            css_classes=["find-data"],
+        ),
         pn.widgets.Select.from_param(state.param.variable, label="Variable"),
         time_controls,
         pn.widgets.Select.from_param(

@@ -3,7 +3,10 @@
 Query keys are the plain names a user reads: ``dataset``, ``variable``, ``time``, ``depth``,
 ``scenario``, ``baseline``, ``mode``, ``bbox``, ``cmap``, ``clim``, ``points``. Values::
 
-    dataset=demo-warming          a catalog id (never a path or URL)
+    dataset=demo-warming          a catalog id (never a path or URL), or a hit of
+                                  "Find data" (stac:ROOT#COLLECTION/ITEM, cmems:ID) of a
+                                  catalogue the server searches; any other is refused;
+                                  or 'ID vs HIT': the hit compared with dataset ID
     variable=thetao
     time=2025-07-20               ISO; the nearest step is used
     depth=100                     metres; the nearest level is used
@@ -37,6 +40,7 @@ from components.core.geography import BBox
 from components.probe_view import MAX_PINS
 from components.state import MODES, ExplorerState
 from data_adapters import SourceError
+from data_adapters.catalogues import VS
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,9 @@ KEYS = (
 )  # fmt: skip
 #: Longest query value read (characters); longer ones are refused unread.
 MAX_VALUE_CHARS = 1000
+#: ``dataset=`` values that name a catalogue hit (``stac:ROOT#COLLECTION/ITEM``,
+#: ``cmems:ID``), opened only from the catalogues the server is configured to search.
+FOUND_PREFIXES = ("stac:", "cmems:")
 #: Largest magnitude accepted for a number in the URL (degrees, metres, colour limits).
 MAX_NUMBER = 1e12
 #: Decimals written for coordinates (about 10 m) and colour limits.
@@ -142,8 +149,16 @@ def apply_query(
             )
 
     def dataset(v: str) -> None:
-        chosen = _choice(v, state.param.dataset_id.objects, "dataset")
-        state.dataset_id = chosen
+        base, vs, hit = v.partition(VS)
+        if v not in state.param.dataset_id.objects and (hit or v).startswith(FOUND_PREFIXES):
+            try:  # a catalogue hit: only from a configured catalogue (no request otherwise)
+                state.compare_found(hit, base) if vs else state.open_found(v)
+            except SourceError as exc:
+                raise UrlValueError(str(exc)) from exc
+            chosen = v
+        else:
+            chosen = _choice(v, state.param.dataset_id.objects, "dataset")
+            state.dataset_id = chosen
         if state.source is None or state.dataset_id != chosen:
             raise UrlValueError("it cannot be opened (the message says why)")
 

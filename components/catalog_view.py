@@ -13,6 +13,7 @@ import panel as pn
 import param
 
 from data_adapters import Catalog, bbox
+from data_adapters.errors import scrub_passwords
 
 from .state import ExplorerState
 from .text import escape, public_source, without_server_paths
@@ -115,6 +116,8 @@ class CatalogView(pn.viewable.Viewer):
             where = f"{entry.adapter}: {public_source(where)}" if where else entry.adapter
         elif s.dataset_id in s.catalog.groups:
             where = "scenario group of " + ", ".join(s.catalog.groups[s.dataset_id].names)
+        elif s.catalog.catalogues.allows(str(s.dataset_id)):  # opened from "Find data"
+            where = scrub_passwords(str(s.dataset_id))
         info = {
             "Title": source.title,
             "Source": where or str(ds.attrs.get("source", "")),

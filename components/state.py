@@ -13,6 +13,7 @@ import param
 import xarray as xr
 
 from data_adapters import Catalog, OpenedSource, SourceError, vertical
+from data_adapters.catalogues import VS, compare_with_found, open_found
 
 from .core import fields, timeaxis
 from .core.timeaxis import time_label
@@ -111,6 +112,10 @@ class ExplorerState(param.Parameterized):
     def __init__(self, catalog: Catalog, **params: Any) -> None:
         self.catalog = catalog
         self._opened: OpenedSource | None = None
+        #: Datasets this session opened from catalogue search (their SOURCE strings).
+        self._found: set[str] = set()
+        #: Comparisons of a dataset with a hit: id -> (dataset id, its run, hit source).
+        self._compared: dict[str, tuple[str, str | None, str]] = {}
         # scenario groups open like datasets with a scenario dimension: offer both
         ids = [*catalog.datasets, *catalog.groups]
         super().__init__(**{k: v for k, v in params.items() if k != "dataset_id"})
@@ -120,10 +125,63 @@ class ExplorerState(param.Parameterized):
             self._load()
 
     # -- loading ----------------------------------------------------------------------------
+    def open_found(self, source: str) -> None:
+        """Show a catalogue hit (its SOURCE string, ``stac:...`` or ``cmems:...``) as a
+        dataset of this session; its id is the SOURCE string, so a link keeps it.
+
+        Raises
+        ------
+        SourceError
+            When ``source`` is not under a catalogue the server is configured to search:
+            refused before any request is made (a link must not make the server fetch an
+            address of its choosing).
+        """
+        if not self.catalog.catalogues.allows(source):
+            raise SourceError(
+                "it is not a dataset of a catalogue this server searches (only those listed "
+                "under 'catalogues' in its catalog file open from a link)"
+            )
+        if source not in self.param.dataset_id.objects:
+            self._found.add(source)
+            self.param.dataset_id.objects = [*self.param.dataset_id.objects, source]
+        self.dataset_id = source
+
+    def compare_found(self, source: str, base_id: str | None = None) -> None:
+        """Compare a catalogue hit with a dataset (``base_id``, else the one shown, in its
+        shown run) as a what-if run against it; the map then shows the difference.
+
+        Raises
+        ------
+        SourceError
+            As :meth:`open_found` for a source of another catalogue; when ``base_id`` is not
+            a dataset of the catalog.
+        """
+        if not self.catalog.catalogues.allows(source):
+            self.open_found(source)  # raises, saying why
+        base_id = base_id or self.dataset_id
+        if base_id not in self.catalog:
+            raise SourceError(f"'{base_id}' is not a dataset of the catalog to compare with")
+        run = self.scenario if base_id == self.dataset_id else None
+        cid = f"{base_id}{VS}{source}"
+        if cid not in self.param.dataset_id.objects:
+            self._compared[cid] = (base_id, run, source)
+            self.param.dataset_id.objects = [*self.param.dataset_id.objects, cid]
+        self.dataset_id = cid
+        if self.dataset_id == cid and self.source is not None:
+            self.mode = "difference"
+
+    def _open(self, source_id: str) -> OpenedSource:
+        if source_id in self._found:
+            return open_found(source_id)
+        if source_id in self._compared:
+            base_id, run, source = self._compared[source_id]
+            return compare_with_found(self.catalog.open(base_id), open_found(source), run)
+        return self.catalog.open(source_id)
+
     @param.depends("dataset_id", watch=True)
     def _load(self) -> None:
         try:
-            opened = self.catalog.open(self.dataset_id)
+            opened = self._open(self.dataset_id)
         except SourceError as exc:
             log.warning("dataset %s refused: %s", self.dataset_id, exc)
             previous = self._opened.id if self._opened is not None else None

@@ -20,6 +20,9 @@ Format (see README "Catalog format")::
         dataset: demo                # or: labels of one dataset's 'scenario' dimension
         baseline: baseline
         scenarios: [warming_1p5, warming_3]
+    catalogues:                      # what "Find data" searches (data_adapters.catalogues);
+      stac: [https://api.dive.edito.eu/data/]   # default: EDITO's data lake ...
+      cmems: true                    # ... and Copernicus Marine
 
 Opening a group gives the same shape as a dataset with a ``scenario`` dimension.
 """
@@ -39,6 +42,8 @@ import xarray as xr
 import yaml
 
 from .base import Adapter
+from .catalogues import DEFAULT as DEFAULT_CATALOGUES
+from .catalogues import CatalogueSettings
 from .errors import SourceError, did_you_mean
 from .opened import (
     OpenedSource,
@@ -59,7 +64,7 @@ DEFAULT_CATALOG = pathlib.Path(__file__).resolve().parents[1] / "assets" / "cata
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DATASET_KEYS = ("id", "title", "adapter", "description", "attribution", "license")
 GROUP_KEYS = ("id", "title", "description", "dataset", "baseline", "scenarios")
-TOP_KEYS = ("datasets", "scenario_groups")
+TOP_KEYS = ("datasets", "scenario_groups", "catalogues")
 #: Adapter parameters that name files, resolved relative to the catalog's directory.
 PATH_PARAMS = ("path",)
 
@@ -132,10 +137,13 @@ class Catalog:
         datasets: dict[str, DatasetEntry],
         groups: dict[str, ScenarioGroup] | None = None,
         path: pathlib.Path | None = None,
+        catalogues: CatalogueSettings = DEFAULT_CATALOGUES,
     ) -> None:
         self.datasets = datasets
         self.groups = groups or {}
         self.path = path
+        #: The catalogues "Find data" searches, and the only ones links may open from.
+        self.catalogues = catalogues
         self._lock = threading.Lock()
 
     # -- loading ----------------------------------------------------------------------------
@@ -180,7 +188,8 @@ class Catalog:
                 )
         # absolute, so that a later change of working directory (a server) keeps paths valid
         base_dir = path.absolute().parent if path else pathlib.Path.cwd()
-        for section in TOP_KEYS:
+        catalogues = CatalogueSettings.parse(doc.get("catalogues"), name)
+        for section in ("datasets", "scenario_groups"):
             if doc.get(section) is not None and not isinstance(doc[section], list):
                 raise SourceError(
                     f"{name}: '{section}' must be a list, each item starting with '- id:'"
@@ -207,7 +216,7 @@ class Catalog:
                     f"{_both_lines(line, first_use.line)}; ids must be unique"
                 )
             groups[group.id] = group
-        return cls(datasets, groups, path)
+        return cls(datasets, groups, path, catalogues)
 
     # -- lookups ----------------------------------------------------------------------------
     def __contains__(self, source_id: object) -> bool:

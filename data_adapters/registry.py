@@ -41,6 +41,7 @@ BUILTIN_ADAPTERS: Mapping[str, str] = {
     "zarr": "data_adapters.zarr_store:ZarrAdapter",
     "opendap": "data_adapters.opendap:OpendapAdapter",
     "cmems": "data_adapters.cmems:CopernicusMarineAdapter",
+    "stac": "data_adapters.stac:StacAdapter",
     "demo": "data_adapters.demo:DemoOceanAdapter",
 }
 
@@ -173,7 +174,8 @@ class AdapterRegistry:
                 return cls.from_uri(uri)
         raise SourceError(
             f"{uri}: no such file, directory, catalog id or supported URL; give a NetCDF/Zarr "
-            "path, a glob, an http(s) OPeNDAP/Zarr URL, cmems:DATASET_ID or a catalog id"
+            "path, a glob, an http(s) OPeNDAP/Zarr URL, cmems:DATASET_ID, "
+            "stac:ROOT#COLLECTION/ITEM or a catalog id"
         )
 
 

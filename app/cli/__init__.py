@@ -3,11 +3,11 @@
 Any bad input exits with status 2 and one line on stderr, no traceback.
 
 Every command takes ``--catalog FILE`` (default: the built-in demo catalog). SOURCE is a
-catalog id, a NetCDF file/glob/directory, a Zarr store, an http(s) OPeNDAP or Zarr URL, or
-``cmems:DATASET_ID``. Each command is a thin function over the core (``components.core``)
-and the adapters (``data_adapters``): the parser lives in :mod:`.parser`, the commands in
-:mod:`.catalog_cmds` (datasets, inspect, serve), :mod:`.maps` (render, compare),
-:mod:`.series` (timeseries, export) and :mod:`.prepare`.
+catalog id, a NetCDF file/glob/directory, a Zarr store, an http(s) OPeNDAP or Zarr URL,
+``cmems:DATASET_ID`` or ``stac:ROOT#COLLECTION/ITEM``. Each command is a thin function over
+the core (``components.core``) and the adapters (``data_adapters``): the parser lives in
+:mod:`.parser`, the commands in :mod:`.catalog_cmds` (datasets, inspect, serve), :mod:`.maps`
+(render, compare), :mod:`.series` (timeseries, export), :mod:`.search` and :mod:`.prepare`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .catalog_cmds import cmd_datasets, cmd_inspect, cmd_serve
 from .maps import cmd_compare, cmd_render
 from .parser import EXIT_BAD_INPUT, EXPORT_LIMIT_ENV, build_parser, negative_values_attached
 from .prepare import cmd_prepare
+from .search import cmd_search
 from .series import cmd_export, cmd_timeseries
 
 __all__ = [
@@ -45,6 +46,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "timeseries": cmd_timeseries,
     "export": cmd_export,
     "prepare": cmd_prepare,
+    "search": cmd_search,
 }
 
 

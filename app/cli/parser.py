@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("datasets", parents=[common], help="list the catalog's datasets")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    _add_search_parser(sub, common)
+
     p = sub.add_parser("inspect", parents=[common], help="summarise a source, normalised")
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -294,6 +296,33 @@ def _add_compare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
     p.add_argument("--stats", metavar="OUT.json", help="also write the statistics as JSON")
+
+
+def _add_search_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``search``: datasets of a STAC catalogue or of Copernicus Marine."""
+    p = sub.add_parser(
+        "search",
+        parents=[common],
+        help="find datasets in a STAC catalogue or the Copernicus Marine catalogue",
+    )
+    p.add_argument(
+        "text", nargs="?", default="", metavar="TEXT", help="words to find (all must match)"
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--stac", metavar="URL", help="a STAC API root or a static catalog.json (URL or path)"
+    )
+    where.add_argument(
+        "--cmems", action="store_true", help="the Copernicus Marine catalogue (cached a day)"
+    )
+    p.add_argument("--bbox", type=bbox_arg, metavar="W,S,E,N", help="hits meeting this box")
+    p.add_argument("--start", metavar="ISO", help="hits with data on or after this date")
+    p.add_argument("--end", metavar="ISO", help="hits with data on or before this date")
+    p.add_argument(
+        "--collection", action="append", metavar="ID", help="only this collection (repeatable)"
+    )
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="hits at most (20)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _add_prepare_parser(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -77,6 +77,15 @@ def _cmems(request, tmp_path) -> Adapter:
     return make_adapter("cmems", {"dataset_id": request.getfixturevalue("cmems_stub")})
 
 
+def _stac(request, tmp_path) -> Adapter:
+    # an EDITO-shaped item of a static catalog (the STAC API case: test_stac.py)
+    from tests.stac_servers import GLOBAL_THETAO, THETAO_COLLECTION, write_static_catalog
+
+    catalog = write_static_catalog(tmp_path, str(tmp_path))
+    params = {"url": str(catalog), "collections": [THETAO_COLLECTION], "item": GLOBAL_THETAO}
+    return make_adapter("stac", params)
+
+
 #: Adapter type -> a function (request, tmp_path) -> an adapter on a small source of its kind.
 CASES: dict[str, Callable[[pytest.FixtureRequest, Any], Adapter]] = {
     "demo": _demo,
@@ -84,6 +93,7 @@ CASES: dict[str, Callable[[pytest.FixtureRequest, Any], Adapter]] = {
     "zarr": _zarr,
     "opendap": _opendap,
     "cmems": _cmems,
+    "stac": _stac,
 }
 
 

@@ -1,0 +1,239 @@
+"""Which catalogues a server searches and opens from: the catalog YAML's ``catalogues`` key.
+
+Format (README "Finding data")::
+
+    catalogues:
+      stac:                                  # STAC API roots or static catalog.json files
+        - url: https://api.dive.edito.eu/data/
+          title: EDITO data lake
+      cmems: true                            # search the Copernicus Marine catalogue
+
+Without the key, EDITO's data lake and Copernicus Marine are searched (:data:`DEFAULT`);
+``catalogues: {stac: [], cmems: false}`` turns searching off.
+
+The list is also the server's allow-list: a ``stac:`` or ``cmems:`` source named in a link
+(``?dataset=stac:...``) is opened only when it lies under a configured catalogue
+(:meth:`CatalogueSettings.allows`), so a URL in a query never makes the server fetch an
+arbitrary address. :func:`search_catalogues` searches every configured catalogue at once,
+each failure a one-line notice beside the others' hits.
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import SourceError, did_you_mean
+from .opened import OpenedSource, join_scenarios
+from .registry import adapter_for_uri
+from .transport import is_url, redact, timeout_or_default
+
+if TYPE_CHECKING:
+    from .search import Hit, Query
+
+STAC_PREFIX = "stac:"
+EDITO_ROOT = "https://api.dive.edito.eu/data/"
+CMEMS_PREFIX = "cmems:"
+KEYS = ("stac", "cmems")
+#: Joins the two sources of a comparison's id: ``<dataset id> vs <hit source>``.
+VS = " vs "
+
+
+def source_for(root: str, collection: str, item: str) -> str:
+    """The SOURCE string of an item: ``stac:<root>#<collection>/<item>``."""
+    return f"{STAC_PREFIX}{root}#{collection}/{item}"
+
+
+def parse_source(uri: str) -> tuple[str, str, str]:
+    """``(root, collection, item)`` of a ``stac:`` SOURCE string.
+
+    Raises
+    ------
+    SourceError
+        When the string does not have the form ``stac:<root>#<collection>/<item>``.
+    """
+    body = uri[len(STAC_PREFIX) :] if uri.startswith(STAC_PREFIX) else uri
+    root, sep, rest = body.partition("#")
+    collection, slash, item = rest.partition("/")
+    if not (root and sep and slash and collection and item):
+        raise SourceError(
+            f"{uri}: not a STAC source; write stac:<API root or catalog.json>#<collection>/<item>"
+        )
+    return root, collection, item
+
+
+def is_static(root: str) -> bool:
+    """True when ``root`` is a static catalog file (``catalog.json``), not an API root."""
+    return root.split("?", 1)[0].rstrip("/").endswith(".json")
+
+
+def same_root(a: str, b: str) -> bool:
+    """True when two catalogue roots name the same place (a trailing slash aside)."""
+    return a.rstrip("/") == b.rstrip("/")
+
+
+@dataclass(frozen=True)
+class StacRoot:
+    """A configured STAC catalogue: its root (API landing page or catalog.json) and title."""
+
+    url: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class CatalogueSettings:
+    """The catalogues searched by "Find data", and from which links may open sources."""
+
+    stac: tuple[StacRoot, ...] = ()
+    cmems: bool = False
+
+    def names(self) -> list[str]:
+        """The catalogues' names as the panel lists them."""
+        names = [r.title or redact(r.url) for r in self.stac]
+        return names + (["Copernicus Marine"] if self.cmems else [])
+
+    def allows(self, source: str) -> bool:
+        """True when ``source`` is a ``stac:`` item under a configured root, or a ``cmems:``
+        dataset while Copernicus Marine is configured."""
+        if source.startswith(CMEMS_PREFIX):
+            return self.cmems
+        if source.startswith(STAC_PREFIX):
+            try:
+                root, _, _ = parse_source(source)
+            except SourceError:
+                return False
+            return any(same_root(root, r.url) for r in self.stac)
+        return False
+
+    @classmethod
+    def parse(cls, doc: Any, where: str) -> CatalogueSettings:
+        """Settings from the YAML's ``catalogues`` value (None: :data:`DEFAULT`)."""
+        if doc is None:
+            return DEFAULT
+        if not isinstance(doc, dict):
+            raise SourceError(f"{where}: 'catalogues' must be a mapping with 'stac' and 'cmems'")
+        for key in doc:
+            if key not in KEYS:
+                raise SourceError(
+                    f"{where}: unknown key 'catalogues.{key}'{did_you_mean(key, KEYS)}"
+                )
+        roots = []
+        for item in doc.get("stac") or []:
+            if isinstance(item, str):
+                item = {"url": item}
+            if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+                raise SourceError(f"{where}: each 'catalogues.stac' item needs a 'url'")
+            if not is_url(item["url"]):  # a link names its root: never a server path
+                raise SourceError(
+                    f"{where}: catalogues.stac '{item['url']}' must be an http(s) URL (serve a "
+                    "static catalog over HTTP)"
+                )
+            roots.append(StacRoot(item["url"], str(item.get("title") or "")))
+        cmems = doc.get("cmems", False)
+        if not isinstance(cmems, bool):
+            raise SourceError(f"{where}: 'catalogues.cmems' must be true or false")
+        return cls(tuple(roots), cmems)
+
+
+#: What is searched when the catalog YAML does not say.
+DEFAULT = CatalogueSettings((StacRoot(EDITO_ROOT, "EDITO data lake"),), cmems=True)
+
+
+@dataclass
+class Found:
+    """The hits of one search over every catalogue, and a notice per catalogue that failed."""
+
+    hits: list[Hit] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+def search_catalogues(
+    settings: CatalogueSettings, query: Query, timeout: float | None = None
+) -> Found:
+    """Search every configured catalogue at once (each within ``timeout`` seconds); a
+    catalogue that fails gives a one-line notice and the others' hits are kept."""
+    from .cmems_catalogue import search_cmems
+    from .search import search_stac
+
+    seconds = timeout_or_default(timeout)
+    calls: list[tuple[str, Any]] = [
+        (r.title or redact(r.url), lambda r=r: search_stac(r.url, query, seconds))
+        for r in settings.stac
+    ]
+    if settings.cmems:
+        calls.append(("Copernicus Marine", lambda: search_cmems(query, timeout=seconds)))
+    found = Found()
+    if not calls:
+        return found
+
+    def one(name: str, call: Any) -> list[Hit] | str:
+        try:
+            return call()
+        except SourceError as exc:
+            return str(exc) if name in str(exc) else f"{name}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="catalogue") as pool:
+        results = list(pool.map(lambda c: one(*c), calls))
+    for result in results:  # in the order the catalogues are configured
+        if isinstance(result, str):
+            found.notices.append(result)
+        else:
+            found.hits.extend(result)
+    return found
+
+
+@functools.lru_cache(maxsize=32)
+def open_found(source: str) -> OpenedSource:
+    """A catalogue hit opened (once per process: sessions share it; failures are not kept),
+    titled, licensed and credited as its STAC item says (else as its data say).
+
+    The caller has checked that ``source`` is allowed (:meth:`CatalogueSettings.allows`).
+    """
+    from .search import stac_hit
+    from .stac import StacAdapter
+
+    adapter = adapter_for_uri(source)
+    title, described = None, {}
+    if isinstance(adapter, StacAdapter):
+        hit = stac_hit(adapter.stac_item(), adapter.url)
+        title = hit.title
+        described = {"license": hit.license, "attribution": hit.provider}
+    return OpenedSource.from_adapter(adapter, source, title, **described)
+
+
+def run_label(source: str) -> str:
+    """A hit's short name as a run of a comparison: its item id, or its dataset id."""
+    return source.rsplit("/", 1)[-1] if source.startswith(STAC_PREFIX) else source.split(":", 1)[-1]
+
+
+def compare_with_found(
+    base: OpenedSource, found: OpenedSource, run: str | None = None
+) -> OpenedSource:
+    """``found`` (a catalogue hit) as a what-if run against ``base`` (its run ``run``, else
+    its first), joined as a scenario group is: common variables and times, the hit
+    regridded onto ``base``'s grid when on another regular grid
+    (:func:`~data_adapters.alignment.align_runs`). Its id is ``<base id> vs <hit source>``.
+
+    Raises
+    ------
+    SourceError
+        When the two cannot be compared (no common variable, units, calendars, times or
+        depth levels that differ...).
+    """
+    ds = base.dataset
+    if "scenario" in ds.dims:
+        chosen = run if run in [str(r) for r in ds["scenario"].values] else ds["scenario"][0]
+        ds = ds.sel(scenario=chosen, drop=True)
+    cid = f"{base.id}{VS}{found.id}"
+    names = {base.id: ds, run_label(found.id): found.dataset}
+    if len(names) < 2:
+        raise SourceError(f"{cid}: a dataset cannot be compared with itself")
+    return OpenedSource(
+        cid,
+        f"{found.title} vs {base.title}",
+        join_scenarios(names, label=cid),
+        attribution="; ".join(a for a in (base.attribution, found.attribution) if a),
+        license="; ".join(x for x in (base.license, found.license) if x),
+    )
