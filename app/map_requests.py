@@ -310,12 +310,20 @@ class MapService:
         x0, y0, x1, y1 = full_extent(da.isel({d: 0 for d in da.dims if d not in _HORIZONTAL}))
         return self.frame(req, Viewport((x0, x1), (y0, y1), *OVERVIEW_SIZE, LONLAT))
 
-    def render(self, req: MapRequest, viewport: Viewport, tag: str) -> bytes:
-        """The PNG of ``req`` in ``viewport`` (kept by its ETag ``tag``)."""
+    def render(
+        self,
+        req: MapRequest,
+        viewport: Viewport,
+        tag: str,
+        background: tuple[int, int, int] | None = None,
+    ) -> bytes:
+        """The PNG of ``req`` in ``viewport`` (kept by its ETag ``tag``); ``background``
+        (RGB) fills no data and land (default: transparent)."""
         png = self.cached_png(tag)
         if png is not None:
             return png
-        png = bare_png(self.frame(req, viewport), self.scale(req), PNG_COMPRESSION)
+        frame = self.frame(req, viewport)
+        png = bare_png(frame, self.scale(req), PNG_COMPRESSION, background)
         with self._lock:
             if tag not in self._pngs:
                 self._pngs[tag] = png

@@ -136,7 +136,13 @@ class MapHandler(tornado.web.RequestHandler):
             return True
         return False
 
-    async def send_png(self, req: MapRequest, viewport: Viewport, tag: str) -> None:
+    async def send_png(
+        self,
+        req: MapRequest,
+        viewport: Viewport,
+        tag: str,
+        background: tuple[int, int, int] | None = None,
+    ) -> None:
         """Render (or take from the PNG cache) and send the map, within the limits."""
         service = self.serving.service
         png = service.cached_png(tag)
@@ -149,7 +155,7 @@ class MapHandler(tornado.web.RequestHandler):
             try:
                 loop = asyncio.get_running_loop()
                 png = await loop.run_in_executor(
-                    self.serving.pool, service.render, req, viewport, tag
+                    self.serving.pool, service.render, req, viewport, tag, background
                 )
             except UrlValueError as exc:
                 self.map_error(400, str(exc))

@@ -84,16 +84,25 @@ def frame_rgba(frame: Frame, scale: ColourScale) -> np.ndarray:
     return rgba
 
 
-def bare_png(frame: Frame, scale: ColourScale, compress_level: int = 6) -> bytes:
-    """The bare map raster as PNG bytes (a tile, a WMS map): RGBA, the viewport's pixels.
+def bare_png(
+    frame: Frame,
+    scale: ColourScale,
+    compress_level: int = 6,
+    background: tuple[int, int, int] | None = None,
+) -> bytes:
+    """The bare map raster as PNG bytes (a tile, a WMS map): RGBA, the viewport's pixels;
+    with ``background`` (RGB), opaque, that colour where there is no data or land.
 
     ``compress_level`` (0-9) trades size for time: 1 encodes a 256 px tile about 3x faster
     than 6 for files about a third larger; the pixels are the same.
     """
     from PIL import Image
 
+    rgba = frame_rgba(frame, scale)
+    if background is not None:
+        rgba[rgba[..., 3] == 0] = (*background, 255)
     out = io.BytesIO()
-    Image.fromarray(frame_rgba(frame, scale)).save(out, format="PNG", compress_level=compress_level)
+    Image.fromarray(rgba).save(out, format="PNG", compress_level=compress_level)
     return out.getvalue()
 
 
