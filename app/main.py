@@ -25,6 +25,7 @@ from components.text import escape
 from data_adapters import Catalog, SourceError
 
 from . import panel_fixes, urlstate
+from .light_embed import light_patterns
 from .map_requests import MapService
 from .share import COMPARE_EMBED, MAP_EMBED, SERIES_EMBED, ShareDialog
 from .tile_server import MapServing, tile_patterns
@@ -401,7 +402,7 @@ class HealthHandler(tornado.web.RequestHandler):
 def map_patterns(catalog: Catalog, frames: FrameCache) -> list[tuple]:
     """The session-free routes: tiles and TileJSON, WMS, light embeds (one render pool)."""
     serving = MapServing(MapService(catalog, frames))
-    return [*tile_patterns(serving), *wms_patterns(serving)]
+    return [*tile_patterns(serving), *wms_patterns(serving), *light_patterns(serving)]
 
 
 def read_basic_auth(path: str) -> str | dict[str, str]:
