@@ -63,7 +63,7 @@ body {{ margin: 0; font: 13px sans-serif; color: #222; }}
 class LightMapHandler(MapHandler):
     """``/embed/light/map?dataset=...&variable=...``: the session-free embed page."""
 
-    def get(self) -> None:
+    async def get(self) -> None:
         service = self.serving.service
         query = self.query()
         try:
@@ -84,7 +84,8 @@ class LightMapHandler(MapHandler):
                 map_query.pop("mode", None)
                 map_query.pop("baseline", None)
             req = service.request(dataset, variable, map_query)
-            doc = tilejson(service, req, self.origin_root())
+            # the automatic colour range may render an overview: off the event loop
+            doc = await self.off_loop(tilejson, service, req, self.origin_root())
             bbox = doc["bounds"]
             if query.get("bbox"):
                 numbers(query["bbox"], 4)

@@ -152,6 +152,7 @@ class MapService:
         self._steps: OrderedDict[tuple, int] = OrderedDict()
         self._pngs: OrderedDict[str, bytes] = OrderedDict()
         self._clims: OrderedDict[tuple, ColourScale] = OrderedDict()
+        self._grids: dict[tuple, tuple[int, tuple[float, float, float, float]]] = {}
         self._png_bytes = 0
         self._lock = threading.Lock()
 
@@ -244,8 +245,25 @@ class MapService:
 
     def max_zoom(self, dataset: str, variable: str) -> int:
         """The finest tile zoom served for the variable (its cells' zoom plus overzoom)."""
-        _, da = self.open(dataset, variable)
-        return max_zoom(_cell_size(da))
+        return self._grid(dataset, variable)[0]
+
+    def extent(self, dataset: str, variable: str) -> tuple[float, float, float, float]:
+        """(W, S, E, N) in degrees of the variable's cells (E past 180 across the dateline)."""
+        return self._grid(dataset, variable)[1]
+
+    def _grid(self, dataset: str, variable: str) -> tuple[int, tuple[float, float, float, float]]:
+        """The zoom limit and extent of a variable's grid, computed once per source version
+        (every tile request checks its zoom: this keeps a 304 free of grid arithmetic)."""
+        key = (dataset, variable, self.version(dataset))
+        with self._lock:
+            known = self._grids.get(key)
+        if known is None:
+            _, da = self.open(dataset, variable)
+            flat = da.isel({d: 0 for d in da.dims if d not in _HORIZONTAL})
+            known = (max_zoom(cell_degrees(flat)), full_extent(flat))
+            with self._lock:
+                self._grids[key] = known
+        return known
 
     # -- rendering --------------------------------------------------------------------------
     def field(self, req: MapRequest) -> xr.DataArray | FieldPyramid:
@@ -306,8 +324,7 @@ class MapService:
 
     def field_sample(self, req: MapRequest) -> Frame:
         """The field over its whole extent at :data:`OVERVIEW_SIZE` (automatic ranges)."""
-        _, da = self.open(req.dataset, req.variable)
-        x0, y0, x1, y1 = full_extent(da.isel({d: 0 for d in da.dims if d not in _HORIZONTAL}))
+        x0, y0, x1, y1 = self.extent(req.dataset, req.variable)
         return self.frame(req, Viewport((x0, x1), (y0, y1), *OVERVIEW_SIZE, LONLAT))
 
     def render(
@@ -342,10 +359,6 @@ class MapService:
 
 
 _HORIZONTAL = ("lat", "lon", "y", "x")
-
-
-def _cell_size(da: xr.DataArray) -> float:
-    return cell_degrees(da.isel({d: 0 for d in da.dims if d not in _HORIZONTAL}))
 
 
 def _checked(query: Mapping[str, str], key: str, parse, default):

@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import tornado.web
 
-from components.core.frames import full_extent
 from components.core.geography import MERCATOR_MAX_LAT, Viewport, wrap_lon
 from components.core.tiles import tile_viewport
 
@@ -169,6 +168,10 @@ class MapHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "image/png")
         self.finish(png)
 
+    async def off_loop(self, fn, *args):
+        """``fn(*args)`` on the render threads: the event loop keeps serving meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self.serving.pool, fn, *args)
+
     def map_error(self, status: int, message: str) -> None:
         """How this handler reports a refusal (WMS overrides it with its XML report)."""
         self.refuse(status, message)
@@ -203,12 +206,13 @@ class TileHandler(MapHandler):
 class TileJsonHandler(MapHandler):
     """``/tiles/{dataset}/{variable}/tilejson.json``: TileJSON 3.0.0 of the query's map."""
 
-    def get(self, dataset: str, variable: str) -> None:
+    async def get(self, dataset: str, variable: str) -> None:
         service = self.serving.service
         dataset, variable = (urllib.parse.unquote(v) for v in (dataset, variable))
         try:
             req = service.request(dataset, variable, self.query())
-            doc = tilejson(service, req, self.origin_root())
+            # the automatic colour range may render an overview: off the event loop
+            doc = await self.off_loop(tilejson, service, req, self.origin_root())
         except NotFoundError as exc:
             self.refuse(404, str(exc))
             return
@@ -253,8 +257,7 @@ def tilejson(service: MapService, req: MapRequest, root: str) -> dict:
     by_time = template
     if req.time is not None:
         by_time = template.replace(f"time={urllib.parse.quote(req.time, safe=':')}", "time={time}")
-    flat = da.isel({d: 0 for d in da.dims if d not in ("lat", "lon", "y", "x")})
-    west, south, east, north = full_extent(flat)
+    west, south, east, north = service.extent(req.dataset, req.variable)
     if east - west >= 360.0:
         west, east = -180.0, 180.0
     else:
