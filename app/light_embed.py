@@ -15,6 +15,8 @@ import html
 import json
 import pathlib
 
+import tornado.web
+
 from components.core.colours import palette
 from components.core.fields import quantity_label
 from components.core.geography import BBox
@@ -63,6 +65,7 @@ body {{ margin: 0; font: 13px sans-serif; color: #222; }}
 class LightMapHandler(MapHandler):
     """``/embed/light/map?dataset=...&variable=...``: the session-free embed page."""
 
+    @tornado.web.authenticated
     async def get(self) -> None:
         service = self.serving.service
         query = self.query()

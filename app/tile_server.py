@@ -23,6 +23,7 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import tornado.web
+from bokeh.server.views.auth_request_handler import AuthRequestHandler
 
 from components.core.geography import MERCATOR_MAX_LAT, Viewport, wrap_lon
 from components.core.tiles import tile_viewport
@@ -89,13 +90,36 @@ class MapServing:
         self.pool = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="tile-render")
 
 
-class MapHandler(tornado.web.RequestHandler):
-    """Shared answers of the tile, TileJSON and WMS handlers: errors, caching, rendering."""
+class MapHandler(AuthRequestHandler):
+    """Shared answers of the tile, TileJSON and WMS handlers: errors, caching, rendering.
+
+    Logins apply as on the app's pages (Bokeh's authentication hooks: ``--basic-auth``,
+    OAuth): a server with logins serves no map to a visitor who has not logged in.
+    """
 
     serving: MapServing
 
     def initialize(self, serving: MapServing) -> None:
         self.serving = serving
+
+    def set_default_headers(self) -> None:
+        # public, read-only images and documents: web maps on other sites may fetch them
+        # (MapLibre and OpenLayers fetch tiles; a page fetches TileJSON); no credentials
+        self.set_header("Access-Control-Allow-Origin", "*")
+
+    def _auth(self):
+        return getattr(self.application, "auth_provider", None)  # None: a plain Tornado app
+
+    def get_current_user(self):
+        provider = self._auth()
+        return "default_user" if provider is None else super().get_current_user()
+
+    def get_login_url(self) -> str:
+        return super().get_login_url() if self._auth() is not None else "/"
+
+    async def prepare(self) -> None:
+        if self._auth() is not None:
+            await super().prepare()
 
     def query(self) -> dict[str, str]:
         """The query's last value of each key, as text."""
@@ -180,6 +204,7 @@ class MapHandler(tornado.web.RequestHandler):
 class TileHandler(MapHandler):
     """``/tiles/{dataset}/{variable}/{z}/{x}/{y}.png``."""
 
+    @tornado.web.authenticated
     async def get(self, dataset: str, variable: str, z: str, x: str, y: str) -> None:
         service = self.serving.service
         dataset, variable = (urllib.parse.unquote(v) for v in (dataset, variable))
@@ -206,6 +231,7 @@ class TileHandler(MapHandler):
 class TileJsonHandler(MapHandler):
     """``/tiles/{dataset}/{variable}/tilejson.json``: TileJSON 3.0.0 of the query's map."""
 
+    @tornado.web.authenticated
     async def get(self, dataset: str, variable: str) -> None:
         service = self.serving.service
         dataset, variable = (urllib.parse.unquote(v) for v in (dataset, variable))

@@ -19,6 +19,8 @@ import logging
 import math
 from xml.sax.saxutils import escape, quoteattr
 
+import tornado.web
+
 from components.core.colours import CMAP_NAMES
 from components.core.frames import full_extent
 from components.core.geography import LONLAT, MERCATOR_HALF_WORLD, WEB_MERCATOR, Viewport
@@ -73,6 +75,7 @@ class WmsHandler(MapHandler):
         self.set_header("Cache-Control", "no-store")
         self.finish(exception_report(message, code))
 
+    @tornado.web.authenticated
     async def get(self) -> None:
         params = {k.upper(): v for k, v in self.query().items()}
         try:
