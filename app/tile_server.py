@@ -207,7 +207,6 @@ class TileHandler(MapHandler):
     @tornado.web.authenticated
     async def get(self, dataset: str, variable: str, z: str, x: str, y: str) -> None:
         service = self.serving.service
-        dataset, variable = (urllib.parse.unquote(v) for v in (dataset, variable))
         try:
             req = service.request(dataset, variable, self.query())
             top = service.max_zoom(dataset, variable)
@@ -234,7 +233,6 @@ class TileJsonHandler(MapHandler):
     @tornado.web.authenticated
     async def get(self, dataset: str, variable: str) -> None:
         service = self.serving.service
-        dataset, variable = (urllib.parse.unquote(v) for v in (dataset, variable))
         try:
             req = service.request(dataset, variable, self.query())
             # the automatic colour range may render an overview: off the event loop
