@@ -33,11 +33,13 @@ def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
 
 
-def render(catalog: str, tmp_path, z: int, x: int, y: int, *extra: str) -> np.ndarray:
+def render(
+    catalog: str, tmp_path, z: int, x: int, y: int, *extra: str, var: str = "thetao"
+) -> np.ndarray:
     west, south, east, north = tile_bbox(z, x, y)
     out = tmp_path / f"render-{z}-{x}-{y}.png"
     argv = [
-        "render", "small-demo", "--catalog", catalog, "--var", "thetao", "--bare",
+        "render", "small-demo", "--catalog", catalog, "--var", var, "--bare",
         "--crs", "EPSG:3857", "--bbox", f"{west!r},{south!r},{east!r},{north!r}",
         "--width", "256", "--height", "256", "-o", str(out), *extra,
     ]  # fmt: skip
@@ -60,6 +62,18 @@ def test_a_tile_has_the_pixels_of_render_bare_for_its_box(map_server, tmp_path, 
     # sea has colour, land and no data are transparent
     alpha = tile[..., 3]
     assert (alpha == 255).any() and (alpha == 0).any()
+
+
+def test_a_log_scale_tile_has_the_pixels_of_render_log(map_server, tmp_path):
+    url, catalog = map_server
+    colours = "cmap=algae&clim=0.05,5"
+    status, _, body = get(f"{url}tiles/small-demo/chl/2/1/1.png?{colours}&log=true")
+    assert status == 200
+    expected = render(catalog, tmp_path, 2, 1, 1, "--cmap", "algae", "--clim", "0.05,5", "--log",
+                      var="chl")  # fmt: skip
+    assert (pixels(body) == expected).all()
+    _, _, linear = get(f"{url}tiles/small-demo/chl/2/1/1.png?{colours}&log=false")
+    assert not (pixels(linear) == expected).all()
 
 
 def test_difference_tiles_show_the_change_that_compare_draws(map_server, tmp_path):
