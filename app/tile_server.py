@@ -9,7 +9,8 @@ Every answer carries a strong ``ETag`` known before rendering (``If-None-Match``
 ``304`` with no pixel computed) and ``Cache-Control: public``: long for a fixed past step,
 short for the newest step of a source that may still grow. Renders run on a small pool of
 threads, never on the event loop; a client with :data:`PER_CLIENT_RENDERS` renders running, or
-a server with :data:`MAX_PENDING_RENDERS` queued, is answered ``429`` with ``Retry-After``
+a server with :data:`MAX_PENDING_RENDERS` queued (or :data:`MAX_PIXELS_IN_FLIGHT`), is
+answered ``429`` with ``Retry-After``
 (ERDDAP's way), so the queue never grows.
 """
 
@@ -39,6 +40,9 @@ RENDER_THREADS = 4
 PER_CLIENT_RENDERS = 8
 #: Renders the whole server may have running or queued; more answer 429.
 MAX_PENDING_RENDERS = 64
+#: Pixels the renders in flight may hold together: two of the largest WMS maps (4096 px
+#: square, about 270 MB of values and colours), or 512 tiles.
+MAX_PIXELS_IN_FLIGHT = 2 * 4096 * 4096
 #: Seconds a client refused with 429 is asked to wait.
 RETRY_AFTER_S = 1
 #: Cache lifetimes (s): a fixed past step; the newest step (a forecast may still change it).
@@ -50,30 +54,43 @@ NUMBER = r"([0-9]{1,9})"
 
 
 class RenderLimits:
-    """Renders in flight per client and in all; :meth:`admit` refuses past the limits."""
+    """Renders in flight per client and in all, and their pixels; :meth:`admit` refuses past
+    the limits (a render of ``pixels`` holds about 8 bytes a pixel until it is sent)."""
 
-    def __init__(self, per_client: int = PER_CLIENT_RENDERS, total: int = MAX_PENDING_RENDERS):
+    def __init__(
+        self,
+        per_client: int = PER_CLIENT_RENDERS,
+        total: int = MAX_PENDING_RENDERS,
+        max_pixels: int = MAX_PIXELS_IN_FLIGHT,
+    ):
         self.per_client = per_client
         self.total = total
+        self.max_pixels = max_pixels
         self._clients: dict[str, int] = {}
         self._pending = 0
+        self._pixels = 0
         self._lock = threading.Lock()
         #: requests refused, for logs and tests
         self.refused = 0
 
-    def admit(self, client: str) -> bool:
-        """True (and counted) when ``client`` may start a render now; call :meth:`done`."""
+    def admit(self, client: str, pixels: int = 0) -> bool:
+        """True (and counted) when ``client`` may start a render of ``pixels`` now; then call
+        :meth:`done` with the same arguments."""
         with self._lock:
-            if self._pending >= self.total or self._clients.get(client, 0) >= self.per_client:
+            busy = self._pending >= self.total or self._clients.get(client, 0) >= self.per_client
+            # one map larger than the budget still runs alone
+            if busy or (self._pixels and self._pixels + pixels > self.max_pixels):
                 self.refused += 1
                 return False
             self._pending += 1
+            self._pixels += pixels
             self._clients[client] = self._clients.get(client, 0) + 1
             return True
 
-    def done(self, client: str) -> None:
+    def done(self, client: str, pixels: int = 0) -> None:
         with self._lock:
             self._pending -= 1
+            self._pixels -= pixels
             left = self._clients.get(client, 1) - 1
             if left:
                 self._clients[client] = left
@@ -172,7 +189,8 @@ class MapHandler(AuthRequestHandler):
         if png is None:
             client = self.request.remote_ip or "?"
             limits = self.serving.limits
-            if not limits.admit(client):
+            pixels = viewport.width * viewport.height
+            if not limits.admit(client, pixels):
                 self.map_error(429, f"too many maps at once; retry after {RETRY_AFTER_S} s")
                 return
             try:
@@ -188,7 +206,7 @@ class MapHandler(AuthRequestHandler):
                 self.map_error(502, f"the data could not be read: {str(exc).splitlines()[0]}")
                 return
             finally:
-                limits.done(client)
+                limits.done(client, pixels)
         self.set_header("Content-Type", "image/png")
         self.finish(png)
 

@@ -93,3 +93,16 @@ def test_a_client_past_its_renders_gets_429_with_retry_after_and_then_is_served(
         service.release.set()
         assert [f.result()[0] for f in held] == [200, 200]
         assert status_of(f"{url}tiles/small-demo/thetao/2/0/0.png?clim=0,30")[0] == 200
+
+
+def test_the_pixels_in_flight_are_bounded_and_a_large_map_runs_alone():
+    limits = RenderLimits(per_client=8, total=64, max_pixels=100)
+    assert limits.admit("a", 80)
+    assert not limits.admit("b", 30)  # would hold more pixels than the budget
+    assert limits.admit("b", 20)
+    limits.done("a", 80)
+    limits.done("b", 20)
+    assert limits.admit("c", 1000)  # larger than the budget: runs when nothing else does
+    assert not limits.admit("d", 1)
+    limits.done("c", 1000)
+    assert limits.admit("d", 1) and limits.refused == 2
