@@ -26,7 +26,11 @@ from components.text import escape
 from data_adapters import Catalog, SourceError
 
 from . import panel_fixes, urlstate
+from .light_embed import light_patterns
+from .map_requests import MapService
 from .share import COMPARE_EMBED, MAP_EMBED, SERIES_EMBED, ShareDialog
+from .tile_server import MapServing, tile_patterns
+from .wms import wms_patterns
 
 log = logging.getLogger(__name__)
 
@@ -403,6 +407,12 @@ class HealthHandler(tornado.web.RequestHandler):
         self.write(json.dumps({"status": "ok", "sessions": sessions, "rss_mb": round(rss, 1)}))
 
 
+def map_patterns(catalog: Catalog, frames: FrameCache) -> list[tuple]:
+    """The session-free routes: tiles and TileJSON, WMS, light embeds (one render pool)."""
+    serving = MapServing(MapService(catalog, frames))
+    return [*tile_patterns(serving), *wms_patterns(serving), *light_patterns(serving)]
+
+
 def read_basic_auth(path: str) -> str | dict[str, str]:
     """The logins of a ``--basic-auth`` file: ``user:password`` lines (``#`` comments), a
     JSON object ``{"user": "password"}``, or one line with a single shared password.
@@ -486,9 +496,12 @@ def serve(
     expiry_ms = max(int(session_expiry_s * 1000), 100)
     options.setdefault("unused_session_lifetime_milliseconds", expiry_ms)
     options.setdefault("check_unused_sessions_milliseconds", max(expiry_ms // 2, 100))
-    options.setdefault("extra_patterns", [(r"/health", HealthHandler)])
+    frames = FrameCache()  # the server's frame cache, shared by its sessions and its tiles
+    options.setdefault(
+        "extra_patterns", [(r"/health", HealthHandler), *map_patterns(catalog, frames)]
+    )
     pn.serve(
-        routes(catalog, FrameCache()),  # the server's frame cache, shared by its sessions
+        routes(catalog, frames),
         port=port,
         address=address,
         websocket_origin=origins,

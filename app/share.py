@@ -44,6 +44,8 @@ def page_origin(location) -> str:
 #: The minimal-chrome embed routes beside the app (paths under its root).
 MAP_EMBED, SERIES_EMBED, COMPARE_EMBED = "embed/map", "embed/timeseries", "embed/compare"
 EMBED_ROUTES = (MAP_EMBED, SERIES_EMBED, COMPARE_EMBED)
+#: The map embed without a server session (``app.light_embed``): tiles and a time slider.
+LIGHT_MAP_EMBED = "embed/light/map"
 
 
 def embed_route(state: ExplorerState) -> str:
@@ -80,7 +82,11 @@ def snippets(state: ExplorerState, location, route: str | None = None) -> dict[s
     )
     arguments = dict(urllib.parse.parse_qsl(search.lstrip("?")))
     script = server_document(url=embed, arguments=arguments)
-    return {"link": link, "iframe": iframe, "script": script}
+    # the session-free embed (tiles, no websocket): the one for public pages with many viewers
+    light = iframe.replace(
+        escape(embed + search), escape(f"{origin}{root}{LIGHT_MAP_EMBED}{search}")
+    )
+    return {"link": link, "iframe": iframe, "script": script, "light": light}
 
 
 def _static_map(view: MapView) -> tuple[hv.Overlay, str]:
@@ -214,6 +220,10 @@ class ShareDialog:
         self.current_map = current_map  # () -> the MapView in front
         self.template = template
         self.link = pn.widgets.TextInput(label="Link to this view", sizing_mode="stretch_width")
+        self.light = pn.widgets.TextAreaInput(
+            label="Embed in a public page (light: map tiles and a time slider, no live "
+            "session; scales to many viewers)", height=90, sizing_mode="stretch_width",
+        )  # fmt: skip
         self.iframe = pn.widgets.TextAreaInput(
             label="Embed in a web page (iframe, minimal chrome)", height=90,
             sizing_mode="stretch_width",
@@ -239,6 +249,7 @@ class ShareDialog:
             pn.Column(
                 pn.pane.HTML("<h3 style='margin:0'>Share or embed this view</h3>"),
                 self.link,
+                self.light,
                 self.iframe,
                 self.script,
                 pn.pane.HTML(
@@ -256,6 +267,7 @@ class ShareDialog:
         """Fill the snippets for the view as it is now."""
         texts = snippets(self.state, pn.state.location)
         self.link.value = texts["link"]
+        self.light.value = texts["light"]
         self.iframe.value = texts["iframe"]
         self.script.value = texts["script"]
 

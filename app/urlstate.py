@@ -79,7 +79,8 @@ def read_query(args: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _numbers(text: str, count: int | None = None) -> list[float]:
+def numbers(text: str, count: int | None = None) -> list[float]:
+    """The comma-separated numbers of a URL value: finite, not huge, ``count`` of them."""
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError as exc:
@@ -91,7 +92,8 @@ def _numbers(text: str, count: int | None = None) -> list[float]:
     return values
 
 
-def _choice(value: str, options: list, what: str) -> Any:
+def choice(value: str, options: list, what: str) -> Any:
+    """The option whose text is ``value``, or a refusal naming a few of the options."""
     if value not in [str(o) for o in options]:
         shown = ", ".join(str(o) for o in options[:8])
         raise UrlValueError(f"no {what} '{value}' here (choose from {shown})")
@@ -101,7 +103,7 @@ def _choice(value: str, options: list, what: str) -> Any:
 def _bbox(text: str) -> tuple[float, float, float, float]:
     """The view of ``bbox=W,S,E,N`` (:class:`components.core.geography.BBox`), continuous
     across the dateline (E past 180 degrees)."""
-    _numbers(text, 4)  # finite, not huge: the URL's own rules first
+    numbers(text, 4)  # finite, not huge: the URL's own rules first
     try:
         box = BBox.parse(text)
     except ValueError as exc:
@@ -112,7 +114,7 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
 def _points(text: str) -> list[tuple[float, float]]:
     points = []
     for part in filter(None, text.split(";")):
-        lon, lat = _numbers(part, 2)
+        lon, lat = numbers(part, 2)
         if not (-90 <= lat <= 90 and -540 <= lon <= 540):
             raise UrlValueError(f"({lon:g}, {lat:g}) is not a longitude, latitude")
         points.append(((lon + 180.0) % 360.0 - 180.0, lat))
@@ -157,7 +159,7 @@ def apply_query(
                 raise UrlValueError(str(exc)) from exc
             chosen = v
         else:
-            chosen = _choice(v, state.param.dataset_id.objects, "dataset")
+            chosen = choice(v, state.param.dataset_id.objects, "dataset")
             state.dataset_id = chosen
         if state.source is None or state.dataset_id != chosen:
             raise UrlValueError("it cannot be opened (the message says why)")
@@ -176,7 +178,7 @@ def apply_query(
         levels = [d for d in state.param.depth.objects if d is not None]
         if not levels:
             raise UrlValueError("this dataset has no depth levels")
-        (metres,) = _numbers(v, 1)
+        (metres,) = numbers(v, 1)
         if metres < 0:
             raise UrlValueError("depth is in metres, positive down")
         state.depth = min(levels, key=lambda d: abs(d - metres))
@@ -184,7 +186,7 @@ def apply_query(
     def scenario(v: str) -> None:
         names = [x for x in v.split(",") if x]
         runs = state.param.scenario.objects
-        chosen = [_choice(x, runs, "scenario") for x in names]
+        chosen = [choice(x, runs, "scenario") for x in names]
         if not chosen:
             raise UrlValueError("no scenario named")
         if state.comparing:
@@ -195,20 +197,20 @@ def apply_query(
             state.scenario = chosen[0]
 
     def clim(v: str) -> None:
-        low, high = _numbers(v, 2)
+        low, high = numbers(v, 2)
         if low >= high:
             raise UrlValueError("expected LO,HI with LO < HI")
         colors_for(state.mode).param.update(mode="fixed", vmin=low, vmax=high)
 
     def pick(key: str, target: Any, name: str, what: str) -> None:
         """``key`` sets ``target.name`` to one of its options."""
-        attempt(key, lambda v: setattr(target, name, _choice(v, target.param[name].objects, what)))
+        attempt(key, lambda v: setattr(target, name, choice(v, target.param[name].objects, what)))
 
     attempt("dataset", dataset)
     if state.source is None:
         return notices  # nothing else can apply to a dataset that did not open
     pick("variable", state, "variable", "variable")
-    attempt("mode", lambda v: setattr(state, "mode", _choice(v, list(MODES), "mode")))
+    attempt("mode", lambda v: setattr(state, "mode", choice(v, list(MODES), "mode")))
     pick("baseline", state, "baseline", "scenario")
     attempt("scenario", scenario)
     attempt("time", time)

@@ -43,8 +43,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     field, chosen = chosen_field.data, chosen_field.chosen
     frame = _map_frame(field, args, opened.pyramid)
     cmap = args.cmap or default_cmap(field)
-    # "balance_r" is as diverging as "balance"
-    clim = args.clim or robust_range(frame.values, symmetric=is_diverging(cmap.split("_")[0]))
+    if args.log and args.clim is not None and args.clim[0] <= 0:
+        raise SourceError("--clim: a log scale (--log) needs a positive range (LO > 0)")
+    values = frame.values[frame.values > 0] if args.log else frame.values
+    # "balance_r" is as diverging as "balance"; a log scale is never centred on zero
+    symmetric = is_diverging(cmap.split("_")[0]) and not args.log
+    clim = args.clim or robust_range(values, symmetric=symmetric)
+    if args.log and clim[0] <= 0:
+        clim = (clim[1] / 1000 if clim[1] > 0 else 1e-3, max(clim[1], 1e-3))
     label = fields.quantity_label(field, args.var)
     details = [label, *(chosen[k] for k in ("scenario", "member", "time", "depth") if k in chosen)]
     metadata = {
@@ -53,7 +59,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         "Software": "ocean-explorer render",
     }
     title = f"{opened.title}\n" + ", ".join(details)
-    _write_png(frame, output, ColourScale(cmap, clim), title, label, metadata, args.bare)
+    scale = ColourScale(cmap, clim, args.log)
+    _write_png(frame, output, scale, title, label, metadata, args.bare)
     used = [chosen[k] for k in ("variable", "time", "depth", "scenario", "member") if k in chosen]
     print(f"wrote {output} ({', '.join(used)})")
     return 0

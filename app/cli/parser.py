@@ -143,7 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="extent in degrees; W > E crosses the dateline (default: the data's extent)",
     )
     _add_map_options(
-        p, cmap="by variable", clim="robust range of the map; symmetric for diverging maps"
+        p,
+        cmap="by variable",
+        clim="robust range of the map; symmetric for diverging maps",
+        log=True,
     )
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
 
@@ -213,12 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_map_options(p: argparse.ArgumentParser, cmap: str, clim: str) -> None:
+def _add_map_options(p: argparse.ArgumentParser, cmap: str, clim: str, log: bool = False) -> None:
     """The PNG options ``render`` and ``compare`` share (size, colour, bare, projection)."""
     p.add_argument("--width", type=pixels_arg, default=800, help="map width, px (default 800)")
     p.add_argument("--height", type=pixels_arg, default=450, help="map height, px (default 450)")
     p.add_argument("--cmap", metavar="NAME", help=f"cmocean colormap (default: {cmap})")
     p.add_argument("--clim", type=clim_arg, metavar="LO,HI", help=f"colour range (default: {clim})")
+    if log:
+        p.add_argument(
+            "--log",
+            action="store_true",
+            help="logarithmic colour scale (values at or below zero take the lowest colour)",
+        )
     p.add_argument(
         "--bare",
         action="store_true",

@@ -8,6 +8,8 @@ with the map area exactly ``width`` x ``height`` pixels: one frame pixel, one PN
 
 from __future__ import annotations
 
+import io
+import math
 import os
 import pathlib
 from dataclasses import dataclass
@@ -44,10 +46,12 @@ def colormap_names() -> list[str]:
 
 @dataclass(frozen=True)
 class ColourScale:
-    """How values become colours: a cmocean colormap name and the (low, high) range."""
+    """How values become colours: a cmocean colormap name, the (low, high) range, and
+    whether the scale is logarithmic (then values at or below zero take the low colour)."""
 
     cmap: str
     clim: tuple[float, float]
+    log: bool = False
 
     def lut(self) -> np.ndarray:
         """(LUT_SIZE, 4) uint8 RGBA colours of the palette, low to high."""
@@ -62,8 +66,12 @@ class ColourScale:
         bar agrees with the pixels.
         """
         lo, hi = self.clim
-        scaled = (np.asarray(values, dtype="float64") - lo) / (hi - lo)
-        with np.errstate(invalid="ignore"):
+        values = np.asarray(values, dtype="float64")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.log:  # matplotlib's LogNorm: equal ratios, equal steps
+                values = np.log10(np.where(values > 0, values, lo))
+                lo, hi = math.log10(lo), math.log10(hi)
+            scaled = (values - lo) / (hi - lo)
             idx = np.floor(np.nan_to_num(scaled, nan=0.0) * LUT_SIZE)
         return np.clip(idx, 0, LUT_SIZE - 1).astype(np.intp)
 
@@ -74,6 +82,28 @@ def frame_rgba(frame: Frame, scale: ColourScale) -> np.ndarray:
     rgba = scale.lut()[scale.index(values)]
     rgba[~np.isfinite(values)] = 0
     return rgba
+
+
+def bare_png(
+    frame: Frame,
+    scale: ColourScale,
+    compress_level: int = 6,
+    background: tuple[int, int, int] | None = None,
+) -> bytes:
+    """The bare map raster as PNG bytes (a tile, a WMS map): RGBA, the viewport's pixels;
+    with ``background`` (RGB), opaque, that colour where there is no data or land.
+
+    ``compress_level`` (0-9) trades size for time: 1 encodes a 256 px tile about 3x faster
+    than 6 for files about a third larger; the pixels are the same.
+    """
+    from PIL import Image
+
+    rgba = frame_rgba(frame, scale)
+    if background is not None:
+        rgba[rgba[..., 3] == 0] = (*background, 255)
+    out = io.BytesIO()
+    Image.fromarray(rgba).save(out, format="PNG", compress_level=compress_level)
+    return out.getvalue()
 
 
 def write_bare_png(
@@ -109,7 +139,7 @@ def write_map_png(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.colors import ListedColormap, LogNorm, Normalize
     from matplotlib.figure import Figure
 
     vp = frame.viewport
@@ -150,9 +180,8 @@ def write_map_png(
             vp.height / fig_h,
         )
     )
-    mappable = ScalarMappable(
-        norm=Normalize(*scale.clim), cmap=ListedColormap(palette(scale.cmap, LUT_SIZE))
-    )
+    norm = LogNorm(*scale.clim) if scale.log else Normalize(*scale.clim)
+    mappable = ScalarMappable(norm=norm, cmap=ListedColormap(palette(scale.cmap, LUT_SIZE)))
     bar = fig.colorbar(mappable, cax=cax, extend=_extend(frame.values, scale.clim))
     bar.set_label(label, fontsize=fontsize)
     bar.ax.tick_params(labelsize=fontsize - 1)

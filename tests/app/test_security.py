@@ -124,6 +124,14 @@ def test_a_password_guards_the_app(tmp_path):
             page = client.get(url, timeout=60)
         assert "/login" in page.url  # sent to the login page
         assert '"token"' not in page.text  # no session of the app before logging in
+        # the session-free maps are guarded as well: no tile, map or embed before logging in
+        guarded = ["tiles/demo-1deg/thetao/0/0/0.png", "tiles/demo-1deg/thetao/tilejson.json",
+                   "wms?SERVICE=WMS&REQUEST=GetCapabilities", "embed/light/map"]  # fmt: skip
+        for path in guarded:
+            answer = requests.get(f"{url}{path}", timeout=60)
+            assert "/login" in answer.url and answer.headers["Content-Type"].startswith(
+                "text/html"
+            ), path
         with requests.Session() as client:
             wrong = client.post(
                 f"{url}login", data={"username": "reader", "password": "guess"}, timeout=60
@@ -134,6 +142,8 @@ def test_a_password_guards_the_app(tmp_path):
             )
             assert right.status_code == 200 and "bokeh" in right.text.lower()
             assert '"token"' in right.text  # the app itself, with its session
+            tile = client.get(f"{url}{guarded[0]}", timeout=60)
+            assert tile.status_code == 200 and tile.content.startswith(b"\x89PNG")
     text = log.read_text()
     assert "n0t-in-logs-7" not in text, text[-3000:]
 

@@ -1,0 +1,168 @@
+"""XYZ tiles and TileJSON from a real server: the render command's pixels, ETags, limits."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.cli import main
+from components.core.tiles import tile_bbox
+
+pytestmark = [pytest.mark.slow]
+
+COLOURS = {"cmap": "thermal", "clim": "2,28"}
+
+
+def get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """Status, headers and body of a GET (errors included)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def render(
+    catalog: str, tmp_path, z: int, x: int, y: int, *extra: str, var: str = "thetao"
+) -> np.ndarray:
+    west, south, east, north = tile_bbox(z, x, y)
+    out = tmp_path / f"render-{z}-{x}-{y}.png"
+    argv = [
+        "render", "small-demo", "--catalog", catalog, "--var", var, "--bare",
+        "--crs", "EPSG:3857", "--bbox", f"{west!r},{south!r},{east!r},{north!r}",
+        "--width", "256", "--height", "256", "-o", str(out), *extra,
+    ]  # fmt: skip
+    assert main(argv) == 0
+    return np.asarray(Image.open(out).convert("RGBA"))
+
+
+@pytest.mark.parametrize("z,x,y", [(1, 0, 0), (3, 4, 2)])
+def test_a_tile_has_the_pixels_of_render_bare_for_its_box(map_server, tmp_path, z, x, y):
+    url, catalog = map_server
+    status, headers, body = get(
+        f"{url}tiles/small-demo/thetao/{z}/{x}/{y}.png?time=2025-01-04&cmap=thermal&clim=2,28"
+    )
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    tile = pixels(body)
+    assert tile.shape == (256, 256, 4)
+    expected = render(catalog, tmp_path, z, x, y, "--time", "2025-01-04", "--cmap", "thermal",
+                      "--clim", "2,28")  # fmt: skip
+    assert (tile == expected).all()
+    # sea has colour, land and no data are transparent
+    alpha = tile[..., 3]
+    assert (alpha == 255).any() and (alpha == 0).any()
+
+
+def test_a_log_scale_tile_has_the_pixels_of_render_log(map_server, tmp_path):
+    url, catalog = map_server
+    colours = "cmap=algae&clim=0.05,5"
+    status, _, body = get(f"{url}tiles/small-demo/chl/2/1/1.png?{colours}&log=true")
+    assert status == 200
+    expected = render(catalog, tmp_path, 2, 1, 1, "--cmap", "algae", "--clim", "0.05,5", "--log",
+                      var="chl")  # fmt: skip
+    assert (pixels(body) == expected).all()
+    _, _, linear = get(f"{url}tiles/small-demo/chl/2/1/1.png?{colours}&log=false")
+    assert not (pixels(linear) == expected).all()
+
+
+def test_difference_tiles_show_the_change_that_compare_draws(map_server, tmp_path):
+    url, catalog = map_server
+    z, x, y = 2, 1, 1
+    query = "mode=difference&baseline=baseline&scenario=warming_3&cmap=balance&clim=-4,4"
+    status, _, body = get(f"{url}tiles/small-demo/thetao/{z}/{x}/{y}.png?{query}")
+    assert status == 200
+    west, south, east, north = tile_bbox(z, x, y)
+    out = tmp_path / "compare.png"
+    argv = [
+        "compare", "small-demo", "--catalog", catalog, "--var", "thetao", "--baseline",
+        "baseline", "--scenario", "warming_3", "--bare", "--crs", "EPSG:3857", "--bbox",
+        f"{west!r},{south!r},{east!r},{north!r}", "--width", "256", "--height", "256",
+        "--cmap", "balance", "--clim", "-4,4", "-o", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert (pixels(body) == np.asarray(Image.open(out).convert("RGBA"))).all()
+    _, _, plain = get(f"{url}tiles/small-demo/thetao/{z}/{x}/{y}.png?cmap=balance&clim=-4,4")
+    assert not (pixels(plain) == pixels(body)).all()
+
+
+def test_etag_answers_304_before_rendering_and_changes_with_the_pixels(map_server):
+    url, _ = map_server
+    tile = f"{url}tiles/small-demo/thetao/2/2/1.png"
+    status, headers, body = get(f"{tile}?time=2025-01-02")
+    assert status == 200 and body
+    tag = headers["Etag"]
+    assert tag.startswith('"') and not tag.startswith("W/")
+    assert "public" in headers["Cache-Control"] and "max-age=" in headers["Cache-Control"]
+    status, again, body = get(f"{tile}?time=2025-01-02", {"If-None-Match": tag})
+    assert status == 304 and body == b"" and again["Etag"] == tag
+    # every choice that changes the pixels changes the tag
+    for other in ("time=2025-01-03", "time=2025-01-02&cmap=haline", "time=2025-01-02&clim=0,9",
+                  "time=2025-01-02&depth=500", "time=2025-01-02&scenario=warming_3"):  # fmt: skip
+        status, headers, _ = get(f"{tile}?{other}", {"If-None-Match": tag})
+        assert status == 200 and headers["Etag"] != tag, other
+    # a past step is cached for long, the newest step of the source briefly
+    _, past, _ = get(f"{tile}?time=2025-01-02")
+    _, latest, _ = get(f"{tile}?time=2025-01-10")
+    age = lambda h: int(h["Cache-Control"].split("max-age=")[1])  # noqa: E731
+    assert age(past) > age(latest)
+
+
+def test_tilejson_describes_the_tiles_and_their_template_works(map_server):
+    url, _ = map_server
+    status, _, body = get(f"{url}tiles/small-demo/thetao/tilejson.json?time=2025-01-03")
+    assert status == 200
+    doc = json.loads(body)
+    assert doc["tilejson"] == "3.0.0"
+    assert doc["bounds"][0] == -180 and doc["bounds"][2] == 180
+    assert doc["minzoom"] == 0 and doc["maxzoom"] >= 3
+    assert len(doc["times"]) == 10 and doc["time"] == "2025-01-03"
+    template = doc["tiles"][0]
+    assert "time=2025-01-03" in template and "clim=" in template
+    status, headers, _ = get(template.format(z=1, x=1, y=0))
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    next_step = doc["tiles_by_time"].replace("{time}", doc["times"][4])
+    assert get(next_step.format(z=1, x=1, y=0))[0] == 200
+    # past the finest zoom: refused
+    top = doc["maxzoom"]
+    assert get(template.format(z=top, x=0, y=0))[0] == 200
+    assert get(template.format(z=top + 1, x=0, y=0))[0] == 400
+
+
+@pytest.mark.parametrize(
+    "path,status",
+    [
+        ("tiles/small-demo/thetao/40/0/0.png", 400),
+        ("tiles/small-demo/thetao/1/2/0.png", 400),
+        ("tiles/small-demo/thetao/999999999/0/0.png", 400),
+        ("tiles/small-demo/..%2F..%2Fetc%2Fpasswd/0/0/0.png", 404),
+        ("tiles/..%2Fsmall-demo/thetao/0/0/0.png", 404),
+        ("tiles/small-demo/thetao/0/0/0.png?clim=nan,4", 400),
+        ("tiles/small-demo/thetao/0/0/0.png?clim=4,1", 400),
+        ("tiles/small-demo/thetao/0/0/0.png?time=yesterday", 400),
+        ("tiles/small-demo/thetao/0/0/0.png?depth=-5", 400),
+        ("tiles/small-demo/thetao/0/0/0.png?cmap=%3Cscript%3E", 400),
+        ("tiles/small-demo/thetao/0/0/0.png?scenario=nope", 400),
+        ("tiles/small-demo/thetao/0/0/0.png?mode=difference", 400),
+        ("tiles/small-demo/thetao/0/0/0.png?time=" + "9" * 5000, 400),
+        ("tiles/small-demo/thetao/tilejson.json?log=maybe", 400),
+    ],
+)
+def test_hostile_tile_requests_get_4xx_and_the_server_keeps_serving(map_server, path, status):
+    url, _ = map_server
+    code, headers, body = get(f"{url}{path}")
+    assert code == status
+    assert headers["Content-Type"].startswith("text/plain") and b"Traceback" not in body
+    assert headers["X-Content-Type-Options"] == "nosniff"  # echoed text is never a page
+    assert len(body.decode().strip().splitlines()) == 1
+    assert get(f"{url}health")[0] == 200
