@@ -29,3 +29,33 @@ def test_validate_refuses_bad_files_in_one_line_with_status_2(tmp_path):
         assert done.returncode == 2 and done.stdout == ""
         assert done.stderr.count("\n") == 1 and words in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_collocate_writes_the_pairs_and_the_statistics(tmp_path):
+    from tests.components.core.test_collocate import model
+
+    source = tmp_path / "model.nc"
+    model().to_dataset().to_netcdf(source)
+    obs = tmp_path / "obs.csv"
+    obs.write_text(
+        "time,lon,lat,depth,thetao\n"
+        "ISO8601,degrees_east,degrees_north,m,degC\n"
+        "2025-01-01,1,1,0,0\n"  # model 1: +1
+        "2025-01-03,3,3,20,4\n"  # model 7: +3
+        "2025-01-02,13,2,0,5\n"  # on land
+        "2025-01-02,40,2,0,5\n"  # outside the grid
+    )
+    pairs, stats = tmp_path / "pairs.csv", tmp_path / "stats.json"
+    done = run_cli(
+        "collocate", str(obs), str(source), "--var", "thetao", "-o", str(pairs),
+        "--stats", str(stats),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    values = json.loads(stats.read_text())
+    assert list(values) == ["n", "n_outside", "bias", "rmse", "mae", "correlation"]
+    assert values["n"] == 2 and values["n_outside"] == 2
+    assert values["bias"] == 2.0 and values["mae"] == 2.0
+    assert abs(values["rmse"] - (5**0.5)) < 1e-12
+    assert len(pairs.read_text().splitlines()) == 5
+    done = run_cli("collocate", str(obs), str(source), "--var", "salinity")
+    assert done.returncode == 2 and "salinity" in done.stderr and "Traceback" not in done.stderr
