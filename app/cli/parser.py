@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds after a page closes before its session is dropped (default 15)",
     )
     p.add_argument(
+        "--upload-max-mb",
+        type=megabytes_arg,
+        default=200.0,
+        metavar="MB",
+        help="largest file a user may upload (MB, counted as it arrives; default 200)",
+    )
+    p.add_argument(
         "--basic-auth",
         metavar="FILE",
         help="require a password: FILE holds it, or user:password lines (Panel's basic auth)",
