@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import panel as pn
 
+from components.core.frames import FRAMES, FrameCache
 from components.observations_view import ObservationsView
 from components.state import ExplorerState
 from components.text import escape
@@ -30,11 +31,13 @@ class AddData:
         state: ExplorerState,
         observations: ObservationsView,
         max_mb: float = DEFAULT_UPLOAD_MAX_MB,
+        frames: FrameCache | None = None,
     ) -> None:
         if not isinstance(state.catalog, SessionCatalog):
             raise TypeError("uploads need the session's own catalog (SessionCatalog)")
         self.state, self.observations = state, observations
         self.receiver = UploadReceiver(max_mb, self._ready, self._refused)
+        self.receiver.on_gone.append((frames if frames is not None else FRAMES).forget)
         self._notifications = pn.state.notifications
         self.status = pn.pane.HTML("", css_classes=["upload-status"], margin=(0, 10))
         self._slot = pn.Column(self._dropper(), sizing_mode="stretch_width", margin=0)

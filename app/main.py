@@ -146,7 +146,7 @@ def create_app(
     )
     comparing = state.param.mode.rx() != "map"
     s = state.param
-    add_data = AddData(state, session.observations, upload_max_mb)
+    add_data = AddData(state, session.observations, upload_max_mb, frames)
     add_data.start()
     sidebar = [
         CatalogView(state=state),

@@ -16,6 +16,9 @@ link (:func:`shared_upload`); no other session lists it.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 import os
 import pathlib
@@ -122,6 +125,8 @@ class UploadReceiver:
         self._arriving: dict[str, _Arriving] = {}
         self._lock = threading.Lock()
         self._closed = False
+        #: Called with the id of each upload that is gone (caches drop what they hold of it).
+        self.on_gone: list[Callable[[str], None]] = []
 
     # -- chunks -----------------------------------------------------------------------------
     def receive(self, data: dict) -> None:
@@ -248,10 +253,25 @@ class UploadReceiver:
         self._forget(old)
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    @staticmethod
-    def _forget(uploads: list[Upload]) -> None:
+    def _forget(self, uploads: list[Upload]) -> None:
         with _LIVE_LOCK:
             for upload in uploads:
                 _LIVE.pop(upload.id, None)
         for upload in uploads:
             upload.close()
+            for forget in self.on_gone:
+                forget(upload.id)
+        if uploads:
+            release_memory()
+
+
+def release_memory() -> None:
+    """Give the memory an upload's chunks and data used back to the system.
+
+    Chunks arrive as 10 MB buffers; once freed, glibc keeps such blocks in the heap for
+    later use (its threshold for returning them grows with the sizes freed), so a server's
+    RSS would stay up after the upload is gone. ``malloc_trim`` returns the free heap.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

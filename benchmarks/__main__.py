@@ -22,6 +22,7 @@ BENCHMARKS = {
     "point_series": "benchmarks.point_series",
     "browser_latency": "benchmarks.browser_latency",
     "server_memory": "benchmarks.server_memory",
+    "upload_memory": "benchmarks.upload_memory",
 }
 #: Timed repeats per case: normal and ``--quick`` runs.
 REPEATS, QUICK_REPEATS = 5, 2

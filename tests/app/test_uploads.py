@@ -46,8 +46,11 @@ def test_chunks_arriving_out_of_order_make_the_file_sent(outcome, tmp_path):
     assert upload.directory.parent == receiver.directory  # named by the server, not the client
     assert (upload.directory / "data.nc").read_bytes() == data
     assert shared_upload(upload.id) is upload
+    gone = []
+    receiver.on_gone.append(gone.append)  # e.g. the frame cache drops the upload's frames
     receiver.close()
     assert not receiver.directory.exists() and shared_upload(upload.id) is None
+    assert gone == [upload.id]
 
 
 def test_an_upload_stops_at_the_limit_while_its_chunks_arrive(outcome, tmp_path):
