@@ -114,6 +114,11 @@ def test_an_uploaded_netcdf_is_mapped_for_that_session_only(upload_server, brows
     wait_for_map(second)
     titles = catalogue_titles(second)
     assert titles and not any("my-model" in t for t in titles)
+    # the first page's link (its URL names the upload) opens it while that session lives
+    link = wait_for_js(first, "() => window.location.href", lambda u: "dataset=upload-" in u)
+    assert "dataset=upload-" in link
+    second.goto(link)
+    wait_for_title(second, "my-model.nc")
     other.close()
     first.close()
 
