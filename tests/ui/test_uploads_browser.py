@@ -10,6 +10,7 @@ from __future__ import annotations
 import pathlib
 import textwrap
 import time
+import zipfile
 
 import pytest
 import requests
@@ -168,4 +169,21 @@ def test_a_bad_file_gets_one_line_and_the_server_keeps_serving(upload_server, br
     notice = wait_for_text(page, "not NetCDF/HDF5")
     assert "model.nc" in notice and "\n" not in notice.strip()
     assert requests.get(upload_server, timeout=60).status_code == 200
+    page.close()
+
+
+def test_a_zipped_zarr_store_is_mapped(upload_server, browser, tmp_path):
+    store = tmp_path / "run.zarr"
+    SYNTHETIC["regular"]().to_zarr(store, zarr_format=2, consolidated=False)
+    zipped = tmp_path / "my-store.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for file in sorted(store.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(tmp_path).as_posix())
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(page, upload_server)
+    chooser.set_input_files(str(zipped))
+    wait_for_title(page, "my-store.zip")
+    canvas = page.locator(".bk-Canvas canvas").first
+    assert distinct_colours(pixels(canvas.screenshot())) > 20
     page.close()
