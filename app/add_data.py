@@ -56,7 +56,7 @@ class AddData:
             getattr(self._notifications, kind)(escape(text), duration=10000)
 
     def _refused(self, reason: str) -> None:
-        # a new dropper: the browser's old one is gone, so it stops sending the file
+        # a fresh dropper: the refused file leaves the list (its later chunks are dropped)
         self._slot[:] = [self._dropper()]
         self._tell("error", reason)
 
