@@ -20,16 +20,20 @@ from components.catalog_view import CatalogView
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
 from components.find_view import FindView
+from components.observations_view import ObservationsView
 from components.probe_view import MAX_PINS
 from components.state import MODES
 from components.text import escape
 from data_adapters import Catalog, SourceError
+from data_adapters.session_catalog import SessionCatalog
 
 from . import panel_fixes, urlstate
+from .add_data import AddData
 from .light_embed import light_patterns
 from .map_requests import MapService
 from .share import COMPARE_EMBED, MAP_EMBED, SERIES_EMBED, ShareDialog
 from .tile_server import MapServing, tile_patterns
+from .uploads import DEFAULT_UPLOAD_MAX_MB, shared_upload
 from .wms import wms_patterns
 
 log = logging.getLogger(__name__)
@@ -59,13 +63,16 @@ class Session:
     """One browser session's state and views, shared by the page and the embed routes."""
 
     def __init__(self, catalog: Catalog, frames: FrameCache | None = None) -> None:
-        self.state = ExplorerState(catalog)
+        # the server's catalog plus what this session adds (its uploads), seen by no other
+        self.catalog = SessionCatalog(catalog)
+        self.state = ExplorerState(self.catalog)
         self.map = MapView(state=self.state, frames=frames)
         self.compare = CompareView(
             state=self.state, colors=self.map.colors, layers=self.map.layers, frames=frames
         )
         self.probes = ProbeView(state=self.state, map_view=self.map)
         self.compare.on_new_map(self.probes.listen_to)
+        self.observations = ObservationsView(state=self.state, map_view=self.map)
         self.state.param.watch(self._notify, "message")
 
     def colors_for(self, mode: str):
@@ -79,7 +86,12 @@ class Session:
     def apply_url(self) -> None:
         """Apply the page's query (a link) and keep the URL following the state."""
         args = pn.state.session_args if pn.state.curdoc is not None else {}
-        notices = urlstate.apply_query(urlstate.read_query(args or {}), self.state, self.colors_for)
+        query = urlstate.read_query(args or {})
+        shared = shared_upload(query.get("dataset", "")) if query.get("dataset") else None
+        if shared is not None and shared.opened is not None:  # a link to a live upload
+            self.catalog.add(shared.opened, description=shared.summary)
+            self.state.datasets_changed()
+        notices = urlstate.apply_query(query, self.state, self.colors_for)
         if notices:
             pn.state.onload(lambda: [self._warn(n) for n in notices])
         self.url = urlstate.UrlSync(self.state, self.colors_for, pn.state.location)
@@ -118,8 +130,13 @@ class Session:
         )
 
 
-def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.template.BaseTemplate:
-    """One session's page: catalogue, controls, map or comparison, and probes."""
+def create_app(
+    catalog: Catalog,
+    frames: FrameCache | None = None,
+    upload_max_mb: float = DEFAULT_UPLOAD_MAX_MB,
+) -> pn.template.BaseTemplate:
+    """One session's page: catalogue, controls, map or comparison, probes, and the user's
+    own data (uploads of at most ``upload_max_mb`` MB)."""
     session = Session(catalog, frames)
     session.apply_url()  # before the views are laid out: they open on the linked view
     state, view, compare_view = session.state, session.map, session.compare
@@ -134,6 +151,8 @@ def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.templat
     )
     comparing = state.param.mode.rx() != "map"
     s = state.param
+    add_data = AddData(state, session.observations, upload_max_mb, frames)
+    add_data.start()
     sidebar = [
         CatalogView(state=state),
         pn.Card(
@@ -143,6 +162,7 @@ def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.templat
             sizing_mode="stretch_width",
             css_classes=["find-data"],
         ),
+        pn.Card(add_data, title="Add your data", collapsed=True, sizing_mode="stretch_width"),
         pn.widgets.Select.from_param(state.param.variable, label="Variable"),
         time_controls,
         pn.widgets.Select.from_param(
@@ -182,7 +202,15 @@ def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.templat
         logo="assets/logo.svg",
         favicon="assets/logo.svg",
         sidebar=sidebar,
-        main=[pn.Column(single, compared, session.probes, sizing_mode="stretch_width")],
+        main=[
+            pn.Column(
+                single,
+                compared,
+                session.observations,
+                session.probes,
+                sizing_mode="stretch_width",
+            )
+        ],
         accent="#0b5d8c",
         header_background="#0b3954",
         theme_toggle=False,
@@ -296,12 +324,14 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
 
 
 def routes(
-    catalog: Catalog, frames: FrameCache | None = None
+    catalog: Catalog,
+    frames: FrameCache | None = None,
+    upload_max_mb: float = DEFAULT_UPLOAD_MAX_MB,
 ) -> dict[str, Callable[[], pn.viewable.Viewable]]:
     """Every page the server serves: the app at ``/`` and the embed routes, their maps
     sharing ``frames`` (the server's frame cache)."""
     pages: dict[str, Callable[[], pn.viewable.Viewable]] = {
-        "/": lambda: create_app(catalog, frames)
+        "/": lambda: create_app(catalog, frames, upload_max_mb)
     }
     for route, build in EMBEDS.items():
         pages[route] = lambda build=build: build(catalog, frames)
@@ -455,12 +485,14 @@ def serve(
     session_expiry_s: float = 15.0,
     basic_auth: str | dict[str, str] | None = None,
     dask_scheduler: str | None = None,
+    upload_max_mb: float = DEFAULT_UPLOAD_MAX_MB,
     **kwargs,
 ) -> None:
     """Serve the app and its embed routes until interrupted.
 
-    Websocket origins: localhost on ``port``, plus ``allow_websocket_origin``. Other
-    keyword arguments (OAuth, cookie secret, ...) go to ``pn.serve``.
+    Websocket origins: localhost on ``port``, plus ``allow_websocket_origin``. Uploads
+    are refused past ``upload_max_mb`` MB (counted as they arrive). Other keyword arguments
+    (OAuth, cookie secret, ...) go to ``pn.serve``.
     """
     if kwargs.get("oauth_provider") or pn.config.oauth_provider:  # also $PANEL_OAUTH_PROVIDER
         reason = panel_fixes.refusal("--oauth-provider")
@@ -501,7 +533,7 @@ def serve(
         "extra_patterns", [(r"/health", HealthHandler), *map_patterns(catalog, frames)]
     )
     pn.serve(
-        routes(catalog, frames),
+        routes(catalog, frames, upload_max_mb),
         port=port,
         address=address,
         websocket_origin=origins,

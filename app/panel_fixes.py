@@ -251,6 +251,46 @@ def _no_web_font() -> None:
     pn.theme.Fast._resources = {**pn.theme.Fast._resources, "font": {}}
 
 
+# -- FileDropper kept whole uploads in memory, in arrival order, limited in the browser only --
+
+_panel_process_event = pn.widgets.FileDropper._process_event
+
+
+def _hand_over_chunks(self, event) -> None:
+    """Give each chunk to the dropper's ``chunk_receiver`` as it arrives (nothing kept).
+
+    Panel's own handling keeps every chunk of a file in memory and then joins them (twice the
+    file's size at once), appends them in the order the event threads process them (which
+    with ``--num-threads`` need not be the order sent), and leaves its size limits to the
+    browser, where anyone can lift them. A dropper without a receiver keeps Panel's handling.
+    """
+    receiver = getattr(self, "chunk_receiver", None)
+    if receiver is None:
+        return _panel_process_event(self, event)
+    data = dict(event.data)
+    if event.event_name == "delete_event":
+        data["deleted"] = True
+    receiver(data)
+    return None
+
+
+def _file_dropper_streams() -> None:
+    pn.widgets.FileDropper._process_event = _hand_over_chunks
+
+
+def streaming_file_dropper(receiver: Callable[[dict], None], **params) -> pn.widgets.FileDropper:
+    """A FileDropper whose chunks go to ``receiver`` as they arrive, checked on the server.
+
+    ``receiver`` gets the event's data: ``name`` (as the browser names the file), ``chunk``
+    (from 1), ``total_chunks``, ``data`` (bytes), ``type``; or ``deleted=True`` when the
+    user removes a file.
+    """
+    _file_dropper_streams()  # whatever else is installed: an upload is never held whole
+    dropper = pn.widgets.FileDropper(**params)
+    dropper.chunk_receiver = receiver
+    return dropper
+
+
 #: Every fix, in the order applied.
 FIXES: tuple[Fix, ...] = (
     Fix(
@@ -298,6 +338,15 @@ FIXES: tuple[Fix, ...] = (
         "panel",
         "<1.10",
         _no_web_font,
+    ),
+    Fix(
+        "file-dropper-streams",
+        "FileDropper kept a whole upload in memory (twice while joining), joined chunks in the "
+        "order event threads took them, and checked its size limits only in the browser; the "
+        "app's dropper hands each chunk to a receiver that writes and counts it on the server",
+        "panel",
+        "",
+        _file_dropper_streams,
     ),
 )
 

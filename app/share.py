@@ -29,6 +29,8 @@ from components.probe_view import pin_marks
 from components.state import ExplorerState
 from components.text import escape
 
+from .uploads import UPLOAD_TTL_S
+
 #: Size of the iframe the snippet proposes (pixels).
 IFRAME_SIZE = (900, 560)
 
@@ -241,6 +243,9 @@ class ShareDialog:
             filename="ocean-explorer.html", label="Standalone HTML page", embed=False,
             color="light",
         )  # fmt: skip
+        self.upload_note = pn.pane.HTML(
+            "", css_classes=["upload-link-note"], sizing_mode="stretch_width", visible=False
+        )
         self.button = pn.widgets.Button(
             label="Share / embed", color="light", css_classes=["share-button"], width=130
         )
@@ -248,6 +253,7 @@ class ShareDialog:
         template.modal.append(
             pn.Column(
                 pn.pane.HTML("<h3 style='margin:0'>Share or embed this view</h3>"),
+                self.upload_note,
                 self.link,
                 self.light,
                 self.iframe,
@@ -270,6 +276,15 @@ class ShareDialog:
         self.light.value = texts["light"]
         self.iframe.value = texts["iframe"]
         self.script.value = texts["script"]
+        uploaded = self.state.dataset_id in getattr(self.state.catalog, "added", {})
+        self.upload_note.object = (
+            "<p style='font-size:13px;color:#a00'>This dataset was uploaded in this session: "
+            f"its link and embeds work only while this page stays open (and at most "
+            f"{UPLOAD_TTL_S / 3600:g} h). The PNG and HTML exports keep working.</p>"
+            if uploaded
+            else ""
+        )
+        self.upload_note.visible = uploaded
 
     def open(self, *_) -> None:
         self.refresh()

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "browser_latency": "benchmarks.browser_latency",
     "server_memory": "benchmarks.server_memory",
     "tiles": "benchmarks.tiles",
+    "upload_memory": "benchmarks.upload_memory",
 }
 #: Timed repeats per case: normal and ``--quick`` runs.
 REPEATS, QUICK_REPEATS = 5, 2

@@ -78,6 +78,7 @@ class CatalogView(pn.viewable.Viewer):
 
     def listed(self) -> list[dict[str, str]]:
         """The rows matching the query, at most :data:`MAX_LISTED`."""
+        self._rows = entries(self.state.catalog)  # a session may add datasets (uploads)
         rows = [r for r in self._rows if matches(r, self.query, self._variables_of(r["id"]))]
         return rows[:MAX_LISTED]
 

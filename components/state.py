@@ -222,6 +222,17 @@ class ExplorerState(param.Parameterized):
                 message="",
             )
 
+    def datasets_changed(self, chosen: str | None = None) -> None:
+        """The catalog gained or lost a dataset (an upload): offer its ids and show
+        ``chosen`` (else keep the current one while it is still there)."""
+        ids = [*self.catalog.datasets, *self.catalog.groups]
+        if chosen is None and self.dataset_id not in ids:
+            chosen = ids[0] if ids else None
+        self.param.dataset_id.objects = list(dict.fromkeys([*ids, self.dataset_id]))
+        if chosen is not None:
+            self.dataset_id = chosen
+        self.param.dataset_id.objects = ids
+
     def report(self, text: str) -> None:
         """Tell the user about a problem (one line), even when it is the same as the last."""
         self.message = ""

@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds after a page closes before its session is dropped (default 15)",
     )
     p.add_argument(
+        "--upload-max-mb",
+        type=megabytes_arg,
+        default=200.0,
+        metavar="MB",
+        help="largest file a user may upload (MB, counted as it arrives; default 200)",
+    )
+    p.add_argument(
         "--basic-auth",
         metavar="FILE",
         help="require a password: FILE holds it, or user:password lines (Panel's basic auth)",
@@ -213,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"largest export in MB (default: ${EXPORT_LIMIT_ENV} or {DEFAULT_EXPORT_LIMIT_MB:g})",
     )
     _add_prepare_parser(sub, common)
+    _add_observation_parsers(sub, common)
     return parser
 
 
@@ -366,6 +374,50 @@ def _add_prepare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="MB",
         help=f"memory to stay within while copying, MB (default {DEFAULT_MEMORY_MB:g})",
     )
+
+
+def _add_observation_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``validate`` and ``collocate`` commands' arguments."""
+    p = sub.add_parser(
+        "validate",
+        parents=[common],
+        help="check a file as the app checks an upload",
+        description="Check FILE as an upload to the app is checked: its content type by its "
+        "first bytes (NetCDF, HDF5, a zipped Zarr store or CSV of point observations), a "
+        "zip's entries, and opening it through the data contract in a separate process with "
+        "time and memory limits. Prints what it holds, or one line saying why not (exit 2).",
+    )
+    p.add_argument("file", metavar="FILE", help="the file to check")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser(
+        "collocate",
+        parents=[common],
+        help="match point observations with a model: pairs and statistics",
+        description="Match each observation of OBS.csv (time,lon,lat[,depth],<variable>...) "
+        "with SOURCE at its time, depth and nearest sea cell, and report n, bias (mean of "
+        "model minus observation), RMSE, MAE and correlation; observations outside the grid, "
+        "its period or on land are counted apart (n_outside).",
+    )
+    p.add_argument("observations", metavar="OBS.csv", help="CSV of point observations")
+    p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL of the model")
+    p.add_argument("--var", required=True, metavar="V", help="model variable, e.g. thetao")
+    p.add_argument(
+        "--obs-var",
+        metavar="COLUMN",
+        help="the observations' column to compare (default: V if present, else the only one)",
+    )
+    p.add_argument(
+        "--scenario", metavar="S|all", help="model run (default: the baseline); 'all': every run"
+    )
+    p.add_argument(
+        "--time-match",
+        choices=("nearest", "linear"),
+        default="nearest",
+        help="model time step: the nearest (default), or linear between the two around it",
+    )
+    p.add_argument("-o", "--output", metavar="PAIRS.csv", help="write the matched pairs as CSV")
+    p.add_argument("--stats", metavar="STATS.json", help="write the statistics as JSON")
 
 
 def _numbers(text: str, count: int, what: str) -> list[float]:

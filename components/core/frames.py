@@ -490,6 +490,16 @@ class FrameCache:
             self._frames.clear()
             self._bytes = 0
 
+    def forget(self, source_id: str) -> int:
+        """Drop the frames of one source (a session's upload that is gone); returns how many.
+
+        Keys name the source first (``map.MapView.field_key``)."""
+        with self._lock:
+            gone = [k for k in self._frames if isinstance(k[0], tuple) and k[0][:1] == (source_id,)]
+            for key in gone:
+                self._bytes -= self._frames.pop(key).values.nbytes
+        return len(gone)
+
 
 #: The process's frame cache.
 FRAMES = FrameCache()

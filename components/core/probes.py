@@ -116,9 +116,13 @@ def _point_text(lon: float, lat: float) -> str:
     return f"({lon:g}, {lat:g})"
 
 
+class OutsideGridError(SourceError):
+    """A point farther than one grid cell from every cell of the grid."""
+
+
 def _outside(lon: float, lat: float, da: xr.DataArray) -> SourceError:
     west, south, east, north = grid_bbox(da)  # type: ignore[arg-type]  # reads lon/lat only
-    return SourceError(
+    return OutsideGridError(
         f"{_point_text(lon, lat)} is outside the grid (W {west:g}, S {south:g}, E {east:g}, "
         f"N {north:g}); pick a point inside it"
     )
@@ -151,8 +155,8 @@ def nearest_ocean_cell(
     Raises
     ------
     SourceError
-        When the point is more than one grid cell from every cell (outside the grid), or on
-        land with no sea cell within ``snap_cells`` cells.
+        When the point is more than one grid cell from every cell (outside the grid: an
+        :class:`OutsideGridError`), or on land with no sea cell within ``snap_cells`` cells.
     """
     lon, lat = float(lon), float(lat)
     if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lat) > 90:

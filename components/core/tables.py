@@ -243,3 +243,28 @@ def write_netcdf(
     finally:
         partial.unlink(missing_ok=True)
     return None
+
+
+# -- matched pairs of observations and a model (``ocean-explorer collocate``) ---------------
+def write_pairs_csv(pairs: Any, path_or_buffer: str | pathlib.Path | TextIO) -> int:
+    """Write collocated pairs (a DataFrame of :func:`components.core.collocate.collocate`)
+    as CSV: its columns in order, times ISO 8601, missing values empty; returns the rows."""
+    own = isinstance(path_or_buffer, str | os.PathLike)
+    handle = open(path_or_buffer, "w", newline="") if own else path_or_buffer  # noqa: SIM115
+    try:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(list(pairs.columns))
+        columns = []
+        for name in pairs.columns:
+            values = pairs[name].to_numpy()
+            if values.dtype.kind == "M":
+                columns.append(iso_times(values))
+            elif values.dtype.kind == "f":
+                columns.append([_value_text(v) for v in values])
+            else:
+                columns.append([str(v) for v in values])
+        writer.writerows(zip(*columns, strict=True))
+    finally:
+        if own:
+            handle.close()
+    return len(pairs)

@@ -261,7 +261,10 @@ def test_no_server_directory_reaches_a_session(tmp_path):
     receives over its websocket."""
     from bokeh.client import pull_session
 
+    from tests.load import register_models
     from tests.synthetic import regular, write_netcdf
+
+    register_models()  # the client needs the class of every model of the page (the uploader's)
 
     private = tmp_path / "private-runs-7q" / "cycle-2025"
     private.mkdir(parents=True)

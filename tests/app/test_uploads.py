@@ -1,0 +1,110 @@
+"""Uploads on the server: chunks counted against the limit, files private, lifetime bounded."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from app.uploads import UploadReceiver, shared_upload
+from data_adapters import Catalog
+from data_adapters.session_catalog import SessionCatalog
+from tests.synthetic import SYNTHETIC, write_netcdf
+
+
+class Outcome:
+    def __init__(self) -> None:
+        self.ready, self.refused = [], []
+
+
+@pytest.fixture
+def outcome():
+    return Outcome()
+
+
+def receiver_for(outcome: Outcome, max_mb: float = 1.0, **kwargs) -> UploadReceiver:
+    return UploadReceiver(max_mb, outcome.ready.append, outcome.refused.append, **kwargs)
+
+
+def chunks(data: bytes, size: int, name: str) -> list[dict]:
+    parts = [data[i : i + size] for i in range(0, max(len(data), 1), size)]
+    return [
+        {"name": name, "chunk": k + 1, "total_chunks": len(parts), "data": part, "type": ""}
+        for k, part in enumerate(parts)
+    ]
+
+
+def test_chunks_arriving_out_of_order_make_the_file_sent(outcome, tmp_path):
+    data = pathlib.Path(write_netcdf(SYNTHETIC["regular"](), tmp_path / "m.nc")).read_bytes()
+    receiver = receiver_for(outcome, chunk_bytes=4096)
+    events = chunks(data, 4096, "../../etc/m.nc")
+    for event in reversed(events):  # event threads need not keep the order sent
+        receiver.receive(event)
+    (upload,) = outcome.ready
+    assert not outcome.refused
+    assert upload.summary.startswith("m.nc: regular grid")
+    assert upload.directory.parent == receiver.directory  # named by the server, not the client
+    assert (upload.directory / "data.nc").read_bytes() == data
+    assert shared_upload(upload.id) is upload
+    gone = []
+    receiver.on_gone.append(gone.append)  # e.g. the frame cache drops the upload's frames
+    receiver.close()
+    assert not receiver.directory.exists() and shared_upload(upload.id) is None
+    assert gone == [upload.id]
+
+
+def test_an_upload_stops_at_the_limit_while_its_chunks_arrive(outcome, tmp_path):
+    receiver = receiver_for(outcome, max_mb=0.01, chunk_bytes=4096)
+    # the browser announces one chunk but sends more bytes than the limit in it
+    receiver.receive({"name": "a.nc", "chunk": 1, "total_chunks": 1, "data": bytes(20_000)})
+    events = chunks(b"CDF\x01" + bytes(9_000), 4096, "b.nc")  # three chunks, 9 kB: fits
+    assert [r.split(":")[0] for r in outcome.refused] == ["a.nc"]
+    assert not list(receiver.directory.iterdir())  # its file is gone
+    receiver.receive(events[0])
+    receiver.receive(events[1])
+    assert not outcome.ready and len(outcome.refused) == 1  # b.nc is still arriving
+    receiver.close()
+    announced = receiver_for(outcome, max_mb=0.01, chunk_bytes=4096)
+    for event in chunks(bytes(40_000), 4096, "big.nc"):
+        announced.receive(event)  # refused at the first chunk: 10 chunks of 4 kB announced
+    announced.close()
+    assert not outcome.ready and [r.split(":")[0] for r in outcome.refused] == ["a.nc", "big.nc"]
+
+
+def test_the_limit_notice_names_it(outcome):
+    receiver = receiver_for(outcome, max_mb=0.01)
+    assert receiver.too_large("big.nc") == (
+        "big.nc: larger than the upload limit of 0.01 MB; upload a smaller file, or a subset "
+        "(ocean-explorer export)"
+    )
+    receiver.close()
+
+
+def test_uploads_expire_after_their_time_to_live(outcome, tmp_path):
+    now = [1000.0]
+    receiver = receiver_for(outcome, ttl_s=60, clock=lambda: now[0])
+    data = pathlib.Path(write_netcdf(SYNTHETIC["regular"](), tmp_path / "m.nc")).read_bytes()
+    receiver.max_mb = 10
+    for event in chunks(data, 10_000_000, "m.nc"):
+        receiver.receive(event)
+    (upload,) = outcome.ready
+    assert receiver.expire() == []
+    now[0] += 61
+    assert receiver.expire() == [upload]
+    assert not upload.directory.exists() and shared_upload(upload.id) is None
+    receiver.close()
+
+
+def test_a_session_catalog_keeps_its_uploads_to_itself(outcome, tmp_path):
+    shared = Catalog.from_dict({"datasets": [{"id": "demo", "title": "D", "adapter": "demo"}]})
+    mine, theirs = SessionCatalog(shared), SessionCatalog(shared)
+    receiver = receiver_for(outcome, max_mb=10)
+    data = pathlib.Path(write_netcdf(SYNTHETIC["regular"](), tmp_path / "m.nc")).read_bytes()
+    for event in chunks(data, 10_000_000, "m.nc"):
+        receiver.receive(event)
+    (upload,) = outcome.ready
+    mine.add(upload.opened)
+    assert upload.id in mine and mine.open(upload.id) is upload.opened
+    assert upload.id not in theirs and upload.id not in shared
+    assert list(theirs.datasets) == ["demo"]
+    receiver.close()

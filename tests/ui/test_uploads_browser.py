@@ -1,0 +1,189 @@
+"""Users' own data in a real browser: uploads through the "Add your data" control.
+
+The server runs with a small ``--upload-max-mb`` so that the limit is reached with a small
+file; the files are handed to the FileDropper's own file input (Playwright's
+``set_input_files``), as a user's drop or file choice hands them.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import textwrap
+import time
+import zipfile
+
+import pytest
+import requests
+
+from tests.synthetic import SYNTHETIC, write_netcdf
+
+from .conftest import serving
+from .pages import distinct_colours, pixels, wait_for_map, wait_for_title
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+#: The server's upload limit in these tests (MB).
+LIMIT_MB = 2
+
+#: The values of points coloured by a number (HoloViews names the mapped column "color"):
+#: the observations' model minus observation on the map.
+POINTS_JS = """() => {
+    for (const doc of window.Bokeh.documents)
+        for (const model of doc.all_models)
+            if (model.constructor.__name__ === "ColumnDataSource" && model.data.color
+                && model.data.color.length && typeof model.data.color[0] === "number")
+                return Array.from(model.data.color);
+    return [];
+}"""
+#: How many dots the scatter plot of model against observation shows.
+SCATTER_JS = """() => {
+    for (const doc of window.Bokeh.documents)
+        for (const model of doc.all_models)
+            if (model.constructor.__name__ === "ColumnDataSource"
+                && "observed (degC)" in model.data)
+                return model.data["observed (degC)"].length;
+    return -1;
+}"""
+
+
+@pytest.fixture(scope="module")
+def upload_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("uploads-ui")
+    catalog = root / "catalog.yaml"
+    catalog.write_text(
+        textwrap.dedent(
+            """
+            datasets:
+              - id: demo-half
+                title: Demo ocean, half degree
+                adapter: demo
+                resolution: 0.5
+                days: 30
+            """
+        )
+    )
+    log = root / "serve.log"
+    with serving("--catalog", str(catalog), "--upload-max-mb", str(LIMIT_MB), log=log) as url:
+        yield url
+
+
+def open_add_data(page, url: str):
+    """The page with its "Add your data" card open; returns the dropper's file input."""
+    page.goto(url)
+    wait_for_map(page)
+    page.get_by_text("Add your data").first.click()
+    chooser = page.locator(".add-data input[type=file]")
+    chooser.wait_for(state="attached", timeout=30_000)
+    return chooser
+
+
+def wait_for_text(page, text: str, timeout_s: float = 60.0) -> str:
+    """The first element's text containing ``text`` (notifications, the upload status)."""
+    found = page.get_by_text(text).first
+    found.wait_for(state="visible", timeout=timeout_s * 1000)
+    return found.inner_text()
+
+
+def wait_for_js(page, script: str, done, timeout_s: float = 60.0):
+    """``script``'s answer once ``done(answer)`` holds (its last answer at the deadline)."""
+    deadline = time.monotonic() + timeout_s
+    answer = page.evaluate(script)
+    while not done(answer) and time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+        answer = page.evaluate(script)
+    return answer
+
+
+def catalogue_titles(page) -> list[str]:
+    return page.locator(".catalog-entry button").all_inner_texts()
+
+
+def test_an_uploaded_netcdf_is_mapped_for_that_session_only(upload_server, browser, tmp_path):
+    path = pathlib.Path(write_netcdf(SYNTHETIC["regular"](), tmp_path / "my-model.nc"))
+    first = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(first, upload_server)
+    chooser.set_input_files(str(path))
+    # the map now shows the upload: its title names the file, its field is painted
+    wait_for_title(first, "my-model.nc")
+    canvas = first.locator(".bk-Canvas canvas").first
+    assert distinct_colours(pixels(canvas.screenshot())) > 20
+    assert any("my-model.nc" in t for t in catalogue_titles(first))
+    # another session (another browser context) lists nothing of it
+    other = browser.new_context(viewport={"width": 1280, "height": 800})
+    second = other.new_page()
+    second.goto(upload_server)
+    wait_for_map(second)
+    titles = catalogue_titles(second)
+    assert titles and not any("my-model" in t for t in titles)
+    # the first page's link (its URL names the upload) opens it while that session lives
+    link = wait_for_js(first, "() => window.location.href", lambda u: "dataset=upload-" in u)
+    assert "dataset=upload-" in link
+    second.goto(link)
+    wait_for_title(second, "my-model.nc")
+    other.close()
+    first.close()
+
+
+def test_observations_are_compared_with_the_model(upload_server, browser, tmp_path):
+    obs = tmp_path / "argo.csv"
+    obs.write_text(
+        "time,lon,lat,depth,thetao\n"
+        "ISO8601,degrees_east,degrees_north,m,degC\n"
+        "2025-01-05T00:00Z,-30.1,20.2,5,21.5\n"
+        "2025-01-06T00:00Z,-40.3,30.1,50,18.0\n"
+        "2025-01-07T00:00Z,-150.2,0.3,0,27.0\n"
+        "2025-01-07T00:00Z,15.0,22.0,0,30.0\n"  # the Sahara: on land
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(page, upload_server)
+    chooser.set_input_files(str(obs))
+    wait_for_text(page, "Compare with model")
+    differences = wait_for_js(page, POINTS_JS, lambda v: len(v) >= 3)
+    assert len(differences) == 3  # the three sea points on the map, coloured by the difference
+    assert wait_for_js(page, SCATTER_JS, lambda n: n >= 3) == 3
+    table = page.locator(".stats table").first
+    table.wait_for(state="attached", timeout=30_000)
+    text = table.inner_text()
+    assert "rmse" in text and "n_outside" in text
+    assert "\t3\t1\t" in text  # n = 3 matched, 1 on land
+    page.close()
+
+
+def test_an_upload_over_the_limit_stops_with_a_notice(upload_server, browser, tmp_path):
+    big = tmp_path / "big.nc"
+    big.write_bytes(b"CDF\x01" + bytes(3_000_000))
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(page, upload_server)
+    chooser.set_input_files(str(big))
+    notice = wait_for_text(page, "larger than the upload limit")
+    assert f"limit of {LIMIT_MB} MB" in notice and "big.nc" in notice
+    page.close()
+
+
+def test_a_bad_file_gets_one_line_and_the_server_keeps_serving(upload_server, browser, tmp_path):
+    fake = tmp_path / "model.nc"
+    fake.write_text("<html>404 not found</html>")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(page, upload_server)
+    chooser.set_input_files(str(fake))
+    notice = wait_for_text(page, "not NetCDF/HDF5")
+    assert "model.nc" in notice and "\n" not in notice.strip()
+    assert requests.get(upload_server, timeout=60).status_code == 200
+    page.close()
+
+
+def test_a_zipped_zarr_store_is_mapped(upload_server, browser, tmp_path):
+    store = tmp_path / "run.zarr"
+    SYNTHETIC["regular"]().to_zarr(store, zarr_format=2, consolidated=False)
+    zipped = tmp_path / "my-store.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for file in sorted(store.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(tmp_path).as_posix())
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(page, upload_server)
+    chooser.set_input_files(str(zipped))
+    wait_for_title(page, "my-store.zip")
+    canvas = page.locator(".bk-Canvas canvas").first
+    assert distinct_colours(pixels(canvas.screenshot())) > 20
+    page.close()
