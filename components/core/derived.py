@@ -278,7 +278,8 @@ def mld_columns(sigma: np.ndarray, depth: np.ndarray) -> np.ndarray:
     s0 = np.take_along_axis(sigma, j - 1, -1)[..., 0]
     s1 = np.take_along_axis(sigma, j, -1)[..., 0]
     z0, z1 = depth[j[..., 0] - 1], depth[j[..., 0]]
-    crossing = z0 + (target[..., 0] - s0) / (s1 - s0) * (z1 - z0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # NaN columns: no data
+        crossing = z0 + (target[..., 0] - s0) / (s1 - s0) * (z1 - z0)
     crossing = np.clip(crossing, np.maximum(z0, MLD_REFERENCE_DEPTH_M), z1)
     deepest = depth[np.clip(in_column.sum(axis=-1) - 1, 0, n - 1)]
     out = np.where(crossed, crossing, deepest)
@@ -350,10 +351,19 @@ def with_derived(ds: xr.Dataset, user: Sequence[str] = ()) -> xr.Dataset:
         For an expression that is refused (the message says which part and what is allowed).
     """
     extra = derived_variables(ds)
-    out = ds.assign(extra) if extra else ds
+    out = _assign(ds, extra) if extra else ds
     for text in user:
         expression = expressions.parse(text, [str(v) for v in out.data_vars])
-        out = out.assign({expression.name: expressions.evaluate(expression, out)})
+        out = _assign(out, {expression.name: expressions.evaluate(expression, out)})
+    return out
+
+
+def _assign(ds: xr.Dataset, new: dict[str, xr.DataArray]) -> xr.Dataset:
+    """``ds`` with ``new`` variables, its coordinates kept as they are (computed arrays carry
+    their coordinates without attributes: the axis' units must not be lost)."""
+    out = ds.assign(new)
+    for name, coord in ds.coords.items():
+        out[name].attrs = dict(coord.attrs)
     return out
 
 

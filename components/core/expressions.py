@@ -250,6 +250,10 @@ def _quiet(func: Callable) -> Callable:
     return run
 
 
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, np.nan)
+
+
 def _apply(func: Callable, *args: Any, dtype: Any = np.float64) -> Any:
     """``func`` of ``args`` (arrays lazily per chunk; numbers at once), silently NaN where
     invalid (a log of a negative, a division by zero)."""
@@ -313,6 +317,7 @@ def evaluate(expression: Expression, ds: xr.Dataset) -> xr.DataArray:
     out = _value(expression.tree.body, ds)
     if not isinstance(out, xr.DataArray):  # parse() refuses expressions without variables
         raise _refuse(f"'{expression.text}' uses no variable")
+    out = _apply(_finite, out)  # a division by zero or an overflow is no data, not infinity
     first = variables_of(expression.tree)[0]
     order = [d for d in ds[first].dims if d in out.dims]
     out = out.transpose(*order, ...)
