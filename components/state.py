@@ -203,7 +203,10 @@ class ExplorerState(param.Parameterized):
         name = expressions.split(text)[0]
         others = [e for e in self.expressions if expressions.split(e)[0] != name]
         self.expressions = [*others, text]
-        self.variable = name
+        if self.variable == name:
+            self.param.trigger("variable")  # a new definition: the views read it again
+        else:
+            self.variable = name
         return name
 
     def expression_problem(self, text: str) -> str:
