@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -41,6 +42,8 @@ import xarray as xr
 from data_adapters import OpenedSource, SourceError, vertical
 
 from . import expressions
+
+log = logging.getLogger(__name__)
 
 #: Reference depth (m) and σθ step (kg m-3) of the mixed-layer depth (de Boyer Montégut
 #: et al. 2004, density criterion).
@@ -324,16 +327,20 @@ def derived_variables(ds: xr.Dataset) -> dict[str, xr.DataArray]:
     """The derived variables ``ds`` has inputs for (lazy), by name; none whose name is taken
     by a stored variable, nor a quantity the source already stores."""
     found: dict[str, xr.DataArray | None] = {}
-    if not _stores(ds, "sea_water_speed"):
-        found["speed"] = speed(ds)
-    if not _stores(ds, "direction_of_sea_water_velocity"):
-        found["direction"] = direction(ds)
-    state = teos10(ds)
-    found["conservative_temperature"] = conservative_temperature(ds, state)
-    sigma = sigma_theta(state)
-    if not _stores(ds, "sea_water_sigma_theta"):
-        found["sigma_theta"] = sigma
-    found["mixed_layer_depth"] = mixed_layer_depth(ds, sigma)
+    try:
+        if not _stores(ds, "sea_water_speed"):
+            found["speed"] = speed(ds)
+        if not _stores(ds, "direction_of_sea_water_velocity"):
+            found["direction"] = direction(ds)
+        state = teos10(ds)
+        found["conservative_temperature"] = conservative_temperature(ds, state)
+        sigma = sigma_theta(state)
+        if not _stores(ds, "sea_water_sigma_theta"):
+            found["sigma_theta"] = sigma
+        found["mixed_layer_depth"] = mixed_layer_depth(ds, sigma)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        # inputs laid out in a way not foreseen: the stored variables are still served
+        log.warning("derived variables after %s are not offered: %s", list(found), exc)
     return {
         name: da.rename(name)
         for name, da in found.items()
