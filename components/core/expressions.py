@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from data_adapters.contract import CURVILINEAR_DIMS, REGULAR_DIMS
 from data_adapters.errors import SourceError, did_you_mean
 
 #: Longest expression text (characters) and most nodes in its tree.
@@ -318,9 +319,9 @@ def evaluate(expression: Expression, ds: xr.Dataset) -> xr.DataArray:
     if not isinstance(out, xr.DataArray):  # parse() refuses expressions without variables
         raise _refuse(f"'{expression.text}' uses no variable")
     out = _apply(_finite, out)  # a division by zero or an overflow is no data, not infinity
-    first = variables_of(expression.tree)[0]
-    order = [d for d in ds[first].dims if d in out.dims]
-    out = out.transpose(*order, ...)
+    # variables of different dims broadcast: the contract's order (depth before lat, lon)
+    order = [*REGULAR_DIMS, *CURVILINEAR_DIMS]
+    out = out.transpose(*sorted(out.dims, key=lambda d: order.index(d) if d in order else -1))
     out = out.assign_coords({k: v for k, v in ds.coords.items() if set(v.dims) <= set(out.dims)})
     units = expression.units or _units(expression.tree.body, ds)
     return out.rename(expression.name).assign_attrs(

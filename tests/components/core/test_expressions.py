@@ -123,3 +123,12 @@ def test_the_definition_reads_back_as_the_same_expression():
     parsed = expressions.parse("warm [degC] = thetao - 20", ["thetao"])
     again = expressions.parse(parsed.definition, ["thetao"])
     assert (again.name, again.units, again.text) == ("warm", "degC", "thetao - 20")
+
+
+def test_variables_of_different_dims_broadcast_in_the_contract_order():
+    ds = _ocean()
+    ds["thetao3d"] = ds["thetao"].expand_dims(depth=[0.5, 10.0], axis=1)
+    ds["depth"].attrs.update(units="m", positive="down")
+    out = derived.with_derived(ds, ["d = uo + thetao3d"])["d"]
+    assert out.dims == ("time", "depth", "lat", "lon")
+    np.testing.assert_allclose(out.isel(depth=1).values, (ds.uo + ds.thetao).values)
