@@ -27,6 +27,7 @@ from .colors import ColorSettings
 from .controls import LatestOnly, next_tick
 from .core import comparison
 from .core.coastlines import LAND_COLOR
+from .core.derived import velocity_names
 from .core.frames import (
     FRAMES,
     FieldPyramid,
@@ -51,7 +52,6 @@ from .map_layers import (
     navigation_hook,
     no_arrows,
     no_coast,
-    velocity_names,
 )
 from .state import ExplorerState
 

@@ -50,8 +50,10 @@ log = logging.getLogger(__name__)
 MLD_REFERENCE_DEPTH_M = 10.0
 MLD_SIGMA_STEP = 0.03
 
-EASTWARD = ("eastward_sea_water_velocity",)
-NORTHWARD = ("northward_sea_water_velocity",)
+#: True eastward/northward velocity: the CF names and their variants (``..._assuming_no_tide``,
+#: ``surface_...``).
+EASTWARD = ("eastward_sea_water_velocity", "surface_eastward_sea_water_velocity")
+NORTHWARD = ("northward_sea_water_velocity", "surface_northward_sea_water_velocity")
 GRID_X = ("x_sea_water_velocity",)
 GRID_Y = ("y_sea_water_velocity",)
 POTENTIAL_TEMPERATURE = ("sea_water_potential_temperature",)
@@ -67,11 +69,21 @@ ZERO_CELSIUS_K = 273.15
 
 
 def _find(ds: xr.Dataset, standard_names: Sequence[str]) -> xr.DataArray | None:
-    """The first data variable of ``ds`` whose standard_name is one of ``standard_names``."""
+    """The first data variable of ``ds`` whose standard_name is one of ``standard_names`` (or,
+    for velocities, one of their variants: ``eastward_sea_water_velocity_assuming_no_tide``)."""
+    velocity = standard_names in (EASTWARD, NORTHWARD)
     for da in ds.data_vars.values():
-        if da.attrs.get("standard_name") in standard_names:
+        std = str(da.attrs.get("standard_name", ""))
+        if std in standard_names or (velocity and std.startswith(standard_names[0])):
             return da
     return None
+
+
+def velocity_names(ds: xr.Dataset) -> tuple[str, str] | None:
+    """The names of the eastward and northward sea water velocity of ``ds`` (found by
+    standard_name), or None without both."""
+    east, north = _find(ds, EASTWARD), _find(ds, NORTHWARD)
+    return None if east is None or north is None else (str(east.name), str(north.name))
 
 
 def _stores(ds: xr.Dataset, standard_name: str) -> bool:
