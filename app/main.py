@@ -17,6 +17,7 @@ import tornado.web
 from components import CompareView, ExplorerState, MapView, ProbeView, TimeControls
 from components.answers import off_the_loop
 from components.catalog_view import CatalogView
+from components.core import expressions
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
 from components.find_view import FindView
@@ -164,6 +165,7 @@ def create_app(
         ),
         pn.Card(add_data, title="Add your data", collapsed=True, sizing_mode="stretch_width"),
         pn.widgets.Select.from_param(state.param.variable, label="Variable"),
+        _expression_input(state),
         time_controls,
         pn.widgets.Select.from_param(
             state.param.depth,
@@ -284,6 +286,26 @@ EMBEDS = {
     f"/{SERIES_EMBED}": embed_timeseries,
     f"/{COMPARE_EMBED}": embed_compare,
 }
+
+
+def _expression_input(state: ExplorerState) -> pn.widgets.TextInput:
+    """ "Add expression": a variable computed from others, added and shown on Enter."""
+    box = pn.widgets.TextInput(
+        name="Add expression",
+        placeholder="speed2 = sqrt(uo**2 + vo**2)",
+        description="NAME [UNITS] = EXPRESSION over the variables: + - * / ** (a number "
+        "exponent), comparisons, where(c, a, b), sqrt, abs, log, log10, exp, sin, cos, "
+        "minimum, maximum, clip. Enter adds it to the variables and shows it.",
+        max_length=expressions.MAX_CHARS,
+        sizing_mode="stretch_width",
+    )
+
+    def add(event) -> None:
+        if event.new and state.add_expression(event.new) is not None:
+            box.value = ""  # added: the box is ready for the next one
+
+    box.param.watch(add, "value")
+    return box
 
 
 def _colour_settings(mode: str, view: MapView, compare_view: CompareView):

@@ -17,6 +17,8 @@ Query keys are the plain names a user reads: ``dataset``, ``variable``, ``time``
     cmap=thermal                  a cmocean colormap
     clim=0,25                     a fixed colour range
     points=-30.5,20.25;-40,10     probe points lon,lat; up to 7
+    expr=warm [degC]=thetao-20    user expressions, ';'-separated; up to 5 (see
+                                  components.core.expressions for what is allowed)
 
 A session's URL is read once when it opens (:func:`apply_query`, in dependency order:
 dataset first); a value that is not valid is ignored and said so (:func:`apply_query` returns
@@ -46,8 +48,10 @@ log = logging.getLogger(__name__)
 
 KEYS = (
     "dataset", "variable", "mode", "baseline", "scenario", "time", "depth", "bbox", "points",
-    "cmap", "clim",
+    "cmap", "clim", "expr",
 )  # fmt: skip
+#: Most user expressions read from a URL.
+MAX_EXPRESSIONS = 5
 #: Longest query value read (characters); longer ones are refused unread.
 MAX_VALUE_CHARS = 1000
 #: ``dataset=`` values that name a catalogue hit (``stac:ROOT#COLLECTION/ITEM``,
@@ -202,6 +206,16 @@ def apply_query(
             raise UrlValueError("expected LO,HI with LO < HI")
         colors_for(state.mode).param.update(mode="fixed", vmin=low, vmax=high)
 
+    def expr(v: str) -> None:
+        texts = [t.strip() for t in v.split(";") if t.strip()]
+        if len(texts) > MAX_EXPRESSIONS:
+            raise UrlValueError(f"at most {MAX_EXPRESSIONS} expressions")
+        for text in texts:
+            problem = state.expression_problem(text)
+            if problem:  # the ones before it stay
+                raise UrlValueError(f"'{text[:40]}': {problem}")
+            state.expressions = [*state.expressions, text]
+
     def pick(key: str, target: Any, name: str, what: str) -> None:
         """``key`` sets ``target.name`` to one of its options."""
         attempt(key, lambda v: setattr(target, name, choice(v, target.param[name].objects, what)))
@@ -209,6 +223,7 @@ def apply_query(
     attempt("dataset", dataset)
     if state.source is None:
         return notices  # nothing else can apply to a dataset that did not open
+    attempt("expr", expr)
     pick("variable", state, "variable", "variable")
     attempt("mode", lambda v: setattr(state, "mode", choice(v, list(MODES), "mode")))
     pick("baseline", state, "baseline", "scenario")
@@ -232,6 +247,8 @@ def query_of(state: ExplorerState, colors: ColorSettings) -> dict[str, str]:
     if state.source is None:
         return {"dataset": str(state.dataset_id)} if state.dataset_id else {}
     query = {"dataset": str(state.dataset_id), "variable": str(state.variable)}
+    if state.expressions:
+        query["expr"] = ";".join(state.expressions)
     if state.time is not None:
         query["time"] = str(state.time)
     da = state.dataset[state.variable]
@@ -279,7 +296,7 @@ class UrlSync(param.Parameterized):
         self.location = location
         names = [
             "dataset_id", "variable", "time", "depth", "scenario", "baseline", "scenarios",
-            "mode", "extent", "points",
+            "mode", "extent", "points", "expressions",
         ]  # fmt: skip
         state.param.watch(self.write, names)
         self._watched: set[int] = set()

@@ -27,6 +27,7 @@ from .colors import ColorSettings
 from .controls import LatestOnly, next_tick
 from .core import comparison
 from .core.coastlines import LAND_COLOR
+from .core.derived import velocity_names
 from .core.frames import (
     FRAMES,
     FieldPyramid,
@@ -51,7 +52,6 @@ from .map_layers import (
     navigation_hook,
     no_arrows,
     no_coast,
-    velocity_names,
 )
 from .state import ExplorerState
 
@@ -204,7 +204,7 @@ class MapView(pn.viewable.Viewer):
         shown = (self._run(),)
         if self.change is not None and not self.swipe:
             shown = (self._run(), self.change, s.baseline, s.threshold, s.within_spread)
-        return (s.dataset_id, s.variable, s.time, s.depth, *shown)
+        return (s.dataset_id, s.variable_key, s.time, s.depth, *shown)
 
     def _frame_for(self, viewport: Viewport) -> Frame:
         """The frame in ``viewport`` (swipe: baseline left of the divider, run right)."""
@@ -212,7 +212,7 @@ class MapView(pn.viewable.Viewer):
         if not self.swipe:
             return frame
         s = self.state
-        base_key = (s.dataset_id, s.variable, s.time, s.depth, s.baseline)
+        base_key = (s.dataset_id, s.variable_key, s.time, s.depth, s.baseline)
         base = self.frames.get(
             base_key, lambda: pyramid_for(s.field(scenario=s.baseline), s.source.pyramid), viewport
         )

@@ -70,24 +70,6 @@ class LayerSettings(pn.viewable.Viewer):
         )
 
 
-def velocity_names(ds) -> tuple[str, str] | None:
-    """The eastward and northward velocity variables, found by standard_name."""
-    east = north = None
-    for name, da in ds.data_vars.items():
-        std = str(da.attrs.get("standard_name", ""))
-        if (
-            std.startswith("eastward_sea_water_velocity")
-            or std == "surface_eastward_sea_water_velocity"
-        ):
-            east = east or str(name)
-        if (
-            std.startswith("northward_sea_water_velocity")
-            or std == "surface_northward_sea_water_velocity"
-        ):
-            north = north or str(name)
-    return (east, north) if east and north else None
-
-
 def value_hover(long_name: str, units: str) -> HoverTool:
     """The map's hover: longitude, latitude and the value with its units."""
     return HoverTool(

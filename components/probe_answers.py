@@ -95,7 +95,7 @@ class ProbeAnswers:
 
     def _choice(self) -> tuple:
         s = self.state
-        return (s.dataset_id, s.variable, s.depth, s.scenario)
+        return (s.dataset_id, s.variable_key, s.depth, s.scenario)
 
     def variable(self, layout: str = "series") -> xr.DataArray:
         """The current variable, laid out for point series (``"series"``) or maps."""
@@ -138,7 +138,7 @@ class ProbeAnswers:
         for n, (lon, lat) in enumerate(s.points, start=1):
             try:
                 cell = self._remember(
-                    ("cell", s.dataset_id, s.variable, s.depth, lon, lat),
+                    ("cell", s.dataset_id, s.variable_key, s.depth, lon, lat),
                     lambda lon=lon, lat=lat: probes.nearest_ocean_cell(s.field(), lon, lat),
                 )
             except SourceError as exc:

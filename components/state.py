@@ -15,7 +15,7 @@ import xarray as xr
 from data_adapters import Catalog, OpenedSource, SourceError, vertical
 from data_adapters.catalogues import VS, compare_with_found, open_found
 
-from .core import fields, timeaxis
+from .core import derived, expressions, fields, timeaxis
 from .core.timeaxis import time_label
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,12 @@ class ExplorerState(param.Parameterized):
         doc="Map view (W, S, E, N) in degrees, W < E (E may pass 180 when panned round); "
         "None: the data's extent. Maps start here, so a new map keeps the view.",
     )
+    expressions = param.List(
+        default=[],
+        item_type=str,
+        doc="User expressions offered as variables, each 'NAME [UNITS] = EXPRESSION' over the "
+        "dataset's variables (components.core.expressions); kept while the dataset has them.",
+    )
     message = param.String(default="", doc="Last problem to tell the user about (one line).")
     loading = param.Boolean(
         default=False, doc="A frame was asked for and is being computed (shows a spinner)."
@@ -178,10 +184,11 @@ class ExplorerState(param.Parameterized):
             return compare_with_found(self.catalog.open(base_id), open_found(source), run)
         return self.catalog.open(source_id)
 
-    @param.depends("dataset_id", watch=True)
+    @param.depends("dataset_id", "expressions", watch=True)
     def _load(self) -> None:
         try:
             opened = self._open(self.dataset_id)
+            opened, refused = self._with_expressions(opened)
         except SourceError as exc:
             log.warning("dataset %s refused: %s", self.dataset_id, exc)
             previous = self._opened.id if self._opened is not None else None
@@ -221,11 +228,64 @@ class ExplorerState(param.Parameterized):
                 scenarios=kept or others[:1],
                 message="",
             )
+        if refused:
+            self.report(refused)
+
+    def _with_expressions(self, opened: OpenedSource) -> tuple[OpenedSource, str]:
+        """``opened`` with derived variables and those of the session's expressions that its
+        variables allow, and why the others were dropped ("" when none was)."""
+        kept, problems = [], []
+        for text in self.expressions:
+            try:
+                derived.with_derived(opened.dataset, [*kept, text])
+            except SourceError as exc:
+                problems.append(f"{exc} (the expression is dropped)")
+            else:
+                kept.append(text)
+        if kept != self.expressions:
+            with param.parameterized.discard_events(self):
+                self.expressions = kept
+        return derived.opened_with(opened, kept), problems[0] if problems else ""
+
+    def add_expression(self, text: str) -> str | None:
+        """Check ``text`` (``NAME [UNITS] = EXPRESSION``) against the open dataset, add it to
+        the variables and show it; returns its name, or None (refused: :attr:`message` says
+        why). An expression of the same name replaces the one before."""
+        text = text.strip()
+        if not text or self._opened is None:
+            return None
+        problem = self.expression_problem(text)
+        if problem:
+            self.report(problem)
+            return None
+        name = expressions.split(text)[0]
+        others = [e for e in self.expressions if expressions.split(e)[0] != name]
+        self.expressions = [*others, text]
+        if self.variable == name:
+            self.param.trigger("variable")  # a new definition: the views read it again
+        else:
+            self.variable = name
+        return name
+
+    def expression_problem(self, text: str) -> str:
+        """Why ``text`` cannot be added as an expression over the open dataset ("" when it
+        can); nothing is read (the expression is checked and built lazily)."""
+        if self._opened is None:
+            return "no dataset is open"
+        ds = self.dataset
+        try:
+            name = expressions.split(text)[0]
+            if name in ds.data_vars and "expression" in ds[name].attrs:
+                ds = ds.drop_vars(name)  # replaced by the new definition
+            expressions.evaluate(expressions.parse(text, list(map(str, ds.data_vars))), ds)
+        except SourceError as exc:
+            return str(exc)
+        return ""
 
     def datasets_changed(self, chosen: str | None = None) -> None:
         """The catalog gained or lost a dataset (an upload): offer its ids and show
         ``chosen`` (else keep the current one while it is still there)."""
-        ids = [*self.catalog.datasets, *self.catalog.groups]
+        ids = [*self.catalog.datasets, *self.catalog.groups, *self._found, *self._compared]
         if chosen is None and self.dataset_id not in ids:
             chosen = ids[0] if ids else None
         self.param.dataset_id.objects = list(dict.fromkeys([*ids, self.dataset_id]))
@@ -257,6 +317,14 @@ class ExplorerState(param.Parameterized):
         if self._opened is None:
             raise SourceError(self.message or "no dataset is open")
         return self._opened.dataset
+
+    @property
+    def variable_key(self) -> str:
+        """The current variable as a key of shared caches: its name, or for a user
+        expression its definition (sessions may give different expressions one name)."""
+        if self._opened is None or self.variable not in self.dataset.data_vars:
+            return str(self.variable)
+        return str(self.dataset[self.variable].attrs.get("expression") or self.variable)
 
     def has_levels(self) -> bool:
         """True when the current variable has depth levels to choose from."""

@@ -15,10 +15,11 @@ import pathlib
 import signal
 from typing import Any
 
-from components.core import fields
-from data_adapters import SourceError, open_source, summarize
+from components.core import derived, fields
+from data_adapters import SourceError, summarize
 
 from .common import catalog as load_catalog
+from .common import opened_source
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -35,7 +36,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             "license": entry.license,
         }
         try:
-            ds = catalog.open(entry.id).dataset
+            ds = derived.with_derived(catalog.open(entry.id).dataset)
             row["variables"] = [str(v) for v in ds.data_vars]
             row["scenarios"] = fields.scenario_labels(ds)
             row["error"] = None
@@ -60,7 +61,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Print the normalised summary of a source: grid, extent, times, depths, runs, variables."""
-    opened = open_source(args.source, load_catalog(args))
+    opened = opened_source(args)
     summary = summarize(opened.dataset, opened.id, opened.title)
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -11,7 +11,8 @@ import pathlib
 
 import xarray as xr
 
-from data_adapters import Catalog, OpenedSource, SourceError
+from components.core import derived, expressions
+from data_adapters import Catalog, OpenedSource, SourceError, open_source
 
 
 def catalog(args: argparse.Namespace) -> Catalog:
@@ -60,3 +61,32 @@ def every_run(opened: OpenedSource, da: xr.DataArray, scenario: str | None) -> x
     if scenario is None or "scenario" in da.dims or "scenario" not in ds.dims:
         return da
     return da.expand_dims(scenario=ds["scenario"].values).assign_attrs(da.attrs)
+
+
+def opened_source(
+    args: argparse.Namespace, text: str | None = None, catalog_: Catalog | None = None
+) -> OpenedSource:
+    """SOURCE (or ``text``) opened with its derived variables and the command's expressions:
+    ``--expr`` texts, and ``--var`` when it is an expression rather than a variable's name
+    (``--var 'speed2=sqrt(uo**2+vo**2)'``; ``args.var`` becomes its name).
+
+    Raises
+    ------
+    SourceError
+        For a source that cannot be opened or an expression that is refused.
+    """
+    opened = open_source(args.source if text is None else text, catalog_ or catalog(args))
+    user = list(getattr(args, "expr", None) or [])
+    var = getattr(args, "var", None)
+    if isinstance(var, str) and var not in opened.dataset.data_vars and _is_expression(var):
+        name = expressions.split(var)[0]
+        if name not in [expressions.split(u)[0] for u in user]:
+            user.append(var)
+        args.var = name
+        args.expr = user  # another source of the same command gets it too
+    return derived.opened_with(opened, user)
+
+
+def _is_expression(text: str) -> bool:
+    """True for a ``--var`` that is an expression (it has an operator, a call or ``=``)."""
+    return any(c in text for c in "=()+*/<>") or text.lstrip().startswith("-")

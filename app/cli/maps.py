@@ -24,10 +24,10 @@ from components.core.colours import default_cmap, is_diverging, robust_range
 from components.core.frames import Frame, full_extent, pyramid_for, render_field
 from components.core.geography import MERCATOR_MAX_LAT, WEB_MERCATOR, Viewport
 from components.core.png import ColourScale, colormap_names, write_bare_png, write_map_png
-from data_adapters import Catalog, OpenedSource, SourceError, align_runs, open_source, vertical
+from data_adapters import Catalog, OpenedSource, SourceError, align_runs, vertical
 from data_adapters.errors import did_you_mean
 
-from .common import cannot_write, every_run, output_file, source_credit
+from .common import cannot_write, every_run, opened_source, output_file, source_credit
 from .common import catalog as load_catalog
 
 #: The minus sign (U+2212) of change titles: "warming_1p5 MINUS baseline".
@@ -37,7 +37,7 @@ MINUS = "\u2212"
 def cmd_render(args: argparse.Namespace) -> int:
     """Write a PNG map of one variable at one run, time step and depth level."""
     output = _png_output(args)
-    opened = open_source(args.source, load_catalog(args))
+    opened = opened_source(args)
     choice = fields.Choice(args.var, time=args.time, depth=args.depth, scenario=args.scenario)
     chosen_field = fields.field(opened.dataset, choice, where=opened.id, time_option="--time")
     field, chosen = chosen_field.data, chosen_field.chosen
@@ -72,7 +72,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     output = _png_output(args)
     stats_file = output_file(args.stats, (".json",), "JSON") if args.stats else None
     catalog = load_catalog(args)
-    opened = open_source(args.source, catalog)
+    opened = opened_source(args, catalog_=catalog)
     da, baseline, scenario, regridded = _compare_pair(opened, args, catalog)
     try:
         da, chosen = _both_runs_at(da, args.time, args.depth)
@@ -209,7 +209,12 @@ def _run_label(text: str, taken: set[str]) -> str:
 
 
 def _other_run(
-    text: str, option: str, opened: OpenedSource, labels: list[str], catalog: Catalog
+    text: str,
+    option: str,
+    opened: OpenedSource,
+    labels: list[str],
+    catalog: Catalog,
+    args: argparse.Namespace,
 ) -> tuple[OpenedSource, xr.Dataset]:
     """The one run of another source (a Dataset without a ``scenario`` dim, lazy)."""
     if text not in catalog and not _looks_like_source(text):
@@ -217,7 +222,7 @@ def _other_run(
             f"{opened.id}: no scenario '{text}'{did_you_mean(text, labels)}; the runs are: "
             f"{', '.join(labels)} (or give {option} the path, URL or catalog id of another source)"
         )
-    other = open_source(text, catalog)
+    other = opened_source(args, text, catalog)  # with the same derived variables
     ds = other.dataset
     if "scenario" in ds.dims:
         runs = fields.scenario_labels(ds)
@@ -249,7 +254,7 @@ def _compare_pair(
         elif text in labels:
             picks[option] = text
         else:
-            picks[option] = _other_run(text, option, opened, labels, catalog)
+            picks[option] = _other_run(text, option, opened, labels, catalog, args)
     if all(isinstance(p, str) for p in picks.values()):
         # a scenario group of runs stored apart may have regridded some: name those compared
         chosen = (picks["--baseline"], picks["--scenario"])

@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inspect", parents=[common], help="summarise a source, normalised")
     p.add_argument("source", metavar="SOURCE")
+    _add_expressions(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser(
@@ -132,7 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--bare, only the map raster) through the renderer the dashboard uses.",
     )
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
-    p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
+    p.add_argument(
+        "--var",
+        required=True,
+        metavar="V",
+        help="data variable, e.g. thetao, a derived one (speed, sigma_theta...), or an "
+        "expression 'NAME=EXPR' such as 'speed2=sqrt(uo**2+vo**2)'",
+    )
+    _add_expressions(p)
     p.add_argument(
         "--time", metavar="ISO", help="time, e.g. 2025-03-10T12:00; the nearest step is used"
     )
@@ -168,7 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
         "the cell used.",
     )
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
-    p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
+    p.add_argument(
+        "--var",
+        required=True,
+        metavar="V",
+        help="data variable, e.g. thetao, a derived one (speed, sigma_theta...), or an "
+        "expression 'NAME=EXPR' such as 'speed2=sqrt(uo**2+vo**2)'",
+    )
+    _add_expressions(p)
     p.add_argument("--lon", required=True, type=lon_arg, metavar="X", help="longitude, degrees")
     p.add_argument("--lat", required=True, type=lat_arg, metavar="Y", help="latitude, degrees")
     p.add_argument(
@@ -196,7 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
         "before anything is read.",
     )
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
-    p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
+    p.add_argument(
+        "--var",
+        required=True,
+        metavar="V",
+        help="data variable, e.g. thetao, a derived one (speed, sigma_theta...), or an "
+        "expression 'NAME=EXPR' such as 'speed2=sqrt(uo**2+vo**2)'",
+    )
+    _add_expressions(p)
     p.add_argument(
         "--bbox",
         type=bbox_arg,
@@ -222,6 +244,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_prepare_parser(sub, common)
     _add_observation_parsers(sub, common)
     return parser
+
+
+def _add_expressions(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--expr",
+        action="append",
+        default=[],
+        metavar="'NAME [UNITS]=EXPR'",
+        help="add a variable computed from others (repeat for more), e.g. "
+        "'warm [degC]=thetao-20'; arithmetic, comparisons, where(), sqrt() and a few "
+        "numpy functions (see the README)",
+    )
 
 
 def _add_map_options(p: argparse.ArgumentParser, cmap: str, clim: str, log: bool = False) -> None:
@@ -265,7 +299,14 @@ def _add_compare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "grid).",
     )
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
-    p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
+    p.add_argument(
+        "--var",
+        required=True,
+        metavar="V",
+        help="data variable, e.g. thetao, a derived one (speed, sigma_theta...), or an "
+        "expression 'NAME=EXPR' such as 'speed2=sqrt(uo**2+vo**2)'",
+    )
+    _add_expressions(p)
     p.add_argument(
         "--baseline",
         metavar="A",

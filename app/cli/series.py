@@ -14,10 +14,9 @@ import os
 import sys
 
 from components.core import fields, probes, regions, tables, timeaxis
-from data_adapters import SourceError, open_source, vertical
+from data_adapters import SourceError, vertical
 
-from .common import cannot_write, every_run, megabytes, output_file
-from .common import catalog as load_catalog
+from .common import cannot_write, every_run, megabytes, opened_source, output_file
 from .parser import DEFAULT_EXPORT_LIMIT_MB, EXPORT_LIMIT_ENV, megabytes_arg
 
 
@@ -25,7 +24,7 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
     """Write the series of one variable at the sea cell nearest a point, as CSV."""
     output = output_file(args.output, (".csv",), "CSV") if args.output else None
     start, end = period_bound(args.start, "--start"), period_bound(args.end, "--end")
-    opened = open_source(args.source, load_catalog(args))
+    opened = opened_source(args)
     fields.variable(opened.dataset, args.var, opened.id)  # a clear error for an unknown one
     # a series reads the source's series layout when it has one (geo-chunked: one chunk)
     da = every_run(opened, opened.for_series()[args.var], args.scenario)
@@ -73,7 +72,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     output = output_file(args.output, (".nc", ".csv"), "NetCDF or CSV")
     start, end = period_bound(args.start, "--start"), period_bound(args.end, "--end")
     limit_mb = export_limit_mb(args)
-    opened = open_source(args.source, load_catalog(args))
+    opened = opened_source(args)
     da = every_run(opened, fields.variable(opened.dataset, args.var, opened.id), args.scenario)
     try:
         subset = fields.select(

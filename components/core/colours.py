@@ -16,6 +16,9 @@ with warnings.catch_warnings():
 #: cmocean colormap by CF standard_name (the first matching key wins; substring match).
 CMAP_BY_STANDARD_NAME = (
     ("chlorophyll", "algae"),
+    ("direction_of", "phase"),
+    ("mixed_layer", "deep"),
+    ("sigma_theta", "dense"),
     ("temperature", "thermal"),
     ("salinity", "haline"),
     ("sea_surface_height", "balance"),

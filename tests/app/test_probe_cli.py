@@ -21,7 +21,7 @@ import pytest
 import xarray as xr
 
 from app.cli import EXPORT_LIMIT_ENV, main
-from app.cli import series as cli
+from app.cli import common as cli
 from data_adapters import open_source
 from tests import synthetic
 from tests.synthetic import PROBE_DEPTHS, RUN_OFFSETS, probe_value

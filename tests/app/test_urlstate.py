@@ -129,3 +129,42 @@ def test_bad_values_are_refused_and_the_rest_applies(session, key, value, why):
 def test_session_args_are_read_as_text():
     args = {"dataset": [b"demo"], "time": [b"2025-01-02", b"2025-01-03"], "utm_source": [b"x"]}
     assert read_query(args) == {"dataset": "demo", "time": "2025-01-03"}
+
+
+def test_an_expression_link_gives_the_same_variable(session):
+    state, colors_for = session
+    query = {
+        "dataset": "demo-1deg",
+        "expr": "speed2 [m s-1] = sqrt(uo**2 + vo**2);warm = thetao > 25",
+        "variable": "speed2",
+    }
+    assert apply_query(query, state, colors_for) == []
+    assert state.variable == "speed2"
+    assert state.dataset["speed2"].attrs["units"] == "m s-1"
+    assert "warm" in state.param.variable.objects and "sigma_theta" in state.param.variable.objects
+    written = query_of(state, colors_for("map"))
+    assert written["expr"] == query["expr"]
+    assert "expr=speed2+%5Bm+s-1%5D+%3D+sqrt" in encode(written)
+    again = ExplorerState(state.catalog)
+    assert apply_query(written, again, colors_for) == []
+    assert again.variable == "speed2" and again.expressions == state.expressions
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("x=__import__('os').system('true')", "call"),
+        ("x=().__class__", "Attribute"),
+        ("x=uo[0]", "Subscript"),
+        ("x=9**9**9", "exponent"),
+        ("x=nothing*2", "unknown name 'nothing'"),
+        ("x=uo+" + "1+" * 300 + "1", "longer than"),
+    ],
+)
+def test_a_hostile_expression_link_gives_a_notice_and_the_default_variable(session, value, why):
+    state, colors_for = session
+    default = state.variable
+    notices = apply_query({"expr": value, "variable": "x"}, state, colors_for)
+    assert notices[0].startswith("URL expr=") and why in notices[0]
+    assert len(notices) == 2 and "no variable 'x'" in notices[1]
+    assert state.variable == default and state.expressions == []

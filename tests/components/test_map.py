@@ -9,7 +9,8 @@ import pytest
 from components import ColorSettings, ExplorerState, MapView, TimeControls
 from components.controls import LatestOnly
 from components.core.colours import default_cmap, palette, robust_range
-from components.map_layers import lonlat_extent_to_mercator, velocity_names
+from components.core.derived import velocity_names
+from components.map_layers import lonlat_extent_to_mercator
 from data_adapters import Catalog
 
 
