@@ -264,6 +264,10 @@ class ProbeView(pn.viewable.Viewer):
             )
         series, stats = answer
         long_name, units, ylabel = self.answers.labels()
+        change = self.answers.area_change()
+        if change is not None:  # the map shows the difference: so does the region
+            long_name = f"the change in {long_name} ({change[0]} − {change[1]})"
+            ylabel = f"Δ {self.state.variable} [{units}]" if units else f"Δ {self.state.variable}"
         table = self._stats_table(stats, units)
         if series is None:
             return pn.Column(table, sizing_mode="stretch_width")
@@ -274,7 +278,8 @@ class ProbeView(pn.viewable.Viewer):
     def _stats_table(self, stats: dict[str, float], units: str) -> pn.pane.Markdown:
         u = f" {escape(units)}" if units else ""
         return pn.pane.Markdown(
-            f"**Over the {self.answers.region_label()} at {self.state.time}** "
+            f"**{escape(self.answers.area_quantity())} over the "
+            f"{self.answers.region_label()} at {self.state.time}** "
             f"({stats['cells']} ocean cells)\n\n"
             "| mean | min | max | std | ocean area |\n| --- | --- | --- | --- | --- |\n"
             f"| {stats['mean']:.4g}{u} | {stats['min']:.4g}{u} | {stats['max']:.4g}{u} | "
@@ -330,6 +335,7 @@ class ProbeView(pn.viewable.Viewer):
         )  # fmt: skip
         area = self._tab(
             self.area_plot, s.region, s.polygon, self.param.region_time, *choice,
+            s.mode, s.baseline, s.scenarios,
             downloads=[
                 d(a.area_csv, "area_series.csv", "Series CSV"),
                 d(a.stats_csv, "area_stats.csv", "Statistics CSV"),

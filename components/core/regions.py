@@ -298,17 +298,25 @@ def area_series(
     scenario: str | None = None,
     start: Any = None,
     end: Any = None,
+    minus: str | None = None,
 ) -> xr.Dataset:
     """Area-weighted mean, min and max of ``da`` over the sea cells inside ``mask``, per step.
 
-    ``depth``, ``scenario``, ``start`` and ``end`` are as in :func:`select`. Only the rows and
-    columns the region touches are read. Returns a lazy Dataset with variables ``mean``,
-    ``min`` and ``max`` on ``time`` (and ``scenario`` when ``"all"``), NaN at steps with no
-    sea cell inside.
+    ``depth``, ``scenario``, ``start`` and ``end`` are as in :func:`select`. ``minus``: a run
+    to subtract cell by cell (the change ``scenario - minus``, in the variable's units). Only
+    the rows and columns the region touches are read. Returns a lazy Dataset with variables
+    ``mean``, ``min`` and ``max`` on ``time`` (and ``scenario`` when ``"all"``), NaN at steps
+    with no sea cell inside.
     """
-    sub, area, hdims = _masked_parts(
-        da, mask, lambda w: select(w, depth=depth, scenario=scenario, start=start, end=end)
-    )
+
+    def pick(window: xr.DataArray) -> xr.DataArray:
+        values = select(window, depth=depth, scenario=scenario, start=start, end=end)
+        if minus is None:
+            return values
+        base = select(window, depth=depth, scenario=minus, start=start, end=end)
+        return values - base.assign_coords({d: values[d] for d in values.dims})
+
+    sub, area, hdims = _masked_parts(da, mask, pick)
     sub = sub.transpose(..., *hdims)
     weights = np.asarray(area.values, dtype=float)  # NaN outside the region
     data = sub.data

@@ -169,3 +169,10 @@ def title(obj) -> str:
     if not isinstance(obj, hv.core.Dimensioned):
         return ""
     return obj.opts.get().kwargs.get("title", "")
+
+
+def test_the_area_plot_names_its_axis_by_the_quantity(view):
+    view.state.region = (-40.0, 10.0, -20.0, 30.0)
+    plot = view.area_plot()[0].object  # the area series above its statistics
+    figure = hv.render(plot, backend="bokeh")
+    assert figure.yaxis[0].axis_label == "thetao [degC]"  # was "min", the band's name
