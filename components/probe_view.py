@@ -266,7 +266,7 @@ class ProbeView(pn.viewable.Viewer):
         long_name, units, ylabel = self.answers.labels()
         change = self.answers.area_change()
         if change is not None:  # the map shows the difference: so does the region
-            long_name = f"the change in {long_name} ({change[0]} − {change[1]})"
+            long_name = f"the change in {long_name} ({change[0]} - {change[1]})"
             ylabel = f"Δ {self.state.variable} [{units}]" if units else f"Δ {self.state.variable}"
         table = self._stats_table(stats, units)
         if series is None:
