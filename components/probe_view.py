@@ -26,7 +26,7 @@ from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
 
 from . import probe_plots as plots
-from .answers import off_the_loop
+from .answer_pane import AnswerPane
 from .core import probes
 from .core.geography import (
     MERCATOR_HALF_WORLD,
@@ -105,6 +105,7 @@ class ProbeView(pn.viewable.Viewer):
         # filled when first shown: the tabs' contents are computed by the event loop that
         # shows them (a server session or a notebook)
         self.tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
+        self.panes: list[AnswerPane] = []  # the tabs' answers, in the order of TABS
 
     def _follow_time(self, event) -> None:
         s = self.state
@@ -298,7 +299,7 @@ class ProbeView(pn.viewable.Viewer):
     def _netcdf(self, what: str, filename: str) -> pn.widgets.FileDownload:
         return self._download(lambda: self.answers.netcdf(what), filename, "NetCDF")
 
-    def _tab(self, plot: Callable[[], pn.viewable.Viewable], *depends, downloads=()):
+    def _tab(self, plot: Callable[[], pn.viewable.Viewable], what: str, *depends, downloads=()):
         """A tab whose content is computed off the event loop when what it shows changes
         (the latest question's answer only, see :mod:`components.answers`)."""
 
@@ -307,8 +308,8 @@ class ProbeView(pn.viewable.Viewer):
             self.state.report(str(error))
             return self._placeholder(escape(error))
 
-        content = off_the_loop(plot, read_errors(), failed)
-        body = pn.panel(pn.bind(content, *depends), loading_indicator=True)
+        body = AnswerPane(plot, depends, what, read_errors(), failed)
+        self.panes.append(body)
         bar = pn.Row(pn.pane.Markdown("Download:", margin=(8, 4, 0, 10)), *downloads, align="end")
         return pn.Column(bar, body, sizing_mode="stretch_width")
 
@@ -316,25 +317,27 @@ class ProbeView(pn.viewable.Viewer):
         s, a, d = self.state.param, self.answers, self._download
         choice = (s.dataset_id, s.variable, s.depth, s.scenario)
         series = self._tab(
-            self.series_plot, s.points, *choice, s.mode, s.baseline, s.scenarios,
+            self.series_plot, "the time series", s.points, *choice, s.mode, s.baseline, s.scenarios,
             downloads=[
                 d(a.series_csv, "timeseries.csv", "CSV"), self._netcdf("series", "timeseries.nc")
             ],
         )  # fmt: skip
         profile = self._tab(
-            self.profile_plot, s.points, self.param.point_time, *choice,
+            self.profile_plot, "the profile", s.points, self.param.point_time, *choice,
             downloads=[
                 d(a.profiles_csv, "profile.csv", "CSV"), self._netcdf("profiles", "profile.nc")
             ],
         )  # fmt: skip
         section = self._tab(
-            self.section_plot, s.points, *choice, self.map_view.colors.param.cmap,
+            self.section_plot, "the Hovmöller section", s.points, *choice,
+            self.map_view.colors.param.cmap,
             downloads=[
                 d(a.section_csv, "hovmoller.csv", "CSV"), self._netcdf("section", "hovmoller.nc")
             ],
         )  # fmt: skip
         area = self._tab(
-            self.area_plot, s.region, s.polygon, self.param.region_time, *choice,
+            self.area_plot, "the area series and statistics", s.region, s.polygon,
+            self.param.region_time, *choice,
             s.mode, s.baseline, s.scenarios,
             downloads=[
                 d(a.area_csv, "area_series.csv", "Series CSV"),

@@ -147,7 +147,8 @@ def test_quick_clicks_show_the_answer_to_the_last(view, monkeypatch):
 
     async def run():
         view.__panel__()
-        shown = view.tabs[0][1]._inner_layout  # the time series tab's content
+        pane = view.panes[0]  # the time series tab's answer
+        shown = pane.body._inner_layout
         points = [None]
         for lon, lat in [(-30.2, 20.3), (-40.2, 10.3), (-25.2, 35.3)]:
             await until(lambda: points[-1] in computing and computing[points[-1]][0].is_set())
@@ -155,11 +156,15 @@ def test_quick_clicks_show_the_answer_to_the_last(view, monkeypatch):
             tap(view, lon, lat)
             points.append(view.state.points[-1])
         await until(lambda: points[-1] in computing and computing[points[-1]][0].is_set())
+        # meanwhile the tab says it computes
+        assert pane.banner.visible and "Computing the time series" in pane.banner.object
         computing[points[3]][1].set()  # the third click's answer comes back first
         await until(lambda: "lat=35.5" in title(shown[0].object))
+        assert not pane.banner.visible and pane.body.styles.get("opacity") == "1"
         computing[points[2]][1].set()  # then the second's, and the first's
         computing[points[1]][1].set()
         await until(lambda: len(asyncio.all_tasks()) == 1)  # every answer handed to Panel
+        assert not pane.banner.visible  # older answers neither show nor bring the banner back
         return title(shown[0].object)
 
     assert "at lon=-25.5, lat=35.5" in asyncio.run(run())
