@@ -50,6 +50,11 @@ PHONE_CSS = """
 """
 
 
+#: The maps take the room left by the probes' column, which wraps below them under 1000 px.
+MAPS_FLEX = {"flex": "1 1 560px", "min-width": "0"}
+PROBES_FLEX = {"flex": "1 1 400px", "max-width": "560px", "min-width": "0"}
+
+
 class Session:
     """One browser session's state and views, shared by the page and the embed routes."""
 
@@ -170,7 +175,7 @@ def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.templat
         logo="assets/logo.svg",
         favicon="assets/logo.svg",
         sidebar=sidebar,
-        main=[pn.Column(single, compared, session.probes, sizing_mode="stretch_width")],
+        main=[_beside(pn.Column(single, compared, sizing_mode="stretch_width"), session.probes)],
         accent="#0b5d8c",
         header_background="#0b3954",
         theme_toggle=False,
@@ -179,6 +184,18 @@ def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.templat
     share = ShareDialog(state, session.front_map, template)
     template.header.append(pn.Row(pn.layout.HSpacer(), share.button, align="center"))
     return template
+
+
+def _beside(maps: pn.viewable.Viewable, probes: pn.viewable.Viewable) -> pn.FlexBox:
+    """The probes' answers beside the maps, where a click's series is seen without scrolling
+    (a laptop's 1400 x 900 window); below them when the window is too narrow (phones)."""
+    return pn.FlexBox(
+        pn.Column(maps, sizing_mode="stretch_width", styles=MAPS_FLEX),
+        pn.Column(probes, sizing_mode="stretch_width", styles=PROBES_FLEX, css_classes=["probes"]),
+        flex_wrap="wrap",
+        align_items="flex-start",
+        sizing_mode="stretch_width",
+    )
 
 
 def _absolute_resources(route: str) -> None:

@@ -48,7 +48,7 @@ def off_the_loop(
             raise
         if question != asked:
             return param.Skip
-        if on_latest is not None:
+        if on_latest is not None and result is not param.Skip:  # Skip: no answer given
             on_latest()
         return result
 

@@ -39,6 +39,7 @@ from .core.geography import (
 )
 from .map import MapView
 from .probe_answers import MAX_PINS, PIN_COLORS, Probe, ProbeAnswers
+from .probe_feedback import GestureFeedback
 from .probe_plots import PLOT_HEIGHT, plot_times
 from .state import ExplorerState
 from .text import escape
@@ -101,10 +102,11 @@ class ProbeView(pn.viewable.Viewer):
         self.state.param.watch(self._follow_time, "time")
         self.answers = ProbeAnswers(self.state)
         self._streams: list = []  # kept: a stream lives as long as its subscriber needs it
+        self.feedback = GestureFeedback()  # the browser's own sign that a gesture asked
         self.listen_to(self.map_view)
         # filled when first shown: the tabs' contents are computed by the event loop that
         # shows them (a server session or a notebook)
-        self.tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
+        self.tabs = pn.Tabs(sizing_mode="stretch_width", css_classes=[self.feedback.tabs_class])
         self.panes: list[AnswerPane] = []  # the tabs' answers, in the order of TABS
 
     def _follow_time(self, event) -> None:
@@ -136,7 +138,8 @@ class ProbeView(pn.viewable.Viewer):
             return
         lon = _wrap_lon(x_to_lon(np.array([x]))[0])
         lat = float(y_to_lat(np.array([y]))[0])
-        self.add_point(lon, lat)
+        tab = TABS[0] if self.shown == "Area" else self.shown
+        self._announce(tab, lambda: self.add_point(lon, lat))
 
     def add_point(self, lon: float, lat: float) -> bool:
         """Probe (lon, lat): replace the point, or add a pin when pinning; False (and a
@@ -165,8 +168,8 @@ class ProbeView(pn.viewable.Viewer):
         else:
             west, east = (_wrap_lon(v) for v in x_to_lon(np.array([x0, x1])))
         south, north = (float(v) for v in y_to_lat(np.array([y0, y1])))
-        self.state.param.update(region=(west, south, east, north), polygon=None)
-        self.shown = "Area"
+        box = (west, south, east, north)
+        self._announce("Area", lambda: self.state.param.update(region=box, polygon=None))
 
     def _on_lasso(self, geometry=None, **_) -> None:
         if geometry is None or len(geometry) < 3:
@@ -175,8 +178,27 @@ class ProbeView(pn.viewable.Viewer):
         lons = x_to_lon(xy[:, 0])  # not wrapped: a polygon across the dateline stays whole
         lats = y_to_lat(xy[:, 1])
         vertices = [(float(a), float(b)) for a, b in zip(lons, lats, strict=True)]
-        self.state.param.update(polygon=vertices, region=None)
-        self.shown = "Area"
+        self._announce("Area", lambda: self.state.param.update(polygon=vertices, region=None))
+
+    def _announce(self, tab: str, gesture: Callable[[], object]) -> None:
+        """Bring ``tab`` to the front saying it computes, then apply ``gesture`` on the next
+        tick of the server's event loop: the browser sees the sign before the map redraws its
+        marks (which takes a second on 2 cores); a gesture that asks nothing (a click on
+        land) takes the sign back."""
+        self.shown = tab
+        pane = self.panes[TABS.index(tab)] if self.panes else None
+        if pane is not None:
+            pane.announce()
+
+        def apply() -> None:
+            if gesture() is False and pane is not None:
+                pane.withdraw()
+
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.add_next_tick_callback(apply)
+        else:  # a notebook or a test: at once
+            apply()
 
     def clear(self, *_) -> None:
         """Forget the points and the region."""
@@ -184,7 +206,7 @@ class ProbeView(pn.viewable.Viewer):
 
     # -- map layers -------------------------------------------------------------------------
     def _marks(self, points=(), **_) -> hv.Points:
-        return pin_marks(points)
+        return pin_marks(points).opts(hooks=[self.feedback.hook])
 
     def _region_outline(self, region=None, polygon=None, **_) -> hv.Path:
         lon, lat = _outline(region, polygon)
@@ -308,7 +330,12 @@ class ProbeView(pn.viewable.Viewer):
             self.state.report(str(error))
             return self._placeholder(escape(error))
 
-        body = AnswerPane(plot, depends, what, read_errors(), failed)
+        index = len(self.panes)
+        name = TABS[index]  # computed only while in front (2 cores: not 4 at once)
+        body = AnswerPane(
+            plot, depends, what, read_errors(), failed, active=lambda: self.shown == name,
+            banner_class=self.feedback.banner_class(index),
+        )  # fmt: skip
         self.panes.append(body)
         bar = pn.Row(pn.pane.Markdown("Download:", margin=(8, 4, 0, 10)), *downloads, align="end")
         return pn.Column(bar, body, sizing_mode="stretch_width")
@@ -362,12 +389,12 @@ class ProbeView(pn.viewable.Viewer):
             rows.append(
                 pn.Row(pn.pane.HTML(f"{swatch}{lon:.3f}°, {lat:.3f}°", margin=(6, 4)), remove)
             )
-        return pn.Row(*rows, sizing_mode="stretch_width")
+        return pn.FlexBox(*rows)
 
     def __panel__(self) -> pn.viewable.Viewable:
         clear = pn.widgets.Button(label="Clear points and region", color="light")
         clear.on_click(self.clear)
-        controls = pn.Row(
+        controls = pn.FlexBox(  # wraps in a narrow column beside the map
             pn.widgets.Checkbox.from_param(
                 self.param.keep_pins, margin=(12, 10), css_classes=["pin-points"]
             ),
@@ -380,6 +407,7 @@ class ProbeView(pn.viewable.Viewer):
             self.tabs.active = TABS.index(self.shown)
             self.tabs.param.watch(lambda e: setattr(self, "shown", TABS[e.new]), "active")
             self.param.watch(lambda e: setattr(self.tabs, "active", TABS.index(e.new)), "shown")
+            self.param.watch(lambda e: self.panes[TABS.index(e.new)].refresh(), "shown")
         return pn.Column(controls, self.tabs, sizing_mode="stretch_width")
 
 

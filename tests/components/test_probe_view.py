@@ -148,7 +148,7 @@ def test_quick_clicks_show_the_answer_to_the_last(view, monkeypatch):
     async def run():
         view.__panel__()
         pane = view.panes[0]  # the time series tab's answer
-        shown = pane.body._inner_layout
+        shown = pane.body[0]._inner_layout
         points = [None]
         for lon, lat in [(-30.2, 20.3), (-40.2, 10.3), (-25.2, 35.3)]:
             await until(lambda: points[-1] in computing and computing[points[-1]][0].is_set())
