@@ -1,5 +1,4 @@
-"""A pane for a slow answer: it says at once that it computes, and marks the answer on screen
-as stale until the new one replaces it.
+"""A pane for a slow answer that says at once that it computes and marks the old answer stale.
 
 A probe's series, an area's statistics or an impact table can take a second or more to
 compute. Without a sign the user cannot tell a slow answer from none, and the plot still on
