@@ -5,8 +5,8 @@ process, through the calls the dashboard makes:
 
 - **area**: a drawn 20° x 20° box: ``ProbeAnswers.area()`` (its mean, min and max for every
   day of the year, and its statistics now), a box not asked before each time;
-- **point series**: a click: ``ProbeAnswers.series()`` at a sea cell not asked before (the
-  nearest cell, then the year's series);
+- **point series**: a click: ``ProbeView.add_point`` (the nearest sea cell checked) and
+  ``ProbeAnswers.series()`` (the year's series there), at a cell not asked before;
 - **dataset switch**: ``state.dataset_id`` to another catalogue entry, then the map's first
   frame of it (``MapView._render_image`` of the whole globe, 843 x 483 px);
 - **animation**: one time step of a replay: ``state.time`` to the next step and the map's
@@ -46,7 +46,7 @@ MEASURE = r"""
 import json, sys, time, warnings
 warnings.simplefilter("ignore")
 from data_adapters import Catalog
-from components import ExplorerState, MapView
+from components import ExplorerState, MapView, ProbeView
 from components.core.frames import FrameCache
 from components.probe_answers import ProbeAnswers
 
@@ -62,11 +62,14 @@ for i in range(repeats):
     answers = ProbeAnswers(state)
     state.region = (-40.0 + 3 * i, 10.0, -20.0 + 3 * i, 30.0)
     t = time.perf_counter(); answers.area(); out["area"].append(time.perf_counter() - t)
-for i in range(repeats):
-    state.points = [(-150.2 + 7 * i, 20.3)]
-    t = time.perf_counter(); answers.series(); out["point series"].append(time.perf_counter() - t)
 view = MapView(state=state, frames=FrameCache())
 view._render_image(*VIEW)
+probe = ProbeView(state=state, map_view=view)
+for i in range(repeats):  # a click: the cell checked, then the series
+    t = time.perf_counter()
+    probe.add_point(-150.2 + 7 * i, 20.3)
+    probe.answers.series()
+    out["point series"].append(time.perf_counter() - t)
 groups = [g for g in state.param.dataset_id.objects if g != "demo"]
 for target in (groups * repeats)[:repeats]:
     t = time.perf_counter()

@@ -137,10 +137,7 @@ class ProbeAnswers:
         out = []
         for n, (lon, lat) in enumerate(s.points, start=1):
             try:
-                cell = self._remember(
-                    ("cell", s.dataset_id, s.variable, s.depth, lon, lat),
-                    lambda lon=lon, lat=lat: probes.nearest_ocean_cell(s.field(), lon, lat),
-                )
+                cell = self.cell(lon, lat)
             except SourceError as exc:
                 s.report(f"point {n}: {exc}")
                 continue
@@ -148,6 +145,15 @@ class ProbeAnswers:
             said = None if depth is None else vertical.choice_parts(s.dataset, depth)
             out.append(Probe(n, (lon, lat), cell, depth, said))
         return out
+
+    def cell(self, lon: float, lat: float) -> probes.Cell:
+        """The nearest ocean cell to (lon, lat) on the current grid (kept: a click checks it,
+        then its answers use it)."""
+        s = self.state
+        return self._remember(
+            ("cell", s.dataset_id, s.variable, s.depth, lon, lat),
+            lambda: probes.nearest_ocean_cell(s.field(), lon, lat),
+        )
 
     def region_mask(self) -> xr.DataArray | None:
         """The cells inside the drawn box or polygon (None when nothing is drawn)."""

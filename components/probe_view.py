@@ -27,7 +27,6 @@ from data_adapters.errors import as_source_error, read_errors
 
 from . import probe_plots as plots
 from .answer_pane import AnswerPane
-from .core import probes
 from .core.geography import (
     MERCATOR_HALF_WORLD,
     WEB_MERCATOR,
@@ -145,7 +144,7 @@ class ProbeView(pn.viewable.Viewer):
         """Probe (lon, lat): replace the point, or add a pin when pinning; False (and a
         message) when there is no ocean cell there."""
         try:
-            probes.nearest_ocean_cell(self.state.field(), lon, lat)
+            self.answers.cell(lon, lat)
         except SourceError as exc:
             self.state.report(str(exc))
             return False
