@@ -181,3 +181,28 @@ def test_the_area_plot_names_its_axis_by_the_quantity(view):
     plot = view.area_plot()[0].object  # the area series above its statistics
     figure = hv.render(plot, backend="bokeh")
     assert figure.yaxis[0].axis_label == "thetao [degC]"  # was "min", the band's name
+
+
+def test_only_the_tab_in_front_computes_and_the_others_when_shown(view):
+    """A click computes the time series in front; the profile waits until its tab is shown."""
+
+    def computed(kind: str) -> bool:
+        return any(key[0] == kind for key in view.answers._answers)
+
+    async def until(condition) -> None:
+        deadline = time.monotonic() + 30
+        while not condition() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # polling interval
+        assert condition()
+
+    async def run():
+        view.__panel__()
+        tap(view, -30.2, 20.3)
+        await until(lambda: computed("series") and not view.panes[0].computing)
+        await until(lambda: len(asyncio.all_tasks()) == 1)  # every tab's call came back
+        assert not computed("profile") and not computed("section")
+        view.shown = "Profile"
+        await until(lambda: computed("profile") and not view.panes[1].computing)
+        assert "lat=20.5" in title(view.panes[1].body[0]._inner_layout[0].object)
+
+    asyncio.run(run())
