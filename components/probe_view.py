@@ -7,9 +7,11 @@ come from :class:`components.probe_answers.ProbeAnswers` (no widgets; its comput
 :mod:`components.core.probes` and :mod:`components.core.regions`), drawn by
 :mod:`components.probe_plots`, and its CSV and NetCDF files are the tabs' downloads.
 
-Answers are computed off the event loop (``asyncio.to_thread``): a slow read for one session
-never stalls the others, and the tab shows a spinner meanwhile; of answers still in flight
-only the latest question's is shown (:mod:`components.answers`).
+Answers are computed off the event loop (``asyncio.to_thread``), only for the tab in front: a
+slow read for one session never stalls the others, and the tab says it computes meanwhile,
+the answer still on screen marked as the previous choice's (:mod:`components.answer_pane`;
+the browser shows the sign itself as a gesture ends, :mod:`components.probe_feedback`); of
+answers still in flight only the latest question's is shown (:mod:`components.answers`).
 """
 
 from __future__ import annotations
