@@ -60,6 +60,11 @@ PHONE_CSS = """
 """
 
 
+#: The maps take the room left by the probes' column, which wraps below them under 1000 px.
+MAPS_FLEX = {"flex": "1 1 560px", "min-width": "0"}
+PROBES_FLEX = {"flex": "1 1 400px", "max-width": "560px", "min-width": "0"}
+
+
 class Session:
     """One browser session's state and views, shared by the page and the embed routes."""
 
@@ -205,12 +210,9 @@ def create_app(
         favicon="assets/logo.svg",
         sidebar=sidebar,
         main=[
-            pn.Column(
-                single,
-                compared,
-                session.observations,
+            _beside(
+                pn.Column(single, compared, session.observations, sizing_mode="stretch_width"),
                 session.probes,
-                sizing_mode="stretch_width",
             )
         ],
         accent="#0b5d8c",
@@ -221,6 +223,18 @@ def create_app(
     share = ShareDialog(state, session.front_map, template)
     template.header.append(pn.Row(pn.layout.HSpacer(), share.button, align="center"))
     return template
+
+
+def _beside(maps: pn.viewable.Viewable, probes: pn.viewable.Viewable) -> pn.FlexBox:
+    """The probes' answers beside the maps, where a click's series is seen without scrolling
+    (a laptop's 1400 x 900 window); below them when the window is too narrow (phones)."""
+    return pn.FlexBox(
+        pn.Column(maps, sizing_mode="stretch_width", styles=MAPS_FLEX),
+        pn.Column(probes, sizing_mode="stretch_width", styles=PROBES_FLEX, css_classes=["probes"]),
+        flex_wrap="wrap",
+        align_items="flex-start",
+        sizing_mode="stretch_width",
+    )
 
 
 def _absolute_resources(route: str) -> None:

@@ -12,6 +12,8 @@ target is reported, not raised.
   against ``gv.Image`` + ``rasterize``, xpublish-wms ``GetMap`` and cartopy ``pcolormesh``;
   payload per frame against the full grid;
 - ``point_series``: a ten-year point series, time-chunked store against the prepared one;
+- ``probe_latency``: a drawn area, a click's series, a dataset switch and an animation step
+  on the demo ocean, measured on this checkout and on the commit before (server time);
 - ``browser_latency``: a time step to the new map painted, in Chromium;
 - ``server_memory``: the server's peak memory while Chromium browses a 16 GB store.
 

@@ -20,6 +20,7 @@ from .harness import Options, Table, Target, summary, timed
 BENCHMARKS = {
     "map_frame": "benchmarks.map_frame",
     "point_series": "benchmarks.point_series",
+    "probe_latency": "benchmarks.probe_latency",
     "browser_latency": "benchmarks.browser_latency",
     "server_memory": "benchmarks.server_memory",
     "tiles": "benchmarks.tiles",

@@ -21,12 +21,14 @@ def off_the_loop(
     compute: Callable[[], Any],
     errors: tuple[type[BaseException], ...] = (),
     on_error: Callable[[BaseException], Any] | None = None,
+    on_latest: Callable[[], None] | None = None,
 ) -> Callable[..., Awaitable[Any]]:
     """``compute`` as an ``async`` function for ``pn.bind``: run in a thread at each call,
     its answer shown only if no later call came meanwhile (otherwise ``param.Skip``).
 
     ``errors`` raised by ``compute`` go to ``on_error`` (on the event loop, for the latest
-    call only), whose return value is shown instead.
+    call only), whose return value is shown instead. ``on_latest`` is called (on the event
+    loop) when the latest call's answer or error comes back.
     """
     asked = 0
 
@@ -39,7 +41,15 @@ def off_the_loop(
         except errors as exc:
             if question != asked:
                 return param.Skip
-            return on_error(exc)
-        return result if question == asked else param.Skip
+            result = on_error(exc)
+        except BaseException:
+            if question == asked and on_latest is not None:
+                on_latest()
+            raise
+        if question != asked:
+            return param.Skip
+        if on_latest is not None and result is not param.Skip:  # Skip: no answer given
+            on_latest()
+        return result
 
     return answer

@@ -25,7 +25,7 @@ import xarray as xr
 from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
 
-from .answers import off_the_loop
+from .answer_pane import AnswerPane
 from .colors import ColorSettings
 from .core import comparison, regions
 from .core.frames import FrameCache
@@ -277,14 +277,13 @@ class CompareView(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state.param
 
-        table = off_the_loop(self._table_markdown)
-        body = pn.panel(
-            pn.bind(
-                table, s.mode, s.baseline, s.scenarios, s.time, s.depth, s.variable,
+        body = AnswerPane(
+            self._table_markdown,
+            [
+                s.mode, s.baseline, s.scenarios, s.time, s.depth, s.variable,
                 s.threshold, s.within_spread, s.event_value, s.region, s.polygon, s.extent,
-            ),
-            loading_indicator=True,
-            sizing_mode="stretch_width",
+            ],
+            what="the impact table",
         )  # fmt: skip
         download = pn.widgets.FileDownload(
             callback=self.table_csv, filename="impact.csv", label="Impact table CSV",

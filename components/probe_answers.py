@@ -137,10 +137,7 @@ class ProbeAnswers:
         out = []
         for n, (lon, lat) in enumerate(s.points, start=1):
             try:
-                cell = self._remember(
-                    ("cell", s.dataset_id, s.variable_key, s.depth, lon, lat),
-                    lambda lon=lon, lat=lat: probes.nearest_ocean_cell(s.field(), lon, lat),
-                )
+                cell = self.cell(lon, lat)
             except SourceError as exc:
                 s.report(f"point {n}: {exc}")
                 continue
@@ -148,6 +145,15 @@ class ProbeAnswers:
             said = None if depth is None else vertical.choice_parts(s.dataset, depth)
             out.append(Probe(n, (lon, lat), cell, depth, said))
         return out
+
+    def cell(self, lon: float, lat: float) -> probes.Cell:
+        """The nearest ocean cell to (lon, lat) on the current grid (kept: a click checks it,
+        then its answers use it)."""
+        s = self.state
+        return self._remember(
+            ("cell", s.dataset_id, s.variable_key, s.depth, lon, lat),
+            lambda: probes.nearest_ocean_cell(s.field(), lon, lat),
+        )
 
     def region_mask(self) -> xr.DataArray | None:
         """The cells inside the drawn box or polygon (None when nothing is drawn)."""
@@ -248,27 +254,43 @@ class ProbeAnswers:
         )
         return _described(section, p)
 
+    def area_change(self) -> tuple[str, str] | None:
+        """(scenario, baseline) when the map shows the difference between two runs: the
+        area answers are then of the change, scenario - baseline (None otherwise)."""
+        s = self.state
+        if s.mode != "difference" or self._scenario() is None:
+            return None
+        scenario = next((x for x in s.scenarios if x != s.baseline), None)
+        return None if scenario is None else (scenario, s.baseline)
+
     def area(self) -> tuple[xr.Dataset | None, dict[str, float]] | None:
         """Area-weighted mean, min and max over the region per time step, and the region's
-        statistics at the current time step."""
+        statistics at the current time step; in difference mode, of the change from the
+        baseline (:meth:`area_change`)."""
         s = self.state
         mask = self.region_mask()
         if mask is None:
             return None
         region_key = (s.region, tuple(map(tuple, s.polygon or ())))
+        change = self.area_change()
+        scenario, minus = change if change is not None else (self._scenario(), None)
+        key = (*self._choice(), change, region_key)
         series = None
         if "time" in self.variable("maps").dims:
             series = self._remember(
-                ("area", *self._choice(), region_key),
+                ("area", *key),
                 lambda: regions.area_series(
-                    self.variable(), mask, depth=self._depth(), scenario=self._scenario()
+                    self.variable(), mask, depth=self._depth(), scenario=scenario, minus=minus
                 ).compute(),
             )
-        stats = self._remember(
-            ("stats", *self._choice(), s.time, region_key),
-            lambda: regions.region_stats(s.field(), mask),
-        )
-        return series, stats
+
+        def stats() -> dict[str, float]:
+            if change is None:
+                return regions.region_stats(s.field(), mask)
+            delta = comparison.change(s.field(scenario=minus), s.field(scenario=scenario))
+            return regions.region_stats(delta.reset_coords(drop=True), mask)
+
+        return series, self._remember(("stats", *key, s.time), stats)
 
     # -- downloads: CSV and NetCDF through the core's writers -------------------------------
     def series_csv(self) -> io.StringIO:
@@ -308,7 +330,7 @@ class ProbeAnswers:
         series = answer[0] if answer is not None else None
         if series is not None:
             series = series[["mean", "min", "max"]]
-        header = f"{self.quantity()} over the {self.region_label()} (area-weighted)"
+        header = f"{self.area_quantity()} over the {self.region_label()} (area-weighted)"
         return _csv(series, header)
 
     def stats_csv(self) -> io.StringIO:
@@ -322,7 +344,7 @@ class ProbeAnswers:
             dims="statistic",
             coords={"statistic": list(stats)},
         )
-        header = f"{self.quantity()} over the {self.region_label()} at {self.state.time}"
+        header = f"{self.area_quantity()} over the {self.region_label()} at {self.state.time}"
         return _csv(table, header)
 
     def netcdf(self, what: str) -> io.BytesIO:
@@ -349,6 +371,15 @@ class ProbeAnswers:
         scenario = None if self.state.comparing else self._scenario()
         text = quantity_label({"units": units}, str(self.state.variable), short=True)
         return f"{text}, scenario {scenario}" if scenario else text
+
+    def area_quantity(self) -> str:
+        """What the area answers are of: :meth:`quantity`, or its change between two runs."""
+        change = self.area_change()
+        if change is None:
+            return self.quantity()
+        _, units, _ = self.labels()
+        text = quantity_label({"units": units}, str(self.state.variable), short=True)
+        return f"change in {text}, scenario {change[0]} - {change[1]}"
 
     def _csv_header(self, data: xr.Dataset | None, at_time: bool = False) -> str:
         if data is None:

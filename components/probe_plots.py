@@ -89,7 +89,7 @@ def comparison_overlays(
         )
     values = hv.Overlay(layers).opts(
         title=f"{long_name} at {runs.attrs['cell']}: baseline and scenarios",
-        legend_position="top_left", **PLOT_OPTS,
+        ylabel=ylabel, legend_position="top_left", **PLOT_OPTS,
     )  # fmt: skip
     deltas = [
         hv.Curve(
@@ -160,6 +160,7 @@ def area_overlay(series: xr.Dataset, long_name: str, ylabel: str, region: str) -
     mean = hv.Curve((t, series["mean"].values), "time", ("mean", ylabel), label="area mean")
     return (band * mean.opts(color="#0b3954", line_width=2)).opts(
         title=f"Area-weighted mean of {long_name} over the {region}",
+        ylabel=ylabel,  # the band's first value dimension ("min") would name the axis
         legend_position="top_left",
         **PLOT_OPTS,
     )

@@ -7,9 +7,11 @@ come from :class:`components.probe_answers.ProbeAnswers` (no widgets; its comput
 :mod:`components.core.probes` and :mod:`components.core.regions`), drawn by
 :mod:`components.probe_plots`, and its CSV and NetCDF files are the tabs' downloads.
 
-Answers are computed off the event loop (``asyncio.to_thread``): a slow read for one session
-never stalls the others, and the tab shows a spinner meanwhile; of answers still in flight
-only the latest question's is shown (:mod:`components.answers`).
+Answers are computed off the event loop (``asyncio.to_thread``), only for the tab in front: a
+slow read for one session never stalls the others, and the tab says it computes meanwhile,
+the answer still on screen marked as the previous choice's (:mod:`components.answer_pane`;
+the browser shows the sign itself as a gesture ends, :mod:`components.probe_feedback`); of
+answers still in flight only the latest question's is shown (:mod:`components.answers`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ from data_adapters import SourceError
 from data_adapters.errors import as_source_error, read_errors
 
 from . import probe_plots as plots
-from .answers import off_the_loop
-from .core import probes
+from .answer_pane import AnswerPane
 from .core.geography import (
     MERCATOR_HALF_WORLD,
     WEB_MERCATOR,
@@ -39,6 +40,7 @@ from .core.geography import (
 )
 from .map import MapView
 from .probe_answers import MAX_PINS, PIN_COLORS, Probe, ProbeAnswers
+from .probe_feedback import GestureFeedback
 from .probe_plots import PLOT_HEIGHT, plot_times
 from .state import ExplorerState
 from .text import escape
@@ -101,10 +103,12 @@ class ProbeView(pn.viewable.Viewer):
         self.state.param.watch(self._follow_time, "time")
         self.answers = ProbeAnswers(self.state)
         self._streams: list = []  # kept: a stream lives as long as its subscriber needs it
+        self.feedback = GestureFeedback()  # the browser's own sign that a gesture asked
         self.listen_to(self.map_view)
         # filled when first shown: the tabs' contents are computed by the event loop that
         # shows them (a server session or a notebook)
-        self.tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
+        self.tabs = pn.Tabs(sizing_mode="stretch_width", css_classes=[self.feedback.tabs_class])
+        self.panes: list[AnswerPane] = []  # the tabs' answers, in the order of TABS
 
     def _follow_time(self, event) -> None:
         s = self.state
@@ -135,13 +139,14 @@ class ProbeView(pn.viewable.Viewer):
             return
         lon = _wrap_lon(x_to_lon(np.array([x]))[0])
         lat = float(y_to_lat(np.array([y]))[0])
-        self.add_point(lon, lat)
+        tab = TABS[0] if self.shown == "Area" else self.shown
+        self._announce(tab, lambda: self.add_point(lon, lat))
 
     def add_point(self, lon: float, lat: float) -> bool:
         """Probe (lon, lat): replace the point, or add a pin when pinning; False (and a
         message) when there is no ocean cell there."""
         try:
-            probes.nearest_ocean_cell(self.state.field(), lon, lat)
+            self.answers.cell(lon, lat)
         except SourceError as exc:
             self.state.report(str(exc))
             return False
@@ -164,8 +169,8 @@ class ProbeView(pn.viewable.Viewer):
         else:
             west, east = (_wrap_lon(v) for v in x_to_lon(np.array([x0, x1])))
         south, north = (float(v) for v in y_to_lat(np.array([y0, y1])))
-        self.state.param.update(region=(west, south, east, north), polygon=None)
-        self.shown = "Area"
+        box = (west, south, east, north)
+        self._announce("Area", lambda: self.state.param.update(region=box, polygon=None))
 
     def _on_lasso(self, geometry=None, **_) -> None:
         if geometry is None or len(geometry) < 3:
@@ -174,8 +179,27 @@ class ProbeView(pn.viewable.Viewer):
         lons = x_to_lon(xy[:, 0])  # not wrapped: a polygon across the dateline stays whole
         lats = y_to_lat(xy[:, 1])
         vertices = [(float(a), float(b)) for a, b in zip(lons, lats, strict=True)]
-        self.state.param.update(polygon=vertices, region=None)
-        self.shown = "Area"
+        self._announce("Area", lambda: self.state.param.update(polygon=vertices, region=None))
+
+    def _announce(self, tab: str, gesture: Callable[[], object]) -> None:
+        """Bring ``tab`` to the front saying it computes, then apply ``gesture`` on the next
+        tick of the server's event loop: the browser sees the sign before the map redraws its
+        marks (which takes a second on 2 cores); a gesture that asks nothing (a click on
+        land) takes the sign back."""
+        self.shown = tab
+        pane = self.panes[TABS.index(tab)] if self.panes else None
+        if pane is not None:
+            pane.announce()
+
+        def apply() -> None:
+            if gesture() is False and pane is not None:
+                pane.withdraw()
+
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.add_next_tick_callback(apply)
+        else:  # a notebook or a test: at once
+            apply()
 
     def clear(self, *_) -> None:
         """Forget the points and the region."""
@@ -183,7 +207,7 @@ class ProbeView(pn.viewable.Viewer):
 
     # -- map layers -------------------------------------------------------------------------
     def _marks(self, points=(), **_) -> hv.Points:
-        return pin_marks(points)
+        return pin_marks(points).opts(hooks=[self.feedback.hook])
 
     def _region_outline(self, region=None, polygon=None, **_) -> hv.Path:
         lon, lat = _outline(region, polygon)
@@ -264,6 +288,10 @@ class ProbeView(pn.viewable.Viewer):
             )
         series, stats = answer
         long_name, units, ylabel = self.answers.labels()
+        change = self.answers.area_change()
+        if change is not None:  # the map shows the difference: so does the region
+            long_name = f"the change in {long_name} ({change[0]} - {change[1]})"
+            ylabel = f"Δ {self.state.variable} [{units}]" if units else f"Δ {self.state.variable}"
         table = self._stats_table(stats, units)
         if series is None:
             return pn.Column(table, sizing_mode="stretch_width")
@@ -274,7 +302,8 @@ class ProbeView(pn.viewable.Viewer):
     def _stats_table(self, stats: dict[str, float], units: str) -> pn.pane.Markdown:
         u = f" {escape(units)}" if units else ""
         return pn.pane.Markdown(
-            f"**Over the {self.answers.region_label()} at {self.state.time}** "
+            f"**{escape(self.answers.area_quantity())} over the "
+            f"{self.answers.region_label()} at {self.state.time}** "
             f"({stats['cells']} ocean cells)\n\n"
             "| mean | min | max | std | ocean area |\n| --- | --- | --- | --- | --- |\n"
             f"| {stats['mean']:.4g}{u} | {stats['min']:.4g}{u} | {stats['max']:.4g}{u} | "
@@ -293,7 +322,7 @@ class ProbeView(pn.viewable.Viewer):
     def _netcdf(self, what: str, filename: str) -> pn.widgets.FileDownload:
         return self._download(lambda: self.answers.netcdf(what), filename, "NetCDF")
 
-    def _tab(self, plot: Callable[[], pn.viewable.Viewable], *depends, downloads=()):
+    def _tab(self, plot: Callable[[], pn.viewable.Viewable], what: str, *depends, downloads=()):
         """A tab whose content is computed off the event loop when what it shows changes
         (the latest question's answer only, see :mod:`components.answers`)."""
 
@@ -302,8 +331,13 @@ class ProbeView(pn.viewable.Viewer):
             self.state.report(str(error))
             return self._placeholder(escape(error))
 
-        content = off_the_loop(plot, read_errors(), failed)
-        body = pn.panel(pn.bind(content, *depends), loading_indicator=True)
+        index = len(self.panes)
+        name = TABS[index]  # computed only while in front (2 cores: not 4 at once)
+        body = AnswerPane(
+            plot, depends, what, read_errors(), failed, active=lambda: self.shown == name,
+            banner_class=self.feedback.banner_class(index),
+        )  # fmt: skip
+        self.panes.append(body)
         bar = pn.Row(pn.pane.Markdown("Download:", margin=(8, 4, 0, 10)), *downloads, align="end")
         return pn.Column(bar, body, sizing_mode="stretch_width")
 
@@ -311,25 +345,28 @@ class ProbeView(pn.viewable.Viewer):
         s, a, d = self.state.param, self.answers, self._download
         choice = (s.dataset_id, s.variable, s.depth, s.scenario)
         series = self._tab(
-            self.series_plot, s.points, *choice, s.mode, s.baseline, s.scenarios,
+            self.series_plot, "the time series", s.points, *choice, s.mode, s.baseline, s.scenarios,
             downloads=[
                 d(a.series_csv, "timeseries.csv", "CSV"), self._netcdf("series", "timeseries.nc")
             ],
         )  # fmt: skip
         profile = self._tab(
-            self.profile_plot, s.points, self.param.point_time, *choice,
+            self.profile_plot, "the profile", s.points, self.param.point_time, *choice,
             downloads=[
                 d(a.profiles_csv, "profile.csv", "CSV"), self._netcdf("profiles", "profile.nc")
             ],
         )  # fmt: skip
         section = self._tab(
-            self.section_plot, s.points, *choice, self.map_view.colors.param.cmap,
+            self.section_plot, "the Hovmöller section", s.points, *choice,
+            self.map_view.colors.param.cmap,
             downloads=[
                 d(a.section_csv, "hovmoller.csv", "CSV"), self._netcdf("section", "hovmoller.nc")
             ],
         )  # fmt: skip
         area = self._tab(
-            self.area_plot, s.region, s.polygon, self.param.region_time, *choice,
+            self.area_plot, "the area series and statistics", s.region, s.polygon,
+            self.param.region_time, *choice,
+            s.mode, s.baseline, s.scenarios,
             downloads=[
                 d(a.area_csv, "area_series.csv", "Series CSV"),
                 d(a.stats_csv, "area_stats.csv", "Statistics CSV"),
@@ -353,12 +390,12 @@ class ProbeView(pn.viewable.Viewer):
             rows.append(
                 pn.Row(pn.pane.HTML(f"{swatch}{lon:.3f}°, {lat:.3f}°", margin=(6, 4)), remove)
             )
-        return pn.Row(*rows, sizing_mode="stretch_width")
+        return pn.FlexBox(*rows)
 
     def __panel__(self) -> pn.viewable.Viewable:
         clear = pn.widgets.Button(label="Clear points and region", color="light")
         clear.on_click(self.clear)
-        controls = pn.Row(
+        controls = pn.FlexBox(  # wraps in a narrow column beside the map
             pn.widgets.Checkbox.from_param(
                 self.param.keep_pins, margin=(12, 10), css_classes=["pin-points"]
             ),
@@ -371,6 +408,7 @@ class ProbeView(pn.viewable.Viewer):
             self.tabs.active = TABS.index(self.shown)
             self.tabs.param.watch(lambda e: setattr(self, "shown", TABS[e.new]), "active")
             self.param.watch(lambda e: setattr(self.tabs, "active", TABS.index(e.new)), "shown")
+            self.param.watch(lambda e: self.panes[TABS.index(e.new)].refresh(), "shown")
         return pn.Column(controls, self.tabs, sizing_mode="stretch_width")
 
 

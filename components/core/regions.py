@@ -9,9 +9,10 @@ area series reads only the rows and columns that touch the region.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import dask.array as dsa
 import numpy as np
 import xarray as xr
 
@@ -247,10 +248,24 @@ def _window(mask: xr.DataArray) -> dict[str, np.ndarray]:
     return {rows: np.flatnonzero(values.any(axis=1)), cols: np.flatnonzero(values.any(axis=0))}
 
 
+def _as_index(index: np.ndarray) -> slice | np.ndarray:
+    """Contiguous indices as a slice: dask then reads only those cells of each chunk (a list
+    of indices, or a slice taken after another selection, reads whole chunks first)."""
+    if index.size and index[-1] - index[0] + 1 == index.size:
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
+
+
 def _masked_parts(
-    da: xr.DataArray, mask: xr.DataArray
+    da: xr.DataArray,
+    mask: xr.DataArray,
+    pick: Callable[[xr.DataArray], xr.DataArray] | None = None,
 ) -> tuple[xr.DataArray, xr.DataArray, tuple[str, str]]:
-    """(values, areas NaN outside the region) over the rows and columns the region touches."""
+    """(values, areas NaN outside the region) over the rows and columns the region touches.
+
+    ``pick`` selects from the window (a level, a run): the window is taken first, so that
+    the read is of the region's cells only.
+    """
     hdims = _horizontal_dims(da)
     if set(mask.dims) != set(hdims) or any(mask.sizes[d] != da.sizes[d] for d in hdims):
         drawn = " x ".join(f"{n} {d}" for d, n in mask.sizes.items())
@@ -261,7 +276,9 @@ def _masked_parts(
     if tuple(mask.dims) != hdims:
         mask = mask.transpose(*hdims)
     window = _window(mask)
-    sub = da.isel(window)
+    sub = da.isel({d: _as_index(i) for d, i in window.items()})
+    if pick is not None:
+        sub = pick(sub)
     picked = np.ix_(window[hdims[0]], window[hdims[1]])
     inside = xr.DataArray(np.asarray(mask.values)[picked], dims=hdims)
     if da["lon"].ndim == 1:  # areas of the window only: an outer product of two vectors
@@ -281,29 +298,73 @@ def area_series(
     scenario: str | None = None,
     start: Any = None,
     end: Any = None,
+    minus: str | None = None,
 ) -> xr.Dataset:
     """Area-weighted mean, min and max of ``da`` over the sea cells inside ``mask``, per step.
 
-    ``depth``, ``scenario``, ``start`` and ``end`` are as in :func:`select`. Only the rows and
-    columns the region touches are read. Returns a lazy Dataset with variables ``mean``,
-    ``min`` and ``max`` on ``time`` (and ``scenario`` when ``"all"``), NaN at steps with no
-    sea cell inside.
+    ``depth``, ``scenario``, ``start`` and ``end`` are as in :func:`select`. ``minus``: a run
+    to subtract cell by cell (the change ``scenario - minus``, in the variable's units). Only
+    the rows and columns the region touches are read. Returns a lazy Dataset with variables
+    ``mean``, ``min`` and ``max`` on ``time`` (and ``scenario`` when ``"all"``), NaN at steps
+    with no sea cell inside.
     """
-    da = select(da, depth=depth, scenario=scenario, start=start, end=end)
-    sub, area, hdims = _masked_parts(da, mask)
-    weight = area.where(sub.notnull())
-    total = weight.sum(hdims)
-    mean = (sub * weight).sum(hdims) / total.where(total > 0)
-    inside = sub.where(area.notnull())
+
+    def pick(window: xr.DataArray) -> xr.DataArray:
+        values = select(window, depth=depth, scenario=scenario, start=start, end=end)
+        if minus is None:
+            return values
+        base = select(window, depth=depth, scenario=minus, start=start, end=end)
+        return values - base.assign_coords({d: values[d] for d in values.dims})
+
+    sub, area, hdims = _masked_parts(da, mask, pick)
+    sub = sub.transpose(..., *hdims)
+    weights = np.asarray(area.values, dtype=float)  # NaN outside the region
+    data = sub.data
+    if isinstance(data, dsa.Array):
+        # one task per map: each chunk is reduced where it is read (no graph of
+        # intermediate arrays, which would cost more than the read itself)
+        data = data.rechunk({data.ndim - 2: -1, data.ndim - 1: -1})
+        reduced = data.map_blocks(
+            _weighted_reduction,
+            weights,
+            drop_axis=data.ndim - 1,
+            chunks=(*data.chunks[:-2], (3,)),
+            dtype=float,
+            meta=np.empty((0,) * (data.ndim - 1), float),
+        )
+    else:
+        reduced = _weighted_reduction(np.asarray(data), weights)
+    other = sub.dims[:-2]
+    coords = {d: sub[d] for d in other if d in sub.coords}
+    parts = xr.DataArray(reduced, dims=(*other, "statistic"), coords=coords)
     attrs = {k: da.attrs[k] for k in ("units", "long_name", "standard_name") if k in da.attrs}
+    methods = ("area: mean (area-weighted)", "area: minimum", "area: maximum")
     out = xr.Dataset(
         {
-            "mean": mean.assign_attrs(attrs, cell_methods="area: mean (area-weighted)"),
-            "min": inside.min(hdims).assign_attrs(attrs, cell_methods="area: minimum"),
-            "max": inside.max(hdims).assign_attrs(attrs, cell_methods="area: maximum"),
+            name: parts[..., i].assign_attrs(attrs, cell_methods=method)
+            for i, (name, method) in enumerate(zip(("mean", "min", "max"), methods, strict=True))
         }
     )
     return out.drop_vars([c for c in out.coords if c not in out.dims])
+
+
+def _weighted_reduction(values: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """(..., 3): area-weighted mean, min and max over the last two axes of ``values``, of the
+    cells with data and a finite area (NaN where there is none)."""
+    values = np.asarray(values, dtype=float)
+    wet = np.isfinite(values) & np.isfinite(area)
+    weight = np.where(wet, area, 0.0)
+    total = weight.sum(axis=(-2, -1))
+    weighted = np.where(wet, values * weight, 0.0).sum(axis=(-2, -1))
+    some = total > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(some, weighted / np.where(some, total, 1.0), np.nan)
+    low = np.where(wet, values, np.inf).min(axis=(-2, -1))
+    high = np.where(wet, values, -np.inf).max(axis=(-2, -1))
+    any_wet = wet.any(axis=(-2, -1))
+    return np.stack(
+        [mean, np.where(any_wet, low, np.nan), np.where(any_wet, high, np.nan)], axis=-1
+    )
 
 
 def region_cells(da2d: xr.DataArray, mask: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:

@@ -204,3 +204,32 @@ def test_a_pressure_level_is_said_in_hpa_in_labels_and_csv(tmp_path):
     answers.state.points = [(1.0, 10.0)]
     assert answers.series()["point1"].attrs["cell"] == "lon=1, lat=10, 850 hPa"
     assert answers.series_csv().getvalue().splitlines()[0] == "# lon=1,lat=10,pressure_hPa=850"
+
+
+def test_in_difference_mode_the_area_is_of_the_change(answers):
+    """The map shows scenario - baseline: the Area tab's series, statistics and files too."""
+    s = answers.state
+    s.region = (-40.0, 10.0, -20.0, 30.0)
+    absolute, _ = answers.area()
+    s.param.update(mode="difference", baseline="baseline", scenarios=["warming_3"])
+    series, stats = answers.area()
+    # the demo's +3 °C run: the change is 3 °C everywhere, not a sea temperature of ~25 °C
+    np.testing.assert_allclose(series["mean"].values, 3.0, atol=1e-4)
+    np.testing.assert_allclose(series["max"].values, 3.0, atol=1e-4)
+    assert stats["mean"] == pytest.approx(3.0, abs=1e-4)
+    assert float(absolute["mean"].mean()) > 10.0
+    header = answers.area_csv().getvalue().splitlines()[0]
+    assert header.startswith("# change in thetao [degC], scenario warming_3 - baseline over")
+    s.mode = "map"  # one run again: its absolute values
+    np.testing.assert_allclose(answers.area()[0]["mean"].values, absolute["mean"].values)
+
+
+def test_a_moved_region_gives_a_new_area_answer(answers):
+    s = answers.state
+    s.region = (-40.0, 10.0, -20.0, 30.0)
+    first, _ = answers.area()
+    s.region = (-40.0, -30.0, -20.0, -10.0)  # the same size, in the southern hemisphere
+    second, _ = answers.area()
+    assert not np.allclose(first["mean"].values, second["mean"].values)
+    s.region = (-40.0, 10.0, -20.0, 30.0)
+    np.testing.assert_allclose(answers.area()[0]["mean"].values, first["mean"].values)

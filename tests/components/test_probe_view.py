@@ -147,7 +147,8 @@ def test_quick_clicks_show_the_answer_to_the_last(view, monkeypatch):
 
     async def run():
         view.__panel__()
-        shown = view.tabs[0][1]._inner_layout  # the time series tab's content
+        pane = view.panes[0]  # the time series tab's answer
+        shown = pane.body[0]._inner_layout
         points = [None]
         for lon, lat in [(-30.2, 20.3), (-40.2, 10.3), (-25.2, 35.3)]:
             await until(lambda: points[-1] in computing and computing[points[-1]][0].is_set())
@@ -155,11 +156,15 @@ def test_quick_clicks_show_the_answer_to_the_last(view, monkeypatch):
             tap(view, lon, lat)
             points.append(view.state.points[-1])
         await until(lambda: points[-1] in computing and computing[points[-1]][0].is_set())
+        # meanwhile the tab says it computes
+        assert pane.banner.visible and "Computing the time series" in pane.banner.object
         computing[points[3]][1].set()  # the third click's answer comes back first
         await until(lambda: "lat=35.5" in title(shown[0].object))
+        assert not pane.banner.visible and pane.body.styles.get("opacity") == "1"
         computing[points[2]][1].set()  # then the second's, and the first's
         computing[points[1]][1].set()
         await until(lambda: len(asyncio.all_tasks()) == 1)  # every answer handed to Panel
+        assert not pane.banner.visible  # older answers neither show nor bring the banner back
         return title(shown[0].object)
 
     assert "at lon=-25.5, lat=35.5" in asyncio.run(run())
@@ -169,3 +174,35 @@ def title(obj) -> str:
     if not isinstance(obj, hv.core.Dimensioned):
         return ""
     return obj.opts.get().kwargs.get("title", "")
+
+
+def test_the_area_plot_names_its_axis_by_the_quantity(view):
+    view.state.region = (-40.0, 10.0, -20.0, 30.0)
+    plot = view.area_plot()[0].object  # the area series above its statistics
+    figure = hv.render(plot, backend="bokeh")
+    assert figure.yaxis[0].axis_label == "thetao [degC]"  # was "min", the band's name
+
+
+def test_only_the_tab_in_front_computes_and_the_others_when_shown(view):
+    """A click computes the time series in front; the profile waits until its tab is shown."""
+
+    def computed(kind: str) -> bool:
+        return any(key[0] == kind for key in view.answers._answers)
+
+    async def until(condition) -> None:
+        deadline = time.monotonic() + 30
+        while not condition() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # polling interval
+        assert condition()
+
+    async def run():
+        view.__panel__()
+        tap(view, -30.2, 20.3)
+        await until(lambda: computed("series") and not view.panes[0].computing)
+        await until(lambda: len(asyncio.all_tasks()) == 1)  # every tab's call came back
+        assert not computed("profile") and not computed("section")
+        view.shown = "Profile"
+        await until(lambda: computed("profile") and not view.panes[1].computing)
+        assert "lat=20.5" in title(view.panes[1].body[0]._inner_layout[0].object)
+
+    asyncio.run(run())
