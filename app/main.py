@@ -60,9 +60,10 @@ PHONE_CSS = """
 """
 
 
-#: The maps take the room left by the probes' column, which wraps below them under 1000 px.
-MAPS_FLEX = {"flex": "1 1 560px", "min-width": "0"}
-PROBES_FLEX = {"flex": "1 1 400px", "max-width": "560px", "min-width": "0"}
+#: The maps take two thirds of the room beside the probes' column, which wraps below them
+#: under 900 px.
+MAPS_FLEX = {"flex": "2 1 560px", "min-width": "0"}
+PROBES_FLEX = {"flex": "1 1 340px", "max-width": "480px", "min-width": "0"}
 
 
 class Session:

@@ -172,7 +172,10 @@ def navigation_hook(da: xr.DataArray | None) -> Callable:
     def hook(plot, element) -> None:
         figure = plot.state
         figure.x_range.bounds = (-world, world)  # a view across the dateline runs past 180°
-        figure.y_range.bounds = (-MERCATOR_HALF_WORLD, MERCATOR_HALF_WORLD)
+        # no bounds north and south: Bokeh refuses a whole wheel step that would pass one,
+        # so a tall map would stop zooming out short of the world; the script keeps the view
+        # within ±85° instead
+        figure.y_range.bounds = None
         for axis in (figure.x_range, figure.y_range):
             axis.max_interval = world
             axis.min_interval = min(closest, world / 4)

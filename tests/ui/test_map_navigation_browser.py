@@ -3,6 +3,7 @@ inside the world, and the URL following what is shown."""
 
 from __future__ import annotations
 
+import math
 import time
 import urllib.parse
 
@@ -16,6 +17,8 @@ from .pages import wait_for_map
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WORLD = 2 * MERCATOR_HALF_WORLD
+#: The Web Mercator sphere's radius (EPSG:3857), m.
+EARTH_RADIUS_M = 6378137.0
 #: The map figure's ranges and inner size (px) as the browser has them (the newest figure:
 #: a rebuilt map replaces the old one).
 VIEW_JS = """() => {
@@ -85,17 +88,24 @@ def test_wheel_zoom_out_stops_at_the_world_and_the_url_follows(small_demo_server
     x0, x1, y0, y1, width, height = settled_view(page)
     assert x1 - x0 <= WORLD * 1.001  # never more than one world across
     assert y0 >= -MERCATOR_HALF_WORLD * 1.001 and y1 <= MERCATOR_HALF_WORLD * 1.001
+    # ... and out as far as the map's shape allows: the world across, or ±85° down
+    assert x1 - x0 >= WORLD * 0.999 or y1 - y0 >= 2 * MERCATOR_HALF_WORLD * 0.999
     across, down = metres_per_pixel((x0, x1, y0, y1, width, height))
     assert abs(across / down - 1) < 0.02
-    # the URL says what is shown: every longitude
+    # the URL says what is shown: the same longitudes (across the dateline if need be) and
+    # latitudes
+    shown_span = (x1 - x0) / WORLD * 360
+    shown_lats = [math.degrees(math.atan(math.sinh(y / EARTH_RADIUS_M))) for y in (y0, y1)]
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while True:
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
-        west, _, east, _ = (float(v) for v in query.get("bbox", "0,0,0,0").split(","))
-        if (west, east) == (-180.0, 180.0):
+        west, south, east, north = (float(v) for v in query.get("bbox", "0,0,0,0").split(","))
+        span = 360.0 if (west, east) == (-180.0, 180.0) else (east - west) % 360
+        if abs(span - shown_span) < 0.01 or time.monotonic() > deadline:
             break
         page.wait_for_timeout(300)
-    assert (west, east) == (-180.0, 180.0), page.url
+    assert abs(span - shown_span) < 0.01, (page.url, shown_span)
+    assert [south, north] == pytest.approx(shown_lats, abs=0.01), page.url
 
 
 @pytest.fixture(scope="module")
