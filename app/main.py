@@ -39,6 +39,8 @@ SESSION_HEADERS = ("User-Agent", "Accept-Language")
 #: ``is_guest``: the product has no guest pages, and that unsigned cookie would replace the
 #: logged-in user's identity in the session (GHSA-gfgq-cv3v-p4wc).
 AUTH_COOKIES = ("user", "id_token", "access_token", "refresh_token", "oauth_expiry")
+#: What the impact table's step count compares with its value (the state's ``exceed``).
+EXCEED_CHOICES = {"change": "its change from baseline", "value": "its value"}
 #: On narrow screens the sidebar floats over the map instead of squeezing it.
 PHONE_CSS = """
 @media (max-width: 720px) {
@@ -74,10 +76,11 @@ class Session:
     def apply_url(self) -> None:
         """Apply the page's query (a link) and keep the URL following the state."""
         args = pn.state.session_args if pn.state.curdoc is not None else {}
-        notices = urlstate.apply_query(urlstate.read_query(args or {}), self.state, self.colors_for)
+        query = urlstate.read_query(args or {})
+        notices = urlstate.apply_query(query, self.state, self.colors_for, self.map.layers)
         if notices:
             pn.state.onload(lambda: [self._warn(n) for n in notices])
-        self.url = urlstate.UrlSync(self.state, self.colors_for, pn.state.location)
+        self.url = urlstate.UrlSync(self.state, self.colors_for, pn.state.location, self.map.layers)
 
     @staticmethod
     def _warn(text: str) -> None:
@@ -262,13 +265,31 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
         lambda *_: state.source is not None and "member" in state.dataset.dims,
         state.param.dataset_id,
     )
+
+    def offered(*_) -> dict[str, str]:  # relative change only for a ratio scale
+        refused = state.relative_refusal()
+        return {label: key for key, label in MODES.items() if not (key == "relative" and refused)}
+
+    def why_not_relative(*_) -> str:
+        refused = state.relative_refusal()
+        if not refused:
+            return ""
+        text = escape(refused[0].upper() + refused[1:] + ".")
+        return f"<div class='mode-note' title='{text}'>{text}</div>"
+
     return pn.Column(
         pn.widgets.RadioButtonGroup.from_param(
             state.param.mode,
-            options={label: key for key, label in MODES.items()},
+            options=pn.bind(offered, state.param.dataset_id, state.param.variable),
             orientation="vertical",
             color="primary",
             variant="outline",
+            sizing_mode="stretch_width",
+        ),
+        pn.pane.HTML(
+            pn.bind(why_not_relative, state.param.dataset_id, state.param.variable),
+            styles={"font-size": "12px", "color": "#555"},
+            margin=(0, 10),
             sizing_mode="stretch_width",
         ),
         pn.widgets.Select.from_param(state.param.baseline, visible=mode != "map"),
@@ -278,7 +299,18 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
         ),
         pn.widgets.Checkbox.from_param(state.param.within_spread, visible=has_members),
         pn.widgets.Checkbox.from_param(state.param.lock_colours, visible=mode == "side-by-side"),
-        pn.widgets.FloatInput.from_param(state.param.event_value, visible=mode != "map"),
+        pn.widgets.FloatInput.from_param(
+            state.param.event_value, visible=mode != "map", placeholder="e.g. 1 (none: no count)"
+        ),
+        pn.widgets.RadioButtonGroup.from_param(
+            state.param.exceed,
+            options={label: key for key, label in EXCEED_CHOICES.items()},
+            visible=mode != "map",
+            color="primary",
+            variant="outline",
+            sizing_mode="stretch_width",
+            css_classes=["exceed-choice"],
+        ),
         sizing_mode="stretch_width",
     )
 

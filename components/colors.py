@@ -10,9 +10,9 @@ import xarray as xr
 from .core.colours import (
     CMAP_NAMES,
     DEFAULT_CMAP,
-    LOG_BY_STANDARD_NAME,
     RANGE_MODES,
     default_cmap,
+    default_log_scale,
     is_diverging,
     palette,
     robust_range,
@@ -37,14 +37,8 @@ class ColorSettings(pn.viewable.Viewer):
         """Reset to the defaults for a newly chosen variable."""
         if da is None:
             return
-        std = str(da.attrs.get("standard_name", "")).lower()
-        self.param.update(
-            cmap=default_cmap(da),
-            mode="auto",
-            vmin=None,
-            vmax=None,
-            log_scale=any(key in std for key in LOG_BY_STANDARD_NAME),
-        )
+        log = default_log_scale(da)
+        self.param.update(cmap=default_cmap(da), mode="auto", vmin=None, vmax=None, log_scale=log)
 
     def palette(self) -> list[str]:
         """The colormap as hex colours."""

@@ -27,7 +27,7 @@ from data_adapters.errors import as_source_error, read_errors
 
 from .answers import off_the_loop
 from .colors import ColorSettings
-from .core import comparison, regions
+from .core import comparison, regions, timeaxis
 from .core.frames import FrameCache
 from .map import MAP_HEIGHT, MapView
 from .map_layers import LayerSettings
@@ -175,7 +175,9 @@ class CompareView(pn.viewable.Viewer):
 
     def impact_table(self) -> pd.DataFrame:
         """Per scenario: the change's statistics over the region at the current time, and
-        the time steps in which the region's mean exceeds the state's ``event_value``.
+        the time steps in which the region's mean exceeds the state's ``event_value``: its
+        change from the baseline, or its value (the state's ``exceed``; the column
+        ``steps_exceeding``, named in ``attrs["exceedance"]``).
 
         Raises
         ------
@@ -202,12 +204,19 @@ class CompareView(pn.viewable.Viewer):
                 "scenario": name,
                 **{k: stats[k] for k in comparison.IMPACT_KEYS},
             }
-            if steps is not None:
-                row["steps_above"] = steps[name]
-                row["baseline_steps_above"] = steps[s.baseline]
+            if steps is not None:  # what is counted travels with the count (CSV columns)
+                row.update(exceed=s.exceed, exceed_value=s.event_value)
+                row["steps_exceeding"] = steps[name]
+                if s.exceed == "value":
+                    row["baseline_steps_exceeding"] = steps[s.baseline]
             rows.append(row)
         table = pd.DataFrame(rows)
         table.attrs.update(units=units if change == "diff" else "%", value_units=units)
+        if steps is not None:
+            times = s.dataset[s.variable]["time"].values
+            table.attrs["exceedance"] = comparison.exceedance_label(
+                s.exceed, s.event_value, units, timeaxis.step_name(times)
+            )
         return table
 
     def _steps_above(self, mask: xr.DataArray, names: list[str]) -> dict[str, int] | None:
@@ -222,11 +231,11 @@ class CompareView(pn.viewable.Viewer):
                 "zoom in or draw a smaller region"
             )
         depth = s.depth if "depth" in da.dims else None
-        out = {}
-        for name in names:
-            series = regions.area_series(da, mask, depth=depth, scenario=name)["mean"]
-            out[name] = comparison.steps_above(series.compute(), s.event_value)
-        return out
+        series = {
+            name: regions.area_series(da, mask, depth=depth, scenario=name)["mean"].compute()
+            for name in names
+        }
+        return comparison.steps_exceeding(series, s.baseline, s.event_value, s.exceed)
 
     def table_csv(self) -> io.StringIO:
         """The impact table as CSV, with a first line saying over what and when."""
@@ -239,9 +248,12 @@ class CompareView(pn.viewable.Viewer):
             buffer.seek(0)
             return buffer
         s = self.state
+        counted = table.attrs.get("exceedance")
         buffer.write(
             f"# {s.variable} change [{table.attrs['units']}] from {s.baseline} over the "
-            f"{where} at {s.time}; threshold {s.threshold:g}\n"
+            f"{where} at {s.time}; threshold {s.threshold:g}"
+            + (f"; steps_exceeding: {counted} (regional mean)" if counted else "")
+            + "\n"
         )
         table.to_csv(buffer, index=False)
         buffer.seek(0)
@@ -258,8 +270,8 @@ class CompareView(pn.viewable.Viewer):
             return f"*{escape(as_source_error(exc, str(s.dataset_id)))}*"
         units = escape(table.attrs["units"])
         head = ["scenario", *comparison.describe(table.iloc[0].to_dict(), units)]
-        if "steps_above" in table:
-            head.append(f"steps with mean > {s.event_value:g} {escape(table.attrs['value_units'])}")
+        if "exceedance" in table.attrs:
+            head.append(f"{escape(table.attrs['exceedance'])} (regional mean)")
         lines = [
             f"**Impact over the {where} at {s.time}** (threshold: change above {s.threshold:g} "
             f"{units})",
@@ -269,8 +281,10 @@ class CompareView(pn.viewable.Viewer):
         ]
         for row in table.to_dict("records"):
             cells = [escape(row["scenario"]), *comparison.describe(row, units).values()]
-            if "steps_above" in row:
-                cells.append(f"{row['steps_above']} (baseline {row['baseline_steps_above']})")
+            if "steps_exceeding" in row:
+                base = row.get("baseline_steps_exceeding")
+                count = f"{row['steps_exceeding']}"
+                cells.append(count + (f" (baseline {base})" if base is not None else ""))
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
@@ -280,8 +294,8 @@ class CompareView(pn.viewable.Viewer):
         table = off_the_loop(self._table_markdown)
         body = pn.panel(
             pn.bind(
-                table, s.mode, s.baseline, s.scenarios, s.time, s.depth, s.variable,
-                s.threshold, s.within_spread, s.event_value, s.region, s.polygon, s.extent,
+                table, s.mode, s.baseline, s.scenarios, s.time, s.depth, s.variable, s.threshold,
+                s.within_spread, s.event_value, s.exceed, s.region, s.polygon, s.extent,
             ),
             loading_indicator=True,
             sizing_mode="stretch_width",

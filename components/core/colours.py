@@ -80,5 +80,12 @@ def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, fl
 #: cmocean colormaps offered in the picker (reversed variants end in "_r").
 CMAP_NAMES = sorted(n for n in cmocean.cm.cmapnames)
 RANGE_MODES = ("auto", "fixed", "symmetric")
-#: Variables drawn on a log scale by default (skewed, positive).
+#: Variables drawn on a log scale by default (skewed, positive): words of the standard name.
 LOG_BY_STANDARD_NAME = ("chlorophyll",)
+
+
+def default_log_scale(da: xr.DataArray) -> bool:
+    """True when ``da`` is drawn on a log colour scale by default (chlorophyll: positive and
+    spread over decades), the rule of the app, every embed and the URL."""
+    std = str(da.attrs.get("standard_name", "")).lower()
+    return any(key in std for key in LOG_BY_STANDARD_NAME)
