@@ -251,6 +251,34 @@ def _no_web_font() -> None:
     pn.theme.Fast._resources = {**pn.theme.Fast._resources, "font": {}}
 
 
+# -- Bokeh 3.9's checkbox label is a plain <div>: clicking it did nothing -------------------
+
+#: Runs once in each page: a click on a checkbox's label clicks its box (the box's own
+#: "change" event then toggles the widget, so the server hears it as any other click).
+CHECKBOX_LABELS_JS = """
+if (!window.oceanExplorerCheckboxLabels) {
+  window.oceanExplorerCheckboxLabels = true;
+  document.addEventListener("click", (event) => {
+    const label = event.composedPath()[0];
+    if (!(label instanceof HTMLElement) || !label.classList.contains("bk-label")) return;
+    const box = label.previousElementSibling;
+    if (box instanceof HTMLInputElement && box.type === "checkbox" && !box.disabled) box.click();
+  });
+}
+"""
+
+
+def _label_toggles(session_context) -> None:
+    from bokeh.models import CustomJS
+
+    session_context._document.js_on_event("document_ready", CustomJS(code=CHECKBOX_LABELS_JS))
+
+
+def _checkbox_labels_toggle() -> None:
+    if _label_toggles not in pn.state._on_session_created:
+        pn.state.on_session_created(_label_toggles)
+
+
 #: Every fix, in the order applied.
 FIXES: tuple[Fix, ...] = (
     Fix(
@@ -298,6 +326,14 @@ FIXES: tuple[Fix, ...] = (
         "panel",
         "<1.10",
         _no_web_font,
+    ),
+    Fix(
+        "checkbox-labels",
+        "clicking a checkbox's label did not toggle it (Bokeh draws the label as a <div>, "
+        "not a <label>)",
+        "bokeh",
+        "<3.10",
+        _checkbox_labels_toggle,
     ),
 )
 

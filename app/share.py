@@ -206,6 +206,32 @@ def png_image(view: MapView) -> io.BytesIO:
     return buffer
 
 
+#: The Copy button's click, in the browser: the link onto the clipboard (the Clipboard API on
+#: secure pages, localhost included; else a selected hidden text area), then "Copied".
+COPY_JS = """
+const text = link.value;
+const done = () => { button.label = "Copied"; };
+const fallback = () => {
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+  done();
+};
+if (navigator.clipboard && window.isSecureContext) {
+  navigator.clipboard.writeText(text).then(done, fallback);
+} else {
+  fallback();
+}
+"""
+#: The Copy button's label before a click.
+COPY_LABEL = "Copy link"
+
+
 class ShareDialog:
     """The "Share / embed" button and the dialog it opens in a template's modal."""
 
@@ -214,6 +240,10 @@ class ShareDialog:
         self.current_map = current_map  # () -> the MapView in front
         self.template = template
         self.link = pn.widgets.TextInput(label="Link to this view", sizing_mode="stretch_width")
+        self.copy = pn.widgets.Button(
+            label=COPY_LABEL, color="primary", width=110, align="end", css_classes=["copy-link"]
+        )
+        self.copy.js_on_click(args={"link": self.link, "button": self.copy}, code=COPY_JS)
         self.iframe = pn.widgets.TextAreaInput(
             label="Embed in a web page (iframe, minimal chrome)", height=90,
             sizing_mode="stretch_width",
@@ -238,7 +268,7 @@ class ShareDialog:
         template.modal.append(
             pn.Column(
                 pn.pane.HTML("<h3 style='margin:0'>Share or embed this view</h3>"),
-                self.link,
+                pn.Row(self.link, self.copy, sizing_mode="stretch_width"),
                 self.iframe,
                 self.script,
                 pn.pane.HTML(
@@ -256,6 +286,7 @@ class ShareDialog:
         """Fill the snippets for the view as it is now."""
         texts = snippets(self.state, pn.state.location)
         self.link.value = texts["link"]
+        self.copy.label = COPY_LABEL
         self.iframe.value = texts["iframe"]
         self.script.value = texts["script"]
 

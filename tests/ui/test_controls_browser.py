@@ -1,0 +1,82 @@
+"""Sidebar controls and sharing in a real headless browser: the exceedance count on screen,
+checkbox labels, relative change offered only on a ratio scale, and the Share dialog's Copy."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+#: A comparison on the equatorial Atlantic (about 27 degC), counting days above 2 (degC).
+COUNT_LINK = "?mode=difference&scenario=warming_1p5&region=-30,-2,-28,2&count_above=2&exceed=change"
+
+
+def wait_for_url(page, part: str, timeout_s: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        search = page.evaluate("() => window.location.search")
+        if part in search:
+            return search
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{part!r} never came into the URL: {search}")
+
+
+def test_the_exceedance_count_says_what_it_counts(small_demo_server, page):
+    page.goto(small_demo_server + COUNT_LINK, wait_until="domcontentloaded")
+    impact = page.locator("table", has_text="mean Δ").first
+    # warming_1p5 is the baseline + 1.5 degC: its change is above +2 on none of the 30 days
+    expect(impact).to_contain_text("days with change > +2 degC", timeout=60_000)
+    row = impact.locator("tr", has_text="warming_1p5")
+    expect(row.locator("td").last).to_have_text("0")
+    # the same number as a value: both runs, about 27 degC, are above 2 degC every day
+    page.get_by_role("button", name="its value", exact=True).click()
+    expect(impact).to_contain_text("days with value > 2 degC", timeout=30_000)
+    expect(row.locator("td").last).to_have_text("30 (baseline 30)", timeout=30_000)
+    assert "count_above=2&exceed=value" in wait_for_url(page, "exceed=value")
+
+
+def test_clicking_a_checkbox_label_toggles_it(small_demo_server, page):
+    page.goto(small_demo_server, wait_until="domcontentloaded")
+    checkbox = page.locator(".bk-Checkbox", has_text="Log scale")
+    box = checkbox.locator("input[type=checkbox]")
+    box.wait_for(state="attached", timeout=60_000)
+    assert not box.is_checked()
+    checkbox.get_by_text("Log scale", exact=True).click()
+    expect(box).to_be_checked()
+    wait_for_url(page, "log=1")  # the server heard it: the link says so
+    checkbox.get_by_text("Log scale", exact=True).click()
+    expect(box).not_to_be_checked()
+
+
+def test_relative_change_is_not_offered_for_a_celsius_temperature(small_demo_server, page):
+    page.goto(small_demo_server + "?mode=difference", wait_until="domcontentloaded")
+    note = page.get_by_text("Relative change (%) is not offered for thetao: it is in °C")
+    expect(note).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("button", name="Relative change (%)", exact=True)).to_have_count(0)
+    page.locator("select").filter(has_text="thetao").first.select_option("uo")
+    expect(page.get_by_role("button", name="Relative change (%)", exact=True)).to_be_visible(
+        timeout=30_000
+    )
+    expect(note).to_have_count(0)
+
+
+def test_the_share_dialog_copies_the_link(small_demo_server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=small_demo_server)
+    page = context.new_page()
+    try:
+        page.goto(
+            small_demo_server + "?mode=difference&threshold=0.5", wait_until="domcontentloaded"
+        )
+        page.get_by_role("button", name="Share / embed").click()
+        copy = page.get_by_role("button", name="Copy link")
+        copy.click()
+        expect(page.get_by_role("button", name="Copied")).to_be_visible(timeout=10_000)
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert copied.startswith(small_demo_server + "?dataset=demo-half&")
+        assert "mode=difference" in copied and "threshold=0.5" in copied
+    finally:
+        context.close()
