@@ -179,7 +179,7 @@ def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.templat
         theme_toggle=False,
         sidebar_width=330,
     )
-    share = ShareDialog(state, session.front_map, template)
+    share = ShareDialog(state, session.front_map, template, compare_view)
     template.header.append(pn.Row(pn.layout.HSpacer(), share.button, align="center"))
     return template
 
@@ -238,6 +238,7 @@ def embed_compare(catalog: Catalog, frames: FrameCache | None = None) -> pn.view
     _absolute_resources(f"/{COMPARE_EMBED}")  # after the URL: reading it resets the paths
     if not session.state.comparing:
         session.state.mode = "difference"
+    session.compare.compact = True  # up to three maps in one row: the frame shows them all
     return pn.Column(session.caption(), session.compare, sizing_mode="stretch_width")
 
 

@@ -21,7 +21,7 @@ import urllib.parse
 import holoviews as hv
 import panel as pn
 
-from components import MapView
+from components import CompareView, MapView
 from components.core.fields import quantity_label
 from components.core.png import ColourScale, write_map_png
 from components.map_layers import coast_layer
@@ -62,8 +62,11 @@ def app_root(location) -> str:
     return path if path.endswith("/") else path + "/"
 
 
-def snippets(state: ExplorerState, location, route: str | None = None) -> dict[str, str]:
-    """The link, the iframe and the script snippet for the current view."""
+def snippets(
+    state: ExplorerState, location, route: str | None = None, height: int | None = None
+) -> dict[str, str]:
+    """The link, the iframe and the script snippet for the current view; ``height``: the
+    iframe's (pixels) when the embed needs more than :data:`IFRAME_SIZE`'s."""
     from bokeh.embed import server_document
 
     origin = page_origin(location)
@@ -72,7 +75,7 @@ def snippets(state: ExplorerState, location, route: str | None = None) -> dict[s
     route = route or embed_route(state)
     link = f"{origin}{root}{search}"
     embed = f"{origin}{root}{route}"
-    width, height = IFRAME_SIZE
+    width, height = IFRAME_SIZE[0], max(IFRAME_SIZE[1], height or 0)
     title = escape(f"Ocean Explorer: {state.source.title if state.source else state.dataset_id}")
     iframe = (
         f'<iframe src="{escape(embed + search)}" width="{width}" height="{height}" '
@@ -235,9 +238,12 @@ COPY_LABEL = "Copy link"
 class ShareDialog:
     """The "Share / embed" button and the dialog it opens in a template's modal."""
 
-    def __init__(self, state: ExplorerState, current_map, template) -> None:
+    def __init__(
+        self, state: ExplorerState, current_map, template, compare: CompareView | None = None
+    ) -> None:
         self.state = state
         self.current_map = current_map  # () -> the MapView in front
+        self.compare = compare  # sizes the frame of an embedded comparison
         self.template = template
         self.link = pn.widgets.TextInput(label="Link to this view", sizing_mode="stretch_width")
         self.copy = pn.widgets.Button(
@@ -284,7 +290,10 @@ class ShareDialog:
 
     def refresh(self) -> None:
         """Fill the snippets for the view as it is now."""
-        texts = snippets(self.state, pn.state.location)
+        height = None
+        if self.compare is not None and embed_route(self.state) == COMPARE_EMBED:
+            height = self.compare.embed_height()
+        texts = snippets(self.state, pn.state.location, height=height)
         self.link.value = texts["link"]
         self.copy.label = COPY_LABEL
         self.iframe.value = texts["iframe"]

@@ -16,6 +16,7 @@ from .core.colours import (
     is_diverging,
     palette,
     robust_range,
+    rounded_range,
 )
 
 
@@ -56,7 +57,8 @@ class ColorSettings(pn.viewable.Viewer):
                 self.mode == "auto" and is_diverging(self.cmap)
             )
             lo, hi = robust_range(values, symmetric=symmetric and not self.log_scale)
-            if self.mode == "fixed":  # fixing starts from what is shown now
+            if self.mode == "fixed":  # fixing starts from what is shown now, rounded to read
+                lo, hi = rounded_range(lo, hi)
                 self.param.update(vmin=lo, vmax=hi)
         if self.log_scale and lo <= 0:
             lo = hi / 1000 if hi > 0 else 1e-3

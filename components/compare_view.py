@@ -41,6 +41,15 @@ log = logging.getLogger(__name__)
 MAX_STEP_CELLS = 2 * 10**8
 #: Height of each of several side-by-side maps (pixels).
 SMALL_MAP_HEIGHT = 420
+#: Height of each map of a compact comparison (embeds: up to three maps in one row), pixels.
+COMPACT_MAP_HEIGHT = 340
+#: Most maps a compact comparison lays out in one row.
+COMPACT_COLUMNS = 3
+#: The shared toolbar above several maps (pixels).
+TOOLBAR_HEIGHT = 40
+#: Heights (pixels) around the maps of an embedded comparison: its caption, the note under
+#: the maps, the impact table's title and header, and each of its rows.
+EMBED_CAPTION_HEIGHT, NOTE_HEIGHT, TABLE_HEAD_HEIGHT, TABLE_ROW_HEIGHT = 60, 40, 110, 40
 
 
 class CompareView(pn.viewable.Viewer):
@@ -54,6 +63,11 @@ class CompareView(pn.viewable.Viewer):
     colors = param.ClassSelector(class_=ColorSettings, doc="Colour settings of run maps.")
     layers = param.ClassSelector(class_=LayerSettings, doc="Basemap and overlays (shared).")
     maps = param.List(default=[], doc="The maps of the current mode (MapView), baseline first.")
+    compact = param.Boolean(
+        default=False,
+        doc="Lay out up to three maps in one row, lower (embeds: the whole comparison fits a "
+        "page-sized frame).",
+    )
 
     def __init__(self, frames: FrameCache | None = None, **params) -> None:
         """``frames``: the frame cache of its maps (default: the process's)."""
@@ -74,6 +88,7 @@ class CompareView(pn.viewable.Viewer):
         self.state.param.watch(self._arrange, ["mode", "baseline", "scenarios", "dataset_id"])
         self.state.param.watch(self._relayout, ["variable"])
         self.layers.param.watch(self._relayout, ["basemap"])
+        self.param.watch(self._relayout, ["compact"])
         self._arrange()
 
     # -- which maps -------------------------------------------------------------------------
@@ -142,19 +157,39 @@ class CompareView(pn.viewable.Viewer):
         if not self.maps:
             return
         overlays = [view.overlay() for view in self.maps]
+        columns, row_height, self._pane.height = self.grid(len(overlays), self.compact)
         if len(overlays) == 1:
-            self._pane.height = MAP_HEIGHT
             self._pane.object = overlays[0]
             return
-        columns = 2 if len(overlays) <= 4 else 3
-        rows = -(-len(overlays) // columns)
-        self._pane.height = rows * SMALL_MAP_HEIGHT + 40  # + the shared toolbar
         # one Layout in one pane: the maps share their axes, so they pan and zoom together
         self._pane.object = (
             hv.Layout(overlays)
             .cols(columns)
-            .opts(hv.opts.Image(min_height=SMALL_MAP_HEIGHT - 20), hv.opts.Layout(shared_axes=True))
+            .opts(hv.opts.Image(min_height=row_height - 20), hv.opts.Layout(shared_axes=True))
         )
+
+    @staticmethod
+    def grid(count: int, compact: bool = False) -> tuple[int, int, int]:
+        """How ``count`` maps are laid out: columns, the height of a row and of the whole
+        pane with its toolbar (pixels)."""
+        if count <= 1:
+            return 1, MAP_HEIGHT, MAP_HEIGHT
+        if compact and count <= COMPACT_COLUMNS:
+            columns, row_height = count, COMPACT_MAP_HEIGHT
+        else:
+            columns, row_height = (2 if count <= 4 else 3), SMALL_MAP_HEIGHT
+        rows = -(-count // columns)
+        return columns, row_height, rows * row_height + TOOLBAR_HEIGHT
+
+    def embed_height(self) -> int:
+        """Height (pixels) of the embedded comparison of the state's runs (``compact``):
+        caption, maps, note and impact table, so that a frame of it shows it whole."""
+        s = self.state
+        runs = len([x for x in s.scenarios if x != s.baseline])
+        count = {"side-by-side": runs + 1, "swipe": 1}.get(s.mode, runs)
+        _, _, maps = self.grid(count, compact=True)
+        table = TABLE_HEAD_HEIGHT + TABLE_ROW_HEIGHT * runs
+        return EMBED_CAPTION_HEIGHT + maps + NOTE_HEIGHT + table
 
     # -- the impact table -------------------------------------------------------------------
     def _region(self) -> tuple[xr.DataArray, str]:

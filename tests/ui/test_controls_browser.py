@@ -3,6 +3,7 @@ checkbox labels, relative change offered only on a ratio scale, and the Share di
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -12,6 +13,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: A comparison on the equatorial Atlantic (about 27 degC), counting days above 2 (degC).
 COUNT_LINK = "?mode=difference&scenario=warming_1p5&region=-30,-2,-28,2&count_above=2&exceed=change"
+
+
+#: Left, top and bottom (pixels in the page) of every plot canvas taller than 150 pixels
+#: (the maps; Bokeh draws each in shadow roots).
+MAP_BOXES_JS = """() => {
+    const out = [];
+    function walk(root) {
+        for (const el of root.querySelectorAll("*")) {
+            if (el.shadowRoot) walk(el.shadowRoot);
+            if (el.tagName === "CANVAS") {
+                const box = el.getBoundingClientRect();
+                if (box.height > 150 && box.width > 150) out.push([box.left, box.top, box.bottom]);
+            }
+        }
+    }
+    walk(document);
+    return out;
+}"""
 
 
 def wait_for_url(page, part: str, timeout_s: float = 30.0) -> str:
@@ -80,3 +99,27 @@ def test_the_share_dialog_copies_the_link(small_demo_server, browser):
         assert "mode=difference" in copied and "threshold=0.5" in copied
     finally:
         context.close()
+
+
+def test_an_embedded_comparison_of_three_runs_shows_every_map(small_demo_server, page):
+    page.goto(
+        small_demo_server + "?mode=difference&scenario=warming_1p5,warming_3,heatwave",
+        wait_until="domcontentloaded",
+    )
+    page.get_by_role("button", name="Share / embed").click()
+    snippet = page.get_by_label("Embed in a web page (iframe, minimal chrome)")
+    expect(snippet).to_have_value(re.compile("embed/compare"), timeout=30_000)
+    iframe = snippet.input_value()
+    height = int(re.search(r'height="(\d+)"', iframe).group(1))
+    # a stakeholder's page holding the snippet as it is
+    page.set_content(f"<html><body style='margin:0'>{iframe}</body></html>")
+    embedded = page.frames[1]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        maps = {tuple(box) for box in embedded.evaluate(MAP_BOXES_JS)}  # one per map
+        if len(maps) >= 3:
+            break
+        page.wait_for_timeout(300)
+    assert len(maps) == 3, maps
+    for _, top, bottom in maps:  # each map whole inside the frame, no scrolling
+        assert top >= 0 and bottom <= height, (maps, height)
