@@ -49,6 +49,10 @@ PHONE_CSS = """
   #sidebar.hidden { box-shadow: none; }
   .app-header .title { display: none; }  /* the logo says it; room for Share and busy */
 }
+/* a tap leaves the menu button's "Toggle the Sidebar" tooltip standing over the header */
+@media (hover: none), (max-width: 720px) {
+  fast-tooltip[anchor="sidebar-button"] { display: none !important; }
+}
 """
 
 

@@ -19,12 +19,35 @@ from .probe_answers import PIN_COLORS
 
 #: Height of each probe plot (pixels).
 PLOT_HEIGHT = 300
+#: Most date labels along a time axis: five short labels fit a phone's 220-pixel plot.
+TIME_TICKS = 5
+#: Date labels by tick spacing, short enough not to overlap ("Mar", "08 Mar"); the year (or
+#: day) they belong to once, under the first.
+TIME_LABELS = {"hours": "%H:%M", "days": "%d %b", "months": "%b", "years": "%Y"}
+TIME_CONTEXT = {"hours": "%d %b %Y", "days": "%Y", "months": "%Y", "years": ""}
+
+
+def _time_axis(plot: Any, element: Any) -> None:
+    """Short, few date labels on a time axis (a year of days read 'Jan 2025 Mar 2025...'
+    one over the other on a phone)."""
+    from bokeh.models import DatetimeAxis, DatetimeTickFormatter
+
+    for axis in plot.state.xaxis:
+        if isinstance(axis, DatetimeAxis):
+            context = DatetimeTickFormatter(**TIME_CONTEXT)
+            axis.formatter = DatetimeTickFormatter(
+                **TIME_LABELS, context=context, context_which="start"
+            )
+            axis.ticker.desired_num_ticks = TIME_TICKS
+
+
 #: Options every probe plot shares.
 PLOT_OPTS = {
     "responsive": True,
     "height": PLOT_HEIGHT,
     "tools": ["hover"],
     "fontsize": {"title": 10},
+    "hooks": [_time_axis],
 }
 
 

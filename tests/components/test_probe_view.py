@@ -77,6 +77,18 @@ def test_the_hovmoller_is_one_seamless_image_of_every_day_and_level(view):
     assert np.isfinite(values).all()  # no gap between days or levels
 
 
+def test_a_series_axis_has_few_short_date_labels(view):
+    # a year of days read "Jan 2025 Mar 2025 ..." one over the other on a phone
+    from bokeh.models import DatetimeAxis
+
+    tap(view, -30.2, 20.3)
+    figure = hv.renderer("bokeh").get_plot(view.series_plot().object).state
+    (axis,) = (a for a in figure.xaxis if isinstance(a, DatetimeAxis))
+    assert (axis.formatter.months, axis.formatter.days) == ("%b", "%d %b")
+    assert axis.formatter.context.months == "%Y"  # the year once, under the first label
+    assert axis.ticker.desired_num_ticks <= 5
+
+
 def test_a_click_replaces_the_point_unless_pinning(view):
     tap(view, -30.0, 20.0)
     tap(view, -40.0, 25.0)
