@@ -19,6 +19,7 @@ from components.answers import off_the_loop
 from components.catalog_view import CatalogView
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
+from components.number_box import number_box
 from components.probe_view import MAX_PINS
 from components.state import MODES
 from components.text import escape
@@ -299,13 +300,13 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
         ),
         pn.widgets.Select.from_param(state.param.baseline, visible=mode != "map"),
         pn.widgets.MultiChoice.from_param(state.param.scenarios, visible=mode != "map"),
-        pn.widgets.FloatInput.from_param(
-            state.param.threshold, step=0.1, visible=mode.rx.in_(["difference", "relative"])
+        number_box(
+            state, "threshold", placeholder="0", visible=mode.rx.in_(["difference", "relative"])
         ),
         pn.widgets.Checkbox.from_param(state.param.within_spread, visible=has_members),
         pn.widgets.Checkbox.from_param(state.param.lock_colours, visible=mode == "side-by-side"),
-        pn.widgets.FloatInput.from_param(
-            state.param.event_value, visible=mode != "map", placeholder="e.g. 1 (none: no count)"
+        number_box(
+            state, "event_value", visible=mode != "map", placeholder="e.g. 1 (empty: no count)"
         ),
         pn.widgets.RadioButtonGroup.from_param(
             state.param.exceed,

@@ -18,6 +18,7 @@ from .core.colours import (
     robust_range,
     rounded_range,
 )
+from .number_box import number_box
 
 
 class ColorSettings(pn.viewable.Viewer):
@@ -66,8 +67,8 @@ class ColorSettings(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         fixed = pn.Row(
-            pn.widgets.FloatInput.from_param(self.param.vmin, label="min", width=110),
-            pn.widgets.FloatInput.from_param(self.param.vmax, label="max", width=110),
+            number_box(self, "vmin", label="min", width=110),
+            number_box(self, "vmax", label="max", width=110),
             visible=self.param.mode.rx() == "fixed",
         )
         return pn.Column(

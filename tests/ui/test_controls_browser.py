@@ -50,6 +50,12 @@ def test_the_exceedance_count_says_what_it_counts(small_demo_server, page):
     expect(impact).to_contain_text("days with change > +2 degC", timeout=60_000)
     row = impact.locator("tr", has_text="warming_1p5")
     expect(row.locator("td").last).to_have_text("0")
+    # a decimal comma is refused with a notice, not read as 25
+    count = page.get_by_label("Count steps where the regional mean exceeds")
+    count.fill("2,5")
+    count.press("Enter")
+    expect(page.get_by_text("'2,5' is not a number: decimals take a point (2.5)")).to_be_visible()
+    expect(count).to_have_value("2")
     # the same number as a value: both runs, about 27 degC, are above 2 degC every day
     page.get_by_role("button", name="its value", exact=True).click()
     expect(impact).to_contain_text("days with value > 2 degC", timeout=30_000)
