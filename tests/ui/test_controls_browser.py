@@ -129,3 +129,32 @@ def test_an_embedded_comparison_of_three_runs_shows_every_map(small_demo_server,
     assert len(maps) == 3, maps
     for _, top, bottom in maps:  # each map whole inside the frame, no scrolling
         assert top >= 0 and bottom <= height, (maps, height)
+
+
+#: Class names of the colour mappers of the page's plots.
+MAPPERS_JS = """() => {
+    const out = [];
+    for (const doc of window.Bokeh.documents)
+        for (const m of doc.all_models)
+            if (m.constructor.__name__.endsWith("ColorMapper")) out.push(m.constructor.__name__);
+    return out;
+}"""
+
+
+def wait_for_mappers(page, timeout_s: float = 60.0) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = page.evaluate("() => window.Bokeh ? window.Bokeh.documents.length : 0")
+        mappers = page.evaluate(MAPPERS_JS) if found else []
+        if mappers:
+            return mappers
+        page.wait_for_timeout(300)
+    raise AssertionError("no colour mapper on the page")
+
+
+def test_the_embedded_map_keeps_the_colour_scale_of_the_link(small_demo_server, page):
+    # chlorophyll: log by default, as in the app; a link that turned it off stays linear
+    page.goto(small_demo_server + "embed/map?variable=chl", wait_until="domcontentloaded")
+    assert wait_for_mappers(page) == ["LogColorMapper"]
+    page.goto(small_demo_server + "embed/map?variable=chl&log=0", wait_until="domcontentloaded")
+    assert wait_for_mappers(page) == ["LinearColorMapper"]
