@@ -21,6 +21,7 @@ from components.core import expressions
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
 from components.find_view import FindView
+from components.number_box import number_box
 from components.observations_view import ObservationsView
 from components.probe_view import MAX_PINS
 from components.state import MODES
@@ -49,6 +50,8 @@ SESSION_HEADERS = ("User-Agent", "Accept-Language")
 #: ``is_guest``: the product has no guest pages, and that unsigned cookie would replace the
 #: logged-in user's identity in the session (GHSA-gfgq-cv3v-p4wc).
 AUTH_COOKIES = ("user", "id_token", "access_token", "refresh_token", "oauth_expiry")
+#: What the impact table's step count compares with its value (the state's ``exceed``).
+EXCEED_CHOICES = {"change": "its change from baseline", "value": "its value"}
 #: On narrow screens the sidebar floats over the map instead of squeezing it.
 PHONE_CSS = """
 @media (max-width: 720px) {
@@ -56,6 +59,10 @@ PHONE_CSS = """
              background: #ffffff; box-shadow: 2px 0 8px rgba(0, 0, 0, 0.3); }
   #sidebar.hidden { box-shadow: none; }
   .app-header .title { display: none; }  /* the logo says it; room for Share and busy */
+}
+/* a tap leaves the menu button's "Toggle the Sidebar" tooltip standing over the header */
+@media (hover: none), (max-width: 720px) {
+  fast-tooltip[anchor="sidebar-button"] { display: none !important; }
 }
 """
 
@@ -98,10 +105,10 @@ class Session:
         if shared is not None and shared.opened is not None:  # a link to a live upload
             self.catalog.add(shared.opened, description=shared.summary)
             self.state.datasets_changed()
-        notices = urlstate.apply_query(query, self.state, self.colors_for)
+        notices = urlstate.apply_query(query, self.state, self.colors_for, self.map.layers)
         if notices:
             pn.state.onload(lambda: [self._warn(n) for n in notices])
-        self.url = urlstate.UrlSync(self.state, self.colors_for, pn.state.location)
+        self.url = urlstate.UrlSync(self.state, self.colors_for, pn.state.location, self.map.layers)
 
     @staticmethod
     def _warn(text: str) -> None:
@@ -221,7 +228,7 @@ def create_app(
         theme_toggle=False,
         sidebar_width=330,
     )
-    share = ShareDialog(state, session.front_map, template)
+    share = ShareDialog(state, session.front_map, template, compare_view)
     template.header.append(pn.Row(pn.layout.HSpacer(), share.button, align="center"))
     return template
 
@@ -292,6 +299,7 @@ def embed_compare(catalog: Catalog, frames: FrameCache | None = None) -> pn.view
     _absolute_resources(f"/{COMPARE_EMBED}")  # after the URL: reading it resets the paths
     if not session.state.comparing:
         session.state.mode = "difference"
+    session.compare.compact = True  # up to three maps in one row: the frame shows them all
     return pn.Column(session.caption(), session.compare, sizing_mode="stretch_width")
 
 
@@ -339,23 +347,52 @@ def _comparison_controls(state: ExplorerState) -> pn.Column:
         lambda *_: state.source is not None and "member" in state.dataset.dims,
         state.param.dataset_id,
     )
+
+    def offered(*_) -> dict[str, str]:  # relative change only for a ratio scale
+        refused = state.relative_refusal()
+        return {label: key for key, label in MODES.items() if not (key == "relative" and refused)}
+
+    def why_not_relative(*_) -> str:
+        refused = state.relative_refusal()
+        if not refused:
+            return ""
+        text = escape(refused[0].upper() + refused[1:] + ".")
+        return f"<div class='mode-note' title='{text}'>{text}</div>"
+
     return pn.Column(
         pn.widgets.RadioButtonGroup.from_param(
             state.param.mode,
-            options={label: key for key, label in MODES.items()},
+            options=pn.bind(offered, state.param.dataset_id, state.param.variable),
             orientation="vertical",
             color="primary",
             variant="outline",
             sizing_mode="stretch_width",
         ),
+        pn.pane.HTML(
+            pn.bind(why_not_relative, state.param.dataset_id, state.param.variable),
+            styles={"font-size": "12px", "color": "#555"},
+            margin=(0, 10),
+            sizing_mode="stretch_width",
+        ),
         pn.widgets.Select.from_param(state.param.baseline, visible=mode != "map"),
         pn.widgets.MultiChoice.from_param(state.param.scenarios, visible=mode != "map"),
-        pn.widgets.FloatInput.from_param(
-            state.param.threshold, step=0.1, visible=mode.rx.in_(["difference", "relative"])
+        number_box(
+            state, "threshold", placeholder="0", visible=mode.rx.in_(["difference", "relative"])
         ),
         pn.widgets.Checkbox.from_param(state.param.within_spread, visible=has_members),
         pn.widgets.Checkbox.from_param(state.param.lock_colours, visible=mode == "side-by-side"),
-        pn.widgets.FloatInput.from_param(state.param.event_value, visible=mode != "map"),
+        number_box(
+            state, "event_value", visible=mode != "map", placeholder="e.g. 1 (empty: no count)"
+        ),
+        pn.widgets.RadioButtonGroup.from_param(
+            state.param.exceed,
+            options={label: key for key, label in EXCEED_CHOICES.items()},
+            visible=mode != "map",
+            color="primary",
+            variant="outline",
+            sizing_mode="stretch_width",
+            css_classes=["exceed-choice"],
+        ),
         sizing_mode="stretch_width",
     )
 

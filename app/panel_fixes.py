@@ -291,6 +291,34 @@ def streaming_file_dropper(receiver: Callable[[dict], None], **params) -> pn.wid
     return dropper
 
 
+# -- Bokeh 3.9's checkbox label is a plain <div>: clicking it did nothing -------------------
+
+#: Runs once in each page: a click on a checkbox's label clicks its box (the box's own
+#: "change" event then toggles the widget, so the server hears it as any other click).
+CHECKBOX_LABELS_JS = """
+if (!window.oceanExplorerCheckboxLabels) {
+  window.oceanExplorerCheckboxLabels = true;
+  document.addEventListener("click", (event) => {
+    const label = event.composedPath()[0];
+    if (!(label instanceof HTMLElement) || !label.classList.contains("bk-label")) return;
+    const box = label.previousElementSibling;
+    if (box instanceof HTMLInputElement && box.type === "checkbox" && !box.disabled) box.click();
+  });
+}
+"""
+
+
+def _label_toggles(session_context) -> None:
+    from bokeh.models import CustomJS
+
+    session_context._document.js_on_event("document_ready", CustomJS(code=CHECKBOX_LABELS_JS))
+
+
+def _checkbox_labels_toggle() -> None:
+    if _label_toggles not in pn.state._on_session_created:
+        pn.state.on_session_created(_label_toggles)
+
+
 #: Every fix, in the order applied.
 FIXES: tuple[Fix, ...] = (
     Fix(
@@ -347,6 +375,14 @@ FIXES: tuple[Fix, ...] = (
         "panel",
         "",
         _file_dropper_streams,
+    ),
+    Fix(
+        "checkbox-labels",
+        "clicking a checkbox's label did not toggle it (Bokeh draws the label as a <div>, "
+        "not a <label>)",
+        "bokeh",
+        "<3.10",
+        _checkbox_labels_toggle,
     ),
 )
 

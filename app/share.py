@@ -21,7 +21,7 @@ import urllib.parse
 import holoviews as hv
 import panel as pn
 
-from components import MapView
+from components import CompareView, MapView
 from components.core.fields import quantity_label
 from components.core.png import ColourScale, write_map_png
 from components.map_layers import coast_layer
@@ -66,8 +66,11 @@ def app_root(location) -> str:
     return path if path.endswith("/") else path + "/"
 
 
-def snippets(state: ExplorerState, location, route: str | None = None) -> dict[str, str]:
-    """The link, the iframe and the script snippet for the current view."""
+def snippets(
+    state: ExplorerState, location, route: str | None = None, height: int | None = None
+) -> dict[str, str]:
+    """The link, the iframe and the script snippet for the current view; ``height``: the
+    iframe's (pixels) when the embed needs more than :data:`IFRAME_SIZE`'s."""
     from bokeh.embed import server_document
 
     origin = page_origin(location)
@@ -76,7 +79,7 @@ def snippets(state: ExplorerState, location, route: str | None = None) -> dict[s
     route = route or embed_route(state)
     link = f"{origin}{root}{search}"
     embed = f"{origin}{root}{route}"
-    width, height = IFRAME_SIZE
+    width, height = IFRAME_SIZE[0], max(IFRAME_SIZE[1], height or 0)
     title = escape(f"Ocean Explorer: {state.source.title if state.source else state.dataset_id}")
     iframe = (
         f'<iframe src="{escape(embed + search)}" width="{width}" height="{height}" '
@@ -214,18 +217,51 @@ def png_image(view: MapView) -> io.BytesIO:
     return buffer
 
 
+#: The Copy button's click, in the browser: the link onto the clipboard (the Clipboard API on
+#: secure pages, localhost included; else a selected hidden text area), then "Copied".
+COPY_JS = """
+const text = link.value;
+const done = () => { button.label = "Copied"; };
+const fallback = () => {
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+  done();
+};
+if (navigator.clipboard && window.isSecureContext) {
+  navigator.clipboard.writeText(text).then(done, fallback);
+} else {
+  fallback();
+}
+"""
+#: The Copy button's label before a click.
+COPY_LABEL = "Copy link"
+
+
 class ShareDialog:
     """The "Share / embed" button and the dialog it opens in a template's modal."""
 
-    def __init__(self, state: ExplorerState, current_map, template) -> None:
+    def __init__(
+        self, state: ExplorerState, current_map, template, compare: CompareView | None = None
+    ) -> None:
         self.state = state
         self.current_map = current_map  # () -> the MapView in front
+        self.compare = compare  # sizes the frame of an embedded comparison
         self.template = template
         self.link = pn.widgets.TextInput(label="Link to this view", sizing_mode="stretch_width")
         self.light = pn.widgets.TextAreaInput(
             label="Embed in a public page (light: map tiles and a time slider, no live "
             "session; scales to many viewers)", height=90, sizing_mode="stretch_width",
         )  # fmt: skip
+        self.copy = pn.widgets.Button(
+            label=COPY_LABEL, color="primary", width=110, align="end", css_classes=["copy-link"]
+        )
+        self.copy.js_on_click(args={"link": self.link, "button": self.copy}, code=COPY_JS)
         self.iframe = pn.widgets.TextAreaInput(
             label="Embed in a web page (iframe, minimal chrome)", height=90,
             sizing_mode="stretch_width",
@@ -254,7 +290,7 @@ class ShareDialog:
             pn.Column(
                 pn.pane.HTML("<h3 style='margin:0'>Share or embed this view</h3>"),
                 self.upload_note,
-                self.link,
+                pn.Row(self.link, self.copy, sizing_mode="stretch_width"),
                 self.light,
                 self.iframe,
                 self.script,
@@ -271,9 +307,13 @@ class ShareDialog:
 
     def refresh(self) -> None:
         """Fill the snippets for the view as it is now."""
-        texts = snippets(self.state, pn.state.location)
+        height = None
+        if self.compare is not None and embed_route(self.state) == COMPARE_EMBED:
+            height = self.compare.embed_height()
+        texts = snippets(self.state, pn.state.location, height=height)
         self.link.value = texts["link"]
         self.light.value = texts["light"]
+        self.copy.label = COPY_LABEL
         self.iframe.value = texts["iframe"]
         self.script.value = texts["script"]
         uploaded = self.state.dataset_id in getattr(self.state.catalog, "added", {})

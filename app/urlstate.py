@@ -1,7 +1,6 @@
 """Every visible choice in the URL, both ways: a view is a link.
 
-Query keys are the plain names a user reads: ``dataset``, ``variable``, ``time``, ``depth``,
-``scenario``, ``baseline``, ``mode``, ``bbox``, ``cmap``, ``clim``, ``points``. Values::
+Query keys are the plain names a user reads (:data:`KEYS`). Values::
 
     dataset=demo-warming          a catalog id (never a path or URL), or a hit of
                                   "Find data" (stac:ROOT#COLLECTION/ITEM, cmems:ID) of a
@@ -19,6 +18,14 @@ Query keys are the plain names a user reads: ``dataset``, ``variable``, ``time``
     points=-30.5,20.25;-40,10     probe points lon,lat; up to 7
     expr=warm [degC]=thetao-20    user expressions, ';'-separated; up to 5 (see
                                   components.core.expressions for what is allowed)
+    region=-40,20,-20,35          a drawn box W,S,E,N for area statistics
+    polygon=-40,20;-20,20;-30,35  a drawn polygon's vertices lon,lat (instead of a box)
+    threshold=0.5                 comparing: hide changes below 0.5 (the variable's units)
+    count_above=1                 comparing: count the steps whose regional mean's...
+    exceed=change                 ...change from the baseline (or value) exceeds 1
+    log=1                         log colour scale on (log=0: off where the default is on)
+    basemap=osm                   a tile basemap
+    arrows=1                      current arrows drawn
 
 A session's URL is read once when it opens (:func:`apply_query`, in dependency order:
 dataset first); a value that is not valid is ignored and said so (:func:`apply_query` returns
@@ -38,7 +45,9 @@ import panel as pn
 import param
 
 from components.colors import ColorSettings
+from components.core.colours import default_log_scale
 from components.core.geography import BBox
+from components.map_layers import LayerSettings
 from components.probe_view import MAX_PINS
 from components.state import MODES, ExplorerState
 from data_adapters import SourceError
@@ -48,8 +57,13 @@ log = logging.getLogger(__name__)
 
 KEYS = (
     "dataset", "variable", "mode", "baseline", "scenario", "time", "depth", "bbox", "points",
-    "cmap", "clim", "expr",
+    "region", "polygon", "threshold", "count_above", "exceed", "cmap", "clim", "log", "basemap",
+    "arrows", "expr",
 )  # fmt: skip
+#: Most polygon vertices read from a URL.
+MAX_VERTICES = 100
+#: How a URL writes a yes/no choice, and the spellings it reads.
+_FLAGS = {"1": True, "0": False, "true": True, "false": False, "on": True, "off": False}
 #: Most user expressions read from a URL.
 MAX_EXPRESSIONS = 5
 #: Longest query value read (characters); longer ones are refused unread.
@@ -127,15 +141,35 @@ def _points(text: str) -> list[tuple[float, float]]:
     return points
 
 
+def _polygon(text: str) -> list[tuple[float, float]]:
+    vertices = []
+    for part in filter(None, text.split(";")):
+        lon, lat = numbers(part, 2)
+        if not (-90 <= lat <= 90 and -540 <= lon <= 540):
+            raise UrlValueError(f"({lon:g}, {lat:g}) is not a longitude, latitude")
+        vertices.append((lon, lat))  # not wrapped: a polygon across the dateline stays whole
+    if not 3 <= len(vertices) <= MAX_VERTICES:
+        raise UrlValueError(f"a polygon has 3 to {MAX_VERTICES} vertices lon,lat;lon,lat;...")
+    return vertices
+
+
+def _flag(text: str) -> bool:
+    if text.lower() not in _FLAGS:
+        raise UrlValueError("expected 1 or 0")
+    return _FLAGS[text.lower()]
+
+
 def apply_query(
     query: Mapping[str, str],
     state: ExplorerState,
     colors_for: Callable[[str], ColorSettings],
+    layers: LayerSettings | None = None,
 ) -> list[str]:
     """Apply the URL's choices to a new session's ``state``; returns one notice per value
     ignored (what and why), the rest applied.
 
-    ``colors_for(mode)`` gives the colour settings of what a mode shows (``cmap``, ``clim``).
+    ``colors_for(mode)`` gives the colour settings of what a mode shows (``cmap``, ``clim``,
+    ``log``); ``layers`` the map's basemap and overlays (``basemap``, ``arrows``).
     """
     notices: list[str] = []
 
@@ -220,21 +254,58 @@ def apply_query(
         """``key`` sets ``target.name`` to one of its options."""
         attempt(key, lambda v: setattr(target, name, choice(v, target.param[name].objects, what)))
 
+    def mode(v: str) -> None:
+        chosen = choice(v, list(MODES), "mode")
+        refusal = state.relative_refusal() if chosen == "relative" else None
+        if refusal:  # still a comparison: the change itself
+            state.mode = "difference"
+            raise UrlValueError(f"{refusal} (showing the difference)")
+        state.mode = chosen
+
+    def threshold(v: str) -> None:
+        (value,) = numbers(v, 1)
+        if value < 0:
+            raise UrlValueError("the threshold is a magnitude: 0 or more")
+        state.threshold = value
+
+    def count_above(v: str) -> None:
+        (state.event_value,) = numbers(v, 1)
+
     attempt("dataset", dataset)
     if state.source is None:
         return notices  # nothing else can apply to a dataset that did not open
     attempt("expr", expr)
     pick("variable", state, "variable", "variable")
-    attempt("mode", lambda v: setattr(state, "mode", choice(v, list(MODES), "mode")))
+    attempt("mode", mode)
     pick("baseline", state, "baseline", "scenario")
     attempt("scenario", scenario)
     attempt("time", time)
     attempt("depth", depth)
     attempt("bbox", lambda v: setattr(state, "extent", _bbox(v)))
     attempt("points", lambda v: setattr(state, "points", _points(v)))
+    attempt("region", lambda v: state.param.update(region=_bbox_wrapped(v), polygon=None))
+    attempt("polygon", lambda v: state.param.update(polygon=_polygon(v), region=None))
+    attempt("threshold", threshold)
+    attempt("count_above", count_above)
+    pick("exceed", state, "exceed", "exceedance (change or value)")
     pick("cmap", colors_for(state.mode), "cmap", "colormap")
     attempt("clim", clim)
+    attempt("log", lambda v: setattr(colors_for(state.mode), "log_scale", _flag(v)))
+    if layers is not None:
+        pick("basemap", layers, "basemap", "basemap")
+        attempt("arrows", lambda v: setattr(layers, "currents", _flag(v)))
     return notices
+
+
+def _bbox_wrapped(text: str) -> tuple[float, float, float, float]:
+    """A drawn box ``W,S,E,N`` as the state keeps it: longitudes in [-180, 180), W > E
+    across the dateline."""
+    west, south, east, north = _bbox(text)
+    return (_wrap(west), south, _wrap(east), north)
+
+
+def _wrap(lon: float) -> float:
+    return (lon + 180.0) % 360.0 - 180.0 if lon != 180.0 else 180.0
 
 
 def _number(value: float) -> str:
@@ -242,7 +313,9 @@ def _number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def query_of(state: ExplorerState, colors: ColorSettings) -> dict[str, str]:
+def query_of(
+    state: ExplorerState, colors: ColorSettings, layers: LayerSettings | None = None
+) -> dict[str, str]:
     """The state's visible choices as query values (see the module's docstring)."""
     if state.source is None:
         return {"dataset": str(state.dataset_id)} if state.dataset_id else {}
@@ -269,9 +342,26 @@ def query_of(state: ExplorerState, colors: ColorSettings) -> dict[str, str]:
         query["bbox"] = ",".join(_number(v) for v in (west, south, east, north))
     if state.points:
         query["points"] = ";".join(f"{_number(a)},{_number(b)}" for a, b in state.points)
+    if state.region is not None:
+        query["region"] = ",".join(_number(v) for v in state.region)
+    elif state.polygon:
+        query["polygon"] = ";".join(f"{_number(a)},{_number(b)}" for a, b in state.polygon)
+    if state.comparing:
+        if state.threshold:
+            query["threshold"] = _number(state.threshold)
+        if state.event_value is not None:
+            query["count_above"] = _number(state.event_value)
+            query["exceed"] = state.exceed
     query["cmap"] = colors.cmap
     if colors.mode == "fixed" and colors.vmin is not None and colors.vmax is not None:
         query["clim"] = f"{_number(colors.vmin)},{_number(colors.vmax)}"
+    if colors.log_scale or default_log_scale(da):  # said whenever it is not plainly off
+        query["log"] = "1" if colors.log_scale else "0"
+    if layers is not None:
+        if layers.basemap != layers.param.basemap.default:
+            query["basemap"] = str(layers.basemap)
+        if layers.currents:
+            query["arrows"] = "1"
     return query
 
 
@@ -288,17 +378,22 @@ class UrlSync(param.Parameterized):
         state: ExplorerState,
         colors_for: Callable[[str], ColorSettings],
         location: Any,
+        layers: LayerSettings | None = None,
         **params: Any,
     ) -> None:
         super().__init__(**params)
         self.state = state
         self.colors_for = colors_for
         self.location = location
+        self.layers = layers
         names = [
             "dataset_id", "variable", "time", "depth", "scenario", "baseline", "scenarios",
-            "mode", "extent", "points", "expressions",
+            "mode", "extent", "points", "expressions", "region", "polygon", "threshold",
+            "event_value", "exceed",
         ]  # fmt: skip
         state.param.watch(self.write, names)
+        if layers is not None:
+            layers.param.watch(self.write, ["basemap", "currents"])
         self._watched: set[int] = set()
         # the browser reports its own URL when the page connects: write ours after that
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
@@ -309,8 +404,8 @@ class UrlSync(param.Parameterized):
     def write(self, *_) -> None:
         colors = self.colors_for(self.state.mode)
         if id(colors) not in self._watched:
-            colors.param.watch(self.write, ["cmap", "mode", "vmin", "vmax"])
+            colors.param.watch(self.write, ["cmap", "mode", "vmin", "vmax", "log_scale"])
             self._watched.add(id(colors))
-        search = encode(query_of(self.state, colors))
+        search = encode(query_of(self.state, colors, self.layers))
         if self.location is not None and self.location.search != search:
             self.location.search = search

@@ -10,13 +10,15 @@ import xarray as xr
 from .core.colours import (
     CMAP_NAMES,
     DEFAULT_CMAP,
-    LOG_BY_STANDARD_NAME,
     RANGE_MODES,
     default_cmap,
+    default_log_scale,
     is_diverging,
     palette,
     robust_range,
+    rounded_range,
 )
+from .number_box import number_box
 
 
 class ColorSettings(pn.viewable.Viewer):
@@ -37,14 +39,8 @@ class ColorSettings(pn.viewable.Viewer):
         """Reset to the defaults for a newly chosen variable."""
         if da is None:
             return
-        std = str(da.attrs.get("standard_name", "")).lower()
-        self.param.update(
-            cmap=default_cmap(da),
-            mode="auto",
-            vmin=None,
-            vmax=None,
-            log_scale=any(key in std for key in LOG_BY_STANDARD_NAME),
-        )
+        log = default_log_scale(da)
+        self.param.update(cmap=default_cmap(da), mode="auto", vmin=None, vmax=None, log_scale=log)
 
     def palette(self) -> list[str]:
         """The colormap as hex colours."""
@@ -62,7 +58,8 @@ class ColorSettings(pn.viewable.Viewer):
                 self.mode == "auto" and is_diverging(self.cmap)
             )
             lo, hi = robust_range(values, symmetric=symmetric and not self.log_scale)
-            if self.mode == "fixed":  # fixing starts from what is shown now
+            if self.mode == "fixed":  # fixing starts from what is shown now, rounded to read
+                lo, hi = rounded_range(lo, hi)
                 self.param.update(vmin=lo, vmax=hi)
         if self.log_scale and lo <= 0:
             lo = hi / 1000 if hi > 0 else 1e-3
@@ -70,8 +67,8 @@ class ColorSettings(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         fixed = pn.Row(
-            pn.widgets.FloatInput.from_param(self.param.vmin, label="min", width=110),
-            pn.widgets.FloatInput.from_param(self.param.vmax, label="max", width=110),
+            number_box(self, "vmin", label="min", width=110),
+            number_box(self, "vmax", label="max", width=110),
             visible=self.param.mode.rx() == "fixed",
         )
         return pn.Column(

@@ -27,7 +27,7 @@ from data_adapters.errors import as_source_error, read_errors
 
 from .answer_pane import AnswerPane
 from .colors import ColorSettings
-from .core import comparison, regions
+from .core import comparison, regions, timeaxis
 from .core.frames import FrameCache
 from .map import MAP_HEIGHT, MapView
 from .map_layers import LayerSettings
@@ -41,6 +41,15 @@ log = logging.getLogger(__name__)
 MAX_STEP_CELLS = 2 * 10**8
 #: Height of each of several side-by-side maps (pixels).
 SMALL_MAP_HEIGHT = 420
+#: Height of each map of a compact comparison (embeds: up to three maps in one row), pixels.
+COMPACT_MAP_HEIGHT = 340
+#: Most maps a compact comparison lays out in one row.
+COMPACT_COLUMNS = 3
+#: The shared toolbar above several maps (pixels).
+TOOLBAR_HEIGHT = 40
+#: Heights (pixels) around the maps of an embedded comparison: its caption, the note under
+#: the maps, the impact table's title and header, and each of its rows.
+EMBED_CAPTION_HEIGHT, NOTE_HEIGHT, TABLE_HEAD_HEIGHT, TABLE_ROW_HEIGHT = 60, 40, 110, 40
 
 
 class CompareView(pn.viewable.Viewer):
@@ -54,6 +63,11 @@ class CompareView(pn.viewable.Viewer):
     colors = param.ClassSelector(class_=ColorSettings, doc="Colour settings of run maps.")
     layers = param.ClassSelector(class_=LayerSettings, doc="Basemap and overlays (shared).")
     maps = param.List(default=[], doc="The maps of the current mode (MapView), baseline first.")
+    compact = param.Boolean(
+        default=False,
+        doc="Lay out up to three maps in one row, lower (embeds: the whole comparison fits a "
+        "page-sized frame).",
+    )
 
     def __init__(self, frames: FrameCache | None = None, **params) -> None:
         """``frames``: the frame cache of its maps (default: the process's)."""
@@ -74,6 +88,7 @@ class CompareView(pn.viewable.Viewer):
         self.state.param.watch(self._arrange, ["mode", "baseline", "scenarios", "dataset_id"])
         self.state.param.watch(self._relayout, ["variable"])
         self.layers.param.watch(self._relayout, ["basemap"])
+        self.param.watch(self._relayout, ["compact"])
         self._arrange()
 
     # -- which maps -------------------------------------------------------------------------
@@ -142,19 +157,39 @@ class CompareView(pn.viewable.Viewer):
         if not self.maps:
             return
         overlays = [view.overlay() for view in self.maps]
+        columns, row_height, self._pane.height = self.grid(len(overlays), self.compact)
         if len(overlays) == 1:
-            self._pane.height = MAP_HEIGHT
             self._pane.object = overlays[0]
             return
-        columns = 2 if len(overlays) <= 4 else 3
-        rows = -(-len(overlays) // columns)
-        self._pane.height = rows * SMALL_MAP_HEIGHT + 40  # + the shared toolbar
         # one Layout in one pane: the maps share their axes, so they pan and zoom together
         self._pane.object = (
             hv.Layout(overlays)
             .cols(columns)
-            .opts(hv.opts.Image(min_height=SMALL_MAP_HEIGHT - 20), hv.opts.Layout(shared_axes=True))
+            .opts(hv.opts.Image(min_height=row_height - 20), hv.opts.Layout(shared_axes=True))
         )
+
+    @staticmethod
+    def grid(count: int, compact: bool = False) -> tuple[int, int, int]:
+        """How ``count`` maps are laid out: columns, the height of a row and of the whole
+        pane with its toolbar (pixels)."""
+        if count <= 1:
+            return 1, MAP_HEIGHT, MAP_HEIGHT
+        if compact and count <= COMPACT_COLUMNS:
+            columns, row_height = count, COMPACT_MAP_HEIGHT
+        else:
+            columns, row_height = (2 if count <= 4 else 3), SMALL_MAP_HEIGHT
+        rows = -(-count // columns)
+        return columns, row_height, rows * row_height + TOOLBAR_HEIGHT
+
+    def embed_height(self) -> int:
+        """Height (pixels) of the embedded comparison of the state's runs (``compact``):
+        caption, maps, note and impact table, so that a frame of it shows it whole."""
+        s = self.state
+        runs = len([x for x in s.scenarios if x != s.baseline])
+        count = {"side-by-side": runs + 1, "swipe": 1}.get(s.mode, runs)
+        _, _, maps = self.grid(count, compact=True)
+        table = TABLE_HEAD_HEIGHT + TABLE_ROW_HEIGHT * runs
+        return EMBED_CAPTION_HEIGHT + maps + NOTE_HEIGHT + table
 
     # -- the impact table -------------------------------------------------------------------
     def _region(self) -> tuple[xr.DataArray, str]:
@@ -175,7 +210,9 @@ class CompareView(pn.viewable.Viewer):
 
     def impact_table(self) -> pd.DataFrame:
         """Per scenario: the change's statistics over the region at the current time, and
-        the time steps in which the region's mean exceeds the state's ``event_value``.
+        the time steps in which the region's mean exceeds the state's ``event_value``: its
+        change from the baseline, or its value (the state's ``exceed``; the column
+        ``steps_exceeding``, named in ``attrs["exceedance"]``).
 
         Raises
         ------
@@ -202,12 +239,19 @@ class CompareView(pn.viewable.Viewer):
                 "scenario": name,
                 **{k: stats[k] for k in comparison.IMPACT_KEYS},
             }
-            if steps is not None:
-                row["steps_above"] = steps[name]
-                row["baseline_steps_above"] = steps[s.baseline]
+            if steps is not None:  # what is counted travels with the count (CSV columns)
+                row.update(exceed=s.exceed, exceed_value=s.event_value)
+                row["steps_exceeding"] = steps[name]
+                if s.exceed == "value":
+                    row["baseline_steps_exceeding"] = steps[s.baseline]
             rows.append(row)
         table = pd.DataFrame(rows)
         table.attrs.update(units=units if change == "diff" else "%", value_units=units)
+        if steps is not None:
+            times = s.dataset[s.variable]["time"].values
+            table.attrs["exceedance"] = comparison.exceedance_label(
+                s.exceed, s.event_value, units, timeaxis.step_name(times)
+            )
         return table
 
     def _steps_above(self, mask: xr.DataArray, names: list[str]) -> dict[str, int] | None:
@@ -222,11 +266,11 @@ class CompareView(pn.viewable.Viewer):
                 "zoom in or draw a smaller region"
             )
         depth = s.depth if "depth" in da.dims else None
-        out = {}
-        for name in names:
-            series = regions.area_series(da, mask, depth=depth, scenario=name)["mean"]
-            out[name] = comparison.steps_above(series.compute(), s.event_value)
-        return out
+        series = {
+            name: regions.area_series(da, mask, depth=depth, scenario=name)["mean"].compute()
+            for name in names
+        }
+        return comparison.steps_exceeding(series, s.baseline, s.event_value, s.exceed)
 
     def table_csv(self) -> io.StringIO:
         """The impact table as CSV, with a first line saying over what and when."""
@@ -239,9 +283,12 @@ class CompareView(pn.viewable.Viewer):
             buffer.seek(0)
             return buffer
         s = self.state
+        counted = table.attrs.get("exceedance")
         buffer.write(
             f"# {s.variable} change [{table.attrs['units']}] from {s.baseline} over the "
-            f"{where} at {s.time}; threshold {s.threshold:g}\n"
+            f"{where} at {s.time}; threshold {s.threshold:g}"
+            + (f"; steps_exceeding: {counted} (regional mean)" if counted else "")
+            + "\n"
         )
         table.to_csv(buffer, index=False)
         buffer.seek(0)
@@ -258,8 +305,8 @@ class CompareView(pn.viewable.Viewer):
             return f"*{escape(as_source_error(exc, str(s.dataset_id)))}*"
         units = escape(table.attrs["units"])
         head = ["scenario", *comparison.describe(table.iloc[0].to_dict(), units)]
-        if "steps_above" in table:
-            head.append(f"steps with mean > {s.event_value:g} {escape(table.attrs['value_units'])}")
+        if "exceedance" in table.attrs:
+            head.append(f"{escape(table.attrs['exceedance'])} (regional mean)")
         lines = [
             f"**Impact over the {where} at {s.time}** (threshold: change above {s.threshold:g} "
             f"{units})",
@@ -269,8 +316,10 @@ class CompareView(pn.viewable.Viewer):
         ]
         for row in table.to_dict("records"):
             cells = [escape(row["scenario"]), *comparison.describe(row, units).values()]
-            if "steps_above" in row:
-                cells.append(f"{row['steps_above']} (baseline {row['baseline_steps_above']})")
+            if "steps_exceeding" in row:
+                base = row.get("baseline_steps_exceeding")
+                count = f"{row['steps_exceeding']}"
+                cells.append(count + (f" (baseline {base})" if base is not None else ""))
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
@@ -281,7 +330,8 @@ class CompareView(pn.viewable.Viewer):
             self._table_markdown,
             [
                 s.mode, s.baseline, s.scenarios, s.time, s.depth, s.variable,
-                s.threshold, s.within_spread, s.event_value, s.region, s.polygon, s.extent,
+                s.threshold, s.within_spread, s.event_value, s.exceed, s.region, s.polygon,
+                s.extent,
             ],
             what="the impact table",
         )  # fmt: skip

@@ -239,7 +239,7 @@ class ProbeAnswers:
                     self.variable(), p.cell, step if step is not None else 0, self._scenario()
                 ).compute(),
             )
-            out[f"point{p.number}"] = _described(profile, p)
+            out[f"point{p.number}"] = _described(profile, p, column=True)
         return xr.Dataset(out)
 
     def section(self) -> xr.DataArray | None:
@@ -252,7 +252,7 @@ class ProbeAnswers:
             ("section", *self._choice(), p.cell),
             lambda: probes.section(self.variable(), p.cell, self._scenario()).compute(),
         )
-        return _described(section, p)
+        return _described(section, p, column=True)
 
     def area_change(self) -> tuple[str, str] | None:
         """(scenario, baseline) when the map shows the difference between two runs: the
@@ -389,11 +389,14 @@ class ProbeAnswers:
         return f"{self.quantity()}{when}; {cells}"
 
 
-def _described(da: xr.DataArray, probe: Probe) -> xr.DataArray:
-    """``da`` with the probe's cell (label, lon, lat) and colour in its attributes."""
+def _described(da: xr.DataArray, probe: Probe, column: bool = False) -> xr.DataArray:
+    """``da`` with the probe's cell (label, lon, lat) and colour in its attributes;
+    ``column``: ``da`` spans the water column (profiles, sections), so its label names
+    no depth."""
     da = da.reset_coords(drop=True)
+    label = probe.cell.label() if column else probe.label
     return da.assign_attrs(
-        cell=probe.label, cell_lon=probe.cell.lon, cell_lat=probe.cell.lat, color=probe.color
+        cell=label, cell_lon=probe.cell.lon, cell_lat=probe.cell.lat, color=probe.color
     )
 
 

@@ -19,12 +19,35 @@ from .probe_answers import PIN_COLORS
 
 #: Height of each probe plot (pixels).
 PLOT_HEIGHT = 300
+#: Most date labels along a time axis: five short labels fit a phone's 220-pixel plot.
+TIME_TICKS = 5
+#: Date labels by tick spacing, short enough not to overlap ("Mar", "08 Mar"); the year (or
+#: day) they belong to once, under the first.
+TIME_LABELS = {"hours": "%H:%M", "days": "%d %b", "months": "%b", "years": "%Y"}
+TIME_CONTEXT = {"hours": "%d %b %Y", "days": "%Y", "months": "%Y", "years": ""}
+
+
+def _time_axis(plot: Any, element: Any) -> None:
+    """Short, few date labels on a time axis (a year of days read 'Jan 2025 Mar 2025...'
+    one over the other on a phone)."""
+    from bokeh.models import DatetimeAxis, DatetimeTickFormatter
+
+    for axis in plot.state.xaxis:
+        if isinstance(axis, DatetimeAxis):
+            context = DatetimeTickFormatter(**TIME_CONTEXT)
+            axis.formatter = DatetimeTickFormatter(
+                **TIME_LABELS, context=context, context_which="start"
+            )
+            axis.ticker.desired_num_ticks = TIME_TICKS
+
+
 #: Options every probe plot shares.
 PLOT_OPTS = {
     "responsive": True,
     "height": PLOT_HEIGHT,
     "tools": ["hover"],
     "fontsize": {"title": 10},
+    "hooks": [_time_axis],
 }
 
 
@@ -132,22 +155,55 @@ def profile_overlay(profiles: xr.Dataset, long_name: str, xlabel: str, time: Any
     )
 
 
-def section_mesh(section: xr.DataArray, long_name: str, clabel: str, cmap: Any) -> hv.QuadMesh:
-    """Time along x, depth down the y axis, coloured by value with the map's colormap."""
-    times = plot_times(section["time"].values)
+#: Pixels of a Hovmöller image: rows down the depth axis, and at most this many columns.
+SECTION_ROWS, SECTION_MAX_COLUMNS = 600, 2000
+
+
+def section_image(section: xr.DataArray, long_name: str, clabel: str, cmap: Any) -> hv.Image:
+    """Time along x, depth down the y axis, coloured by value with the map's colormap.
+
+    An image on a regular pixel grid, each pixel taking the value of the time step and
+    depth level whose cell holds it: one picture with no seams (quads drawn one per cell
+    leave hairlines between days), true to the levels' thicknesses.
+    """
+    times = plot_times(section["time"].values).astype("datetime64[ns]").astype("int64")
     depths = np.asarray(section["depth"].values, dtype=float)
-    return hv.QuadMesh(
-        (times, level_edges(depths), section.transpose("depth", "time").values),
+    values = section.transpose("depth", "time").values
+    if times.size > 1:
+        t_edges = level_edges(times.astype(float), floor=None)
+    else:  # one step: a day wide
+        t_edges = times[0] + np.array([-0.5, 0.5]) * 86400e9
+    d_edges = level_edges(depths)
+    columns = int(min(SECTION_MAX_COLUMNS, max(4 * times.size, 200)))
+    xs = t_edges[0] + (np.arange(columns) + 0.5) * (t_edges[-1] - t_edges[0]) / columns
+    ys = d_edges[0] + (np.arange(SECTION_ROWS) + 0.5) * (d_edges[-1] - d_edges[0]) / SECTION_ROWS
+    col = np.clip(np.searchsorted(t_edges, xs, side="right") - 1, 0, times.size - 1)
+    row = np.clip(np.searchsorted(d_edges, ys, side="right") - 1, 0, depths.size - 1)
+    pixels = values[row][:, col]
+    start, end = (np.datetime64(int(v), "ns") for v in (t_edges[0], t_edges[-1]))
+    return hv.Image(
+        pixels[::-1],  # an Image's first row is the top of its bounds: the deepest
         ["time", ("depth", "depth [m]")],
         (section.name or "value", clabel),
+        bounds=(start, d_edges[0], end, d_edges[-1]),
     ).opts(
         cmap=palette(cmap),
         colorbar=True,
         clabel=clabel,
         invert_yaxis=True,
-        title=f"{long_name} at {section.attrs['cell'].split(', depth')[0]} (Hovmöller)",
+        title=section_title(section, long_name),
         **PLOT_OPTS,
     )
+
+
+def section_title(section: xr.DataArray, long_name: str) -> str:
+    """``Temperature at lon=-30.5, lat=20.5, 0.5 to 5000 m (Hovmöller)``: the cell and the
+    depths the section holds values at (not the map's depth)."""
+    depths = np.asarray(section["depth"].values, dtype=float)
+    wet = np.isfinite(section.transpose("depth", "time").values).any(axis=1)
+    shown = depths[wet] if wet.any() else depths
+    cell = section.attrs["cell"].split(", depth")[0]
+    return f"{long_name} at {cell}, {shown.min():g} to {shown.max():g} m (Hovmöller)"
 
 
 def area_overlay(series: xr.Dataset, long_name: str, ylabel: str, region: str) -> hv.Overlay:
@@ -166,9 +222,12 @@ def area_overlay(series: xr.Dataset, long_name: str, ylabel: str, region: str) -
     )
 
 
-def level_edges(depths: np.ndarray) -> np.ndarray:
-    """Edges (n + 1) of depth levels: halfway between centres, the surface at 0 m."""
+def level_edges(depths: np.ndarray, floor: float | None = 0.0) -> np.ndarray:
+    """Edges (n + 1) of cells centred on ``depths`` (or times as numbers): halfway between
+    centres, no edge above ``floor`` (the surface at 0 m; None: no floor)."""
     if depths.size == 1:
         return np.array([0.0, 2 * depths[0] if depths[0] > 0 else 1.0])
     mid = (depths[1:] + depths[:-1]) / 2
-    return np.concatenate([[max(0.0, 2 * depths[0] - mid[0])], mid, [2 * depths[-1] - mid[-1]]])
+    first = 2 * depths[0] - mid[0]
+    first = first if floor is None else max(floor, first)
+    return np.concatenate([[first], mid, [2 * depths[-1] - mid[-1]]])

@@ -272,7 +272,7 @@ class ProbeView(pn.viewable.Viewer):
             )
         long_name, _, clabel = self.answers.labels()
         cmap = self.map_view.colors.cmap
-        return self._pane(plots.section_mesh(section, long_name, clabel, cmap))
+        return self._pane(plots.section_image(section, long_name, clabel, cmap))
 
     def area_plot(self) -> pn.viewable.Viewable:
         """The region's area-weighted mean over time and its statistics now."""

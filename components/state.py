@@ -15,7 +15,7 @@ import xarray as xr
 from data_adapters import Catalog, OpenedSource, SourceError, vertical
 from data_adapters.catalogues import VS, compare_with_found, open_found
 
-from .core import derived, expressions, fields, timeaxis
+from .core import comparison, derived, expressions, fields, timeaxis
 from .core.timeaxis import time_label
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,17 @@ class ExplorerState(param.Parameterized):
     event_value = param.Number(
         default=None,
         allow_None=True,
-        label="Count steps with regional mean above",
-        doc="Impact tables count the time steps in which the region's mean value exceeds "
-        "this (the variable's units), e.g. marine-heatwave days above a temperature.",
+        label="Count steps where the regional mean exceeds",
+        doc="Impact tables count the time steps in which the region's mean (its change from "
+        "the baseline, or its value: see ``exceed``) exceeds this, in the variable's units: "
+        "marine-heatwave days of more than +1 °C, or days above 16 °C.",
+    )
+    exceed = param.Selector(
+        default="change",
+        objects=["change", "value"],
+        label="What exceeds it",
+        doc="change: the scenario's regional mean minus the baseline's exceeds the value; "
+        "value: the regional mean itself exceeds it (every run, the baseline included).",
     )
     points = param.List(
         default=[],
@@ -331,6 +339,23 @@ class ExplorerState(param.Parameterized):
         if self._opened is None or self.variable not in self.dataset.data_vars:
             return False
         return "depth" in self.dataset[self.variable].dims
+
+    def relative_refusal(self) -> str | None:
+        """Why the current variable has no relative change (%), in one line; None when it
+        has one (:func:`components.core.comparison.relative_change_refusal`)."""
+        if self._opened is None or self.variable not in self.dataset.data_vars:
+            return None
+        return comparison.relative_change_refusal(self.dataset[self.variable])
+
+    @param.depends("variable", "mode", watch=True)
+    def _keep_relative_meaningful(self) -> None:
+        """A variable without a ratio scale leaves relative mode for the difference, saying why."""
+        if self.mode != "relative":
+            return
+        refusal = self.relative_refusal()
+        if refusal:
+            self.mode = "difference"
+            self.report(f"{refusal} (showing the difference)")
 
     @property
     def comparing(self) -> bool:

@@ -35,19 +35,24 @@ _UNIT_SPELLINGS = {
          "degree celsius", "degrees celsius", "degrees_c"),
         "degC",
     ),
+    **dict.fromkeys(
+        ("degf", "deg_f", "°f", "fahrenheit", "degree_fahrenheit", "degrees_fahrenheit"), "degF"
+    ),
     **dict.fromkeys(("m", "meter", "meters", "metre", "metres"), "m"),
     **dict.fromkeys(("m s-1", "m/s", "m s**-1", "m.s-1", "m s^-1"), "m s-1"),
 }  # fmt: skip
 
 
-def _unit_name(units: Any) -> str:
+def unit_name(units: Any) -> str:
+    """One name for the spellings of a unit: ``degree_Celsius`` -> ``degC``, ``m/s`` -> ``m s-1``
+    (other texts come back with their spaces collapsed)."""
     text = " ".join(str(units if units is not None else "").split())
     return _UNIT_SPELLINGS.get(text.lower(), text)
 
 
 def same_units(a: Any, b: Any) -> bool:
     """True when two ``units`` attributes name the same unit (``degC`` = ``degree_Celsius``)."""
-    return _unit_name(a) == _unit_name(b)
+    return unit_name(a) == unit_name(b)
 
 
 def grid_difference(

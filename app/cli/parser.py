@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from components.core.comparison import CHANGE_MODES
+from components.core.comparison import CHANGE_MODE_NAMES, CHANGE_MODES
 from components.core.geography import CRSES, LONLAT, WEB_MERCATOR, BBox
 from data_adapters.layouts import DEFAULT_MEMORY_MB
 
@@ -338,8 +338,10 @@ def _add_compare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--mode",
         choices=CHANGE_MODES,
         default=CHANGE_MODES[0],
-        help="diff: scenario minus baseline, in the variable's units (default); pct: relative "
-        "change in percent of the baseline",
+        type=lambda text: CHANGE_MODE_NAMES.get(text, text),
+        help="diff (or difference): scenario minus baseline, in the variable's units (default); "
+        "pct (or relative): relative change in percent of the baseline, for variables on a "
+        "ratio scale (not °C temperatures, anomalies or heights above a reference)",
     )
     p.add_argument(
         "--threshold",

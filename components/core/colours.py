@@ -66,6 +66,25 @@ def _hex_colours(name: str, n: int) -> tuple[str, ...]:
     return tuple(to_hex(rgba) for rgba in cmap(np.linspace(0.0, 1.0, n)))
 
 
+#: Significant digits of a colour range a user is shown to edit (fixed mode pre-fills it).
+RANGE_DIGITS = 3
+
+
+def _round_significant(value: float, digits: int, up: bool) -> float:
+    if value == 0 or not np.isfinite(value):
+        return float(value)
+    scale = 10.0 ** (int(np.floor(np.log10(abs(value)))) - digits + 1)
+    steps = round(value / scale, 6)  # 189.99999999 is 190: no step lost to float noise
+    steps = np.ceil(steps) if up else np.floor(steps)
+    return float(f"{steps * scale:.{digits + 1}g}")
+
+
+def rounded_range(lo: float, hi: float, digits: int = RANGE_DIGITS) -> tuple[float, float]:
+    """``(lo, hi)`` widened to ``digits`` significant digits, to be read and typed:
+    ``(-1.89999997, 31.2345)`` -> ``(-1.9, 31.3)``; the range still holds the original."""
+    return _round_significant(lo, digits, up=False), _round_significant(hi, digits, up=True)
+
+
 def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, float]:
     """(low, high) from the 2nd and 98th percentiles of the finite values; (0, 1) if none."""
     finite = np.asarray(values)[np.isfinite(values)]
@@ -83,5 +102,12 @@ def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, fl
 #: cmocean colormaps offered in the picker (reversed variants end in "_r").
 CMAP_NAMES = sorted(n for n in cmocean.cm.cmapnames)
 RANGE_MODES = ("auto", "fixed", "symmetric")
-#: Variables drawn on a log scale by default (skewed, positive).
+#: Variables drawn on a log scale by default (skewed, positive): words of the standard name.
 LOG_BY_STANDARD_NAME = ("chlorophyll",)
+
+
+def default_log_scale(da: xr.DataArray) -> bool:
+    """True when ``da`` is drawn on a log colour scale by default (chlorophyll: positive and
+    spread over decades), the rule of the app, every embed and the URL."""
+    std = str(da.attrs.get("standard_name", "")).lower()
+    return any(key in std for key in LOG_BY_STANDARD_NAME)

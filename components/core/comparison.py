@@ -8,9 +8,11 @@ cells in view of both runs.
 - :func:`runs` checks and orders the runs to compare (baseline first);
 - :func:`change` is the scenario minus the baseline (``"diff"``) or the relative change in
   percent (``"pct"``), with ensemble members reduced to their mean and spread;
+- :func:`relative_change_refusal` says why a variable has no meaningful relative change;
 - :func:`hide_small` hides changes below a threshold (or below the ensemble spread);
 - :func:`impact` gives the area-weighted statistics of a change over the sea cells of a
-  region, and :func:`steps_above` counts the time steps a regional series exceeds a value.
+  region, and :func:`steps_exceeding` counts the time steps in which a regional series (or
+  its change from the baseline) exceeds a value.
 
 The map (``components.compare_view``) and the command line (``ocean-explorer compare``) call
 these functions.
@@ -24,13 +26,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from data_adapters.alignment import same_units
+from data_adapters.alignment import same_units, unit_name
 from data_adapters.errors import SourceError, did_you_mean
 
 from . import fields, regions
 
 #: Comparison modes of the change itself: scenario minus baseline, or relative change.
 CHANGE_MODES = ("diff", "pct")
+#: The app's names of the change modes (its ``mode=``), also read by the command line.
+CHANGE_MODE_NAMES = {"difference": "diff", "relative": "pct"}
 #: cmocean colormaps of change maps: both diverging, centred on zero.
 CHANGE_CMAPS = {"diff": "balance", "pct": "curl"}
 #: Relative change is undefined where the baseline is this close to zero (its units).
@@ -45,6 +49,48 @@ IMPACT_KEYS = (
     "area_km2_exceeding",
     "fraction_exceeding",
 )
+
+
+#: Units of an interval scale: their zero is a convention, so a ratio of two values means
+#: nothing (20 °C is not twice 10 °C); kelvin, concentrations and speeds have a true zero.
+INTERVAL_UNITS = {"degC": "°C", "degF": "°F"}
+#: Words of standard names (or long names) of quantities measured from a chosen reference.
+INTERVAL_NAMES = {
+    "anomaly": "an anomaly (a departure from a reference)",
+    "sea_surface_height": "a height above a reference surface",
+    "height_above": "a height above a reference surface",
+    "elevation": "a height above a reference surface",
+}
+#: What exceedance counting compares with its value, as tables and files name it.
+EXCEED_KINDS = {"change": "change", "value": "value"}
+
+
+def relative_change_refusal(da: xr.DataArray) -> str | None:
+    """Why a relative change (%) of ``da`` means nothing, in one line; None when it does.
+
+    A relative change needs a ratio scale, whose zero means "none of it" (concentrations,
+    salinity, speeds, kelvin). Temperatures in °C or °F, anomalies and heights above a
+    chosen surface are on interval scales: their percentages change with the reference
+    (a warming of 1 °C is 10 % at 10 °C, and 0.3 % in kelvin). Decided by ``units``, then
+    ``standard_name``/``long_name``; an undeclared unit is not refused.
+    """
+    name = str(da.name or "the variable")
+    units = unit_name(da.attrs.get("units"))
+    why = None
+    if units in INTERVAL_UNITS:
+        why = f"in {INTERVAL_UNITS[units]}, an interval scale whose zero is a convention"
+    else:
+        words = " ".join(
+            str(da.attrs.get(key, "")).lower().replace(" ", "_")
+            for key in ("standard_name", "long_name")
+        )
+        words = f"{words} {name.lower()}"
+        found = next((w for w in INTERVAL_NAMES if w in words), None)
+        if found:
+            why = f"{INTERVAL_NAMES[found]}, whose zero is a convention"
+    if why is None:
+        return None
+    return f"relative change (%) is not offered for {name}: it is {why}; use the difference"
 
 
 def run_names(da: xr.DataArray, baseline: str | None, scenarios: Sequence[str]) -> list[str]:
@@ -109,10 +155,15 @@ def change(baseline: xr.DataArray, scenario: xr.DataArray, mode: str = "diff") -
     Raises
     ------
     SourceError
-        When the two runs differ in units or are not on the same cells.
+        When the two runs differ in units or are not on the same cells, or for ``"pct"`` of
+        a variable without a ratio scale (:func:`relative_change_refusal`).
     """
     if mode not in CHANGE_MODES:
         raise SourceError(f"unknown comparison mode '{mode}'; use one of {', '.join(CHANGE_MODES)}")
+    if mode == "pct":
+        refusal = relative_change_refusal(baseline)
+        if refusal:
+            raise SourceError(refusal)
     units = str(baseline.attrs.get("units", ""))
     other = str(scenario.attrs.get("units", ""))
     if not same_units(units, other):
@@ -255,6 +306,46 @@ def impact(
 def steps_above(series: xr.DataArray, value: float) -> int:
     """How many time steps of ``series`` exceed ``value`` (NaN steps do not)."""
     return int((np.asarray(series.values, dtype=float) > float(value)).sum())
+
+
+def steps_exceeding(
+    series: dict[str, xr.DataArray], baseline: str, value: float, exceed: str = "change"
+) -> dict[str, int]:
+    """Per run, the time steps in which its regional series exceeds ``value``.
+
+    Parameters
+    ----------
+    series
+        Each run's regional mean series on one time axis, the baseline's included.
+    exceed
+        ``"change"``: the run's series minus the baseline's exceeds ``value`` (a heatwave
+        of "+1 °C"); the baseline, whose change is zero, is left out. ``"value"``: the
+        series itself exceeds ``value`` (days above 16 °C), for every run.
+
+    Raises
+    ------
+    SourceError
+        For an unknown ``exceed``.
+    """
+    if exceed not in EXCEED_KINDS:
+        raise SourceError(
+            f"unknown exceedance '{exceed}'; count the {' or the '.join(EXCEED_KINDS)}"
+        )
+    if exceed == "value":
+        return {name: steps_above(s, value) for name, s in series.items()}
+    base = np.asarray(series[baseline].values, dtype=float)
+    return {
+        name: int((np.asarray(s.values, dtype=float) - base > float(value)).sum())
+        for name, s in series.items()
+        if name != baseline
+    }
+
+
+def exceedance_label(exceed: str, value: float, units: str = "", steps: str = "steps") -> str:
+    """What a count counts, as a column header: ``days with change > +1 degC`` or
+    ``days with value > 16 degC`` (``steps``: the name of one time step, plural)."""
+    shown = f"{value:+g}" if exceed == "change" else f"{value:g}"
+    return f"{steps} with {EXCEED_KINDS[exceed]} > {shown}{f' {units}' if units else ''}"
 
 
 def label(name: str, baseline: str, mode: str) -> str:

@@ -49,6 +49,30 @@ def iso_times(values: Any) -> list[str]:
     return labels
 
 
+#: Names of a time step by its length in hours (within 5 %): what a count of steps is called.
+STEP_NAMES = {1.0: "hours", 24.0: "days", 168.0: "weeks"}
+
+
+def step_name(times: Any) -> str:
+    """What one time step is called, plural: ``days`` for daily data, ``hours``, ``weeks``,
+    ``months`` (28 to 31 days), else ``steps``."""
+    values = np.asarray(times).ravel()
+    if values.size < 2:
+        return "steps"
+    try:
+        first, second = values[0], values[1]
+        if values.dtype.kind == "M":
+            hours = float((second - first) / np.timedelta64(1, "h"))
+        else:  # cftime: differences are datetime.timedelta
+            hours = (second - first).total_seconds() / 3600.0
+    except (TypeError, AttributeError, ValueError):
+        return "steps"
+    for length, name in STEP_NAMES.items():
+        if abs(hours - length) <= 0.05 * length:
+            return name
+    return "months" if 28 * 24 <= hours <= 31 * 24 else "steps"
+
+
 def calendar_of(times: Any) -> str:
     """The calendar of time values: ``standard`` for datetime64, else cftime's name."""
     values = np.asarray(times)

@@ -225,22 +225,36 @@ def test_decorated_png_names_the_change_time_depth_and_units(compare, demo_catal
     assert "2025-07-24" in title and "10 m" in title
 
 
-def test_relative_change_of_one_demo_cell(compare, demo_catalog, demo_surface, tmp_path):
+def test_relative_change_of_one_demo_cell(compare, demo_catalog, tmp_path):
     stats_file = tmp_path / "pct.json"
-    # a box holding the centre of one cell only: 30.5°W 40.5°N
+    # a box holding the centre of one cell only: 1.5°E 54.5°N, in the wind farm's wake
     result = compare(
-        "small-warming", "--catalog", demo_catalog, "--var", "thetao", "--scenario",
-        "warming_1p5", "--mode", "pct", "--bbox", "-30.9,40.1,-30.1,40.9",
+        "small", "--catalog", demo_catalog, "--var", "uo", "--scenario", "windfarm",
+        "--mode", "relative", "--bbox", "1.1,54.1,1.9,54.9",
         "-o", str(tmp_path / "pct.png"), "--stats", str(stats_file),
     )  # fmt: skip
     assert result.code == 0, result.err
-    assert "warming_1p5 \u2212 baseline (%)" in result.out
+    assert "windfarm \u2212 baseline (%)" in result.out
     stats = json.loads(stats_file.read_text())
 
-    base = float(demo_surface.sel(lon=-30.5, lat=40.5))
+    ds = DemoOceanAdapter(resolution=1.0, start="2025-07-20", days=8).open()
+    cell = ds["uo"].isel(time=0, depth=0).sel(lon=1.5, lat=54.5).compute()
+    base, farm = (float(cell.sel(scenario=s)) for s in ("baseline", "windfarm"))
     assert stats["cells"] == 1
     assert stats["units"] == "%"
-    assert stats["mean_diff"] == pytest.approx(100 * 1.5 / abs(base), rel=1e-5)
+    assert stats["mean_diff"] == pytest.approx(100 * (farm - base) / abs(base), rel=1e-5)
+    assert stats["mean_diff"] < -5.0  # the current slows in the wake
+
+
+def test_relative_change_of_a_celsius_temperature_is_refused(compare, demo_catalog, tmp_path):
+    result = compare(
+        "small-warming", "--catalog", demo_catalog, "--var", "thetao", "--scenario",
+        "warming_1p5", "--mode", "pct", "-o", str(tmp_path / "pct.png"),
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert "relative change (%) is not offered for thetao: it is in °C" in result.err
+    assert not (tmp_path / "pct.png").exists()
 
 
 # -- runs as files --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 
 from app.urlstate import apply_query, encode, query_of, read_query
 from components import ColorSettings, ExplorerState
+from components.map_layers import LayerSettings
 from data_adapters import Catalog
 
 
@@ -78,6 +79,56 @@ def test_a_comparison_link(session):
     assert encode(written).startswith("?dataset=warming&variable=thetao&")
 
 
+def test_a_shared_comparison_keeps_its_threshold_count_region_and_layers(session):
+    state, colors_for = session
+    layers = LayerSettings()
+    query = {
+        "dataset": "warming", "variable": "chl", "mode": "difference", "scenario": "warming_3",
+        "region": "-40,20,-20,35", "threshold": "0.25", "count_above": "1", "exceed": "value",
+        "log": "0", "basemap": "Esri Ocean", "arrows": "1",
+    }  # fmt: skip
+    assert apply_query(query, state, colors_for, layers) == []
+    assert state.region == (-40.0, 20.0, -20.0, 35.0) and state.polygon is None
+    assert (state.threshold, state.event_value, state.exceed) == (0.25, 1.0, "value")
+    assert colors_for("difference").log_scale is False
+    assert (layers.basemap, layers.currents) == ("Esri Ocean", True)
+    written = query_of(state, colors_for(state.mode), layers)
+    assert {k: written[k] for k in query if k not in ("variable",)} == {
+        k: v for k, v in query.items() if k != "variable"
+    }
+    again, layers_again = ExplorerState(state.catalog), LayerSettings()
+    assert apply_query(written, again, colors_for, layers_again) == []
+    for name in ("region", "threshold", "event_value", "exceed", "mode", "scenarios"):
+        assert getattr(again, name) == getattr(state, name)
+    assert (layers_again.basemap, layers_again.currents) == ("Esri Ocean", True)
+
+
+def test_a_drawn_polygon_and_a_log_scale_travel_in_the_link(session):
+    state, colors_for = session
+    query = {"variable": "chl", "polygon": "170,-10;190,-10;180,5", "log": "1"}  # over 180°
+    assert apply_query(query, state, colors_for) == []
+    assert state.polygon == [(170.0, -10.0), (190.0, -10.0), (180.0, 5.0)]
+    assert colors_for("map").log_scale
+    written = query_of(state, colors_for("map"))
+    assert written["polygon"] == "170,-10;190,-10;180,5" and written["log"] == "1"
+    colors_for("map").log_scale = False
+    assert query_of(state, colors_for("map"))["log"] == "0"  # off where the default is on
+    state.variable = "so"
+    assert "log" not in query_of(state, colors_for("map"))  # plainly off
+
+
+def test_a_relative_link_to_a_celsius_temperature_shows_the_difference(session):
+    state, colors_for = session
+    query = {"dataset": "warming", "variable": "thetao", "mode": "relative"}
+    (notice,) = apply_query(query, state, colors_for)
+    assert notice.startswith("URL mode='relative' ignored: relative change (%) is not offered")
+    assert notice.endswith("(showing the difference)")
+    assert state.mode == "difference"
+    state2 = ExplorerState(state.catalog)
+    assert apply_query({**query, "variable": "uo"}, state2, colors_for) == []
+    assert state2.mode == "relative"
+
+
 def test_a_view_across_the_dateline(session):
     state, colors_for = session
     assert apply_query({"bbox": "170,-10,-170,10"}, state, colors_for) == []
@@ -106,6 +157,14 @@ def test_a_view_across_the_dateline(session):
         ("points", ";".join(["1,1"] * 9), "at most 7"),
         ("cmap", "jet", "no colormap 'jet'"),
         ("clim", "5,1", "LO < HI"),
+        ("region", "0,50,20,10", "S must be below N"),
+        ("polygon", "0,0;1,1", "3 to 100 vertices"),
+        ("polygon", "0,0;1,95;2,2", "not a longitude, latitude"),
+        ("threshold", "-1", "0 or more"),
+        ("threshold", "abc", "not a number"),
+        ("count_above", "1 degC", "not a number"),
+        ("exceed", "anomaly", "no exceedance (change or value) 'anomaly'"),
+        ("log", "maybe", "expected 1 or 0"),
         ("time", "2" * 5000, "longer than"),
     ],
 )

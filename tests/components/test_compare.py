@@ -28,6 +28,13 @@ THETAO = {
     "units": "degC",
 }
 
+#: A variable on a ratio scale (a true zero): relative changes mean something.
+SALINITY = {
+    "standard_name": "sea_water_salinity",
+    "long_name": "Sea water salinity",
+    "units": "PSU",
+}
+
 
 def field(values, lon=(0.0, 10.0), lat=(10.0, 20.0, 30.0), attrs=None, **dims) -> xr.DataArray:
     """A DataArray on (lat, lon) (or with leading ``dims``: name -> labels) of ``values``."""
@@ -103,13 +110,51 @@ def test_difference_is_scenario_minus_baseline_and_says_so():
 
 
 def test_relative_change_is_in_percent_of_the_baseline_and_nan_where_it_is_zero():
-    delta = comparison.change(field(BASE), field(SCEN), "pct")
+    delta = comparison.change(field(BASE, attrs=SALINITY), field(SCEN, attrs=SALINITY), "pct")
 
     # 100 (s - b) / |b|: +20 %, undefined (b = 0), +25 % (from -20 to -15), -25 %, 0
     np.testing.assert_allclose(delta.values, [[20.0, np.nan], [25.0, np.nan], [-25.0, 0.0]])
     assert delta.attrs["units"] == "%"
-    assert delta.attrs["long_name"] == "Relative change in sea water potential temperature"
+    assert delta.attrs["long_name"] == "Relative change in sea water salinity"
     assert "standard_name" not in delta.attrs
+
+
+@pytest.mark.parametrize(
+    ("attrs", "why"),
+    [
+        (THETAO, "it is in °C, an interval scale"),
+        ({"units": "degree_Celsius"}, "in °C"),
+        ({"units": "Celsius"}, "in °C"),
+        ({"units": "degF"}, "in °F"),
+        ({"standard_name": "sea_surface_temperature_anomaly", "units": "K"}, "an anomaly"),
+        ({"long_name": "Temperature anomaly", "units": "K"}, "an anomaly"),
+        ({"standard_name": "sea_surface_height_above_geoid", "units": "m"}, "a height above"),
+    ],
+)
+def test_relative_change_is_refused_off_a_ratio_scale(attrs, why):
+    da = field(BASE, attrs=attrs)
+
+    refusal = comparison.relative_change_refusal(da)
+
+    assert refusal.startswith("relative change (%) is not offered for thetao: ")
+    assert why in refusal and refusal.endswith("use the difference")
+    with pytest.raises(SourceError, match="not offered"):
+        comparison.change(da, field(SCEN, attrs=attrs), "pct")
+    assert comparison.change(da, field(SCEN, attrs=attrs)).attrs["units"] == attrs.get("units", "")
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        SALINITY,
+        {"standard_name": "sea_water_temperature", "units": "K"},  # kelvin: a true zero
+        {"standard_name": "mass_concentration_of_chlorophyll_a_in_sea_water", "units": "mg m-3"},
+        {"standard_name": "sea_water_speed", "units": "m s-1"},
+        {"long_name": "undeclared"},
+    ],
+)
+def test_relative_change_is_offered_on_a_ratio_scale(attrs):
+    assert comparison.relative_change_refusal(field(BASE, attrs=attrs)) is None
 
 
 def test_an_acronym_long_name_keeps_its_capitals():
@@ -155,7 +200,8 @@ def test_coordinates_equal_within_rounding_keep_every_cell():
 
 
 def test_change_stays_lazy():
-    delta = comparison.change(field(BASE).chunk(), field(SCEN).chunk(), "pct")
+    salinity = field(BASE, attrs=SALINITY).chunk(), field(SCEN, attrs=SALINITY).chunk()
+    delta = comparison.change(*salinity, "pct")
 
     assert delta.chunks is not None
 
@@ -188,8 +234,9 @@ def test_members_against_a_single_baseline_run():
 
 
 def test_members_relative_change_has_a_spread_in_percent():
-    base = field([[[10.0]], [[10.0]]], lat=(10.0,), lon=(0.0,), member=("m1", "m2"))
-    scen = field([[[11.0]], [[13.0]]], lat=(10.0,), lon=(0.0,), member=("m1", "m2"))
+    one = {"lat": (10.0,), "lon": (0.0,), "member": ("m1", "m2"), "attrs": SALINITY}
+    base = field([[[10.0]], [[10.0]]], **one)
+    scen = field([[[11.0]], [[13.0]]], **one)
 
     delta = comparison.change(base, scen, "pct")
 
@@ -355,3 +402,33 @@ def test_demo_heatwave_stays_above_150_m(demo):
 
     assert np.isfinite(delta).sum() > 1000
     assert (delta[np.isfinite(delta)] == 0.0).all()
+
+
+# -- counting the steps above a value -------------------------------------------------------
+def series(*values: float) -> xr.DataArray:
+    return xr.DataArray(np.asarray(values, dtype=float), dims=("time",))
+
+
+def test_steps_count_the_change_or_the_value_as_chosen():
+    runs = {
+        "baseline": series(16.0, 16.5, 17.0, np.nan),
+        "heatwave": series(16.5, 17.8, 19.0, 18.0),
+    }
+
+    # changes +0.5, +1.3, +2.0, NaN: two above +1 (the baseline, whose change is 0, is left out)
+    assert comparison.steps_exceeding(runs, "baseline", 1.0, "change") == {"heatwave": 2}
+    # values: every step of both runs is above 1 (NaN is not)
+    assert comparison.steps_exceeding(runs, "baseline", 1.0, "value") == {
+        "baseline": 3, "heatwave": 4
+    }  # fmt: skip
+    assert comparison.steps_exceeding(runs, "baseline", 17.5, "value") == {
+        "baseline": 0, "heatwave": 3
+    }  # fmt: skip
+    with pytest.raises(SourceError, match="count the change or the value"):
+        comparison.steps_exceeding(runs, "baseline", 1.0, "anomaly")
+
+
+def test_the_count_is_named_by_what_it_counts():
+    assert comparison.exceedance_label("change", 1, "degC", "days") == "days with change > +1 degC"
+    assert comparison.exceedance_label("change", -0.5, "m") == "steps with change > -0.5 m"
+    assert comparison.exceedance_label("value", 16, "degC", "days") == "days with value > 16 degC"

@@ -47,6 +47,7 @@ def test_each_mode_shows_its_maps(state):
         ("warming_1p5", "diff"),
         ("warming_3", "diff"),
     ]
+    state.variable = "uo"  # a velocity has a true zero: relative change means something
     state.mode = "relative"
     assert [m.change for m in view.maps] == ["pct", "pct"]
     state.mode = "swipe"
@@ -80,36 +81,54 @@ def test_the_threshold_hides_small_changes(state):
     assert (values[np.isfinite(values)] == 0).all()  # every change is below 2 degC
 
 
-def test_relative_change_is_in_percent(state):
-    view = CompareView(state=state)
-    state.param.update(mode="relative", scenarios=["warming_3"])
-    (pct,) = view.maps
-    bbox = (-40.0, -10.0, -20.0, 10.0)
-    image = render(pct, bbox)
-    base = FRAMES.get(
-        (state.dataset_id, state.variable, state.time, state.depth, "baseline"),
-        lambda: state.field(scenario="baseline"),
+def _run_frame(state, run, bbox):
+    return FRAMES.get(
+        (state.dataset_id, state.variable, state.time, state.depth, run),
+        lambda: state.field(scenario=run),
         viewport(bbox),
     ).values
-    sea = np.isfinite(base)
-    # +3 degC everywhere: the relative change is 300 / baseline temperature
-    np.testing.assert_allclose(pct.frame.values[sea], 300.0 / np.abs(base[sea]), rtol=1e-4)
+
+
+def test_relative_change_is_in_percent(state):
+    view = CompareView(state=state)
+    # the wind farm slows the eastward current in its wake on the Dogger Bank
+    state.param.update(variable="uo", mode="relative", scenarios=["windfarm"])
+    (pct,) = view.maps
+    bbox = (-2.0, 52.0, 6.0, 58.0)
+    image = render(pct, bbox)
+    base, farm = _run_frame(state, "baseline", bbox), _run_frame(state, "windfarm", bbox)
+    sea = np.isfinite(base) & (np.abs(base) > 1e-6)
+    np.testing.assert_allclose(
+        pct.frame.values[sea], 100.0 * (farm[sea] - base[sea]) / np.abs(base[sea]), rtol=1e-3
+    )
+    assert pct.frame.values[sea].min() < -10.0  # up to 30 % slower in the wake
     assert image.vdims[0].unit == "%"
 
 
-def test_a_local_relative_change_sets_the_colour_range():
-    # in July the heatwave warms a patch of the north-east Pacific: the scale spans that
-    # change, not the zeros of the unchanged sea around it (their percentiles are all 0)
-    july = {"id": "july", "adapter": "demo", "resolution": 1.0, "start": "2025-07-20", "days": 2}
-    state = ExplorerState(Catalog.from_dict({"datasets": [july]}))
+def test_relative_change_of_a_celsius_temperature_falls_back_to_the_difference(state):
     view = CompareView(state=state)
-    state.param.update(mode="relative", scenarios=["heatwave"])
+    state.param.update(mode="relative", scenarios=["warming_3"])  # thetao is in degC
+    assert state.mode == "difference"
+    assert [m.change for m in view.maps] == ["diff"]
+    assert "relative change (%) is not offered for thetao: it is in °C" in state.message
+    # choosing a temperature while in relative mode does the same
+    state.param.update(variable="so", mode="relative")
+    assert state.mode == "relative"  # salinity has a true zero
+    state.variable = "thetao"
+    assert state.mode == "difference"
+
+
+def test_a_local_relative_change_sets_the_colour_range(state):
+    # the wind farm slows the currents of a patch of the North Sea: the scale spans that
+    # change, not the zeros of the unchanged sea around it (their percentiles are all 0)
+    view = CompareView(state=state)
+    state.param.update(variable="uo", mode="relative", scenarios=["windfarm"])
     (pct,) = view.maps
-    render(pct, (-180.0, 10.0, -100.0, 60.0))
+    render(pct, (-20.0, 45.0, 20.0, 65.0))
     change = np.abs(pct.frame.values[np.isfinite(pct.frame.values)])
-    assert 0 < (change > 0).mean() < 0.5  # a local change
+    assert 0 < (change > 1e-3).mean() < 0.5  # a local change
     assert pct.clim == pytest.approx((-change.max(), change.max()))
-    assert change.max() > 5.0  # +3.5 degC on a sea of about 15 degC: some 20 %
+    assert change.max() > 5.0  # up to 30 % slower
 
 
 def test_swipe_shows_the_baseline_left_of_the_divider(state):
@@ -186,13 +205,41 @@ def test_impact_table_for_the_view_and_for_a_region(state):
 
 def test_impact_table_counts_steps_above_a_value(state):
     view = CompareView(state=state)
-    state.param.update(mode="difference", scenarios=["warming_3"])
+    state.param.update(mode="difference", scenarios=["warming_3"], exceed="value")
     state.region = (-30.0, -2.0, -28.0, 2.0)  # the equatorial Atlantic: about 26-28 degC
     field = state.field(scenario="baseline").sel(lon=slice(-30, -28), lat=slice(-2, 2))
     state.event_value = float(field.mean()) + 1.5
     row = view.impact_table().iloc[0]
-    assert row["baseline_steps_above"] < 10  # the baseline stays below it
-    assert row["steps_above"] == 10  # 3 degC warmer: every one of the 10 days is above it
+    assert row["baseline_steps_exceeding"] < 10  # the baseline stays below it
+    assert row["steps_exceeding"] == 10  # 3 degC warmer: every one of the 10 days is above it
+
+
+def test_the_count_says_whether_it_counts_the_change_or_the_value(state):
+    # warming_1p5 is the baseline + 1.5 degC on each of the 10 days, at about 27 degC
+    view = CompareView(state=state)
+    state.param.update(mode="difference", scenarios=["warming_1p5"], event_value=1.0)
+    state.region = (-30.0, -2.0, -28.0, 2.0)
+    table = view.impact_table()
+    assert table.attrs["exceedance"] == "days with change > +1 degC"
+    assert table.iloc[0]["steps_exceeding"] == 10  # +1.5 > +1 every day
+    assert "baseline_steps_exceeding" not in table  # the baseline's change is 0 by definition
+    state.event_value = 2.0
+    assert view.impact_table().iloc[0]["steps_exceeding"] == 0  # +1.5 is not above +2
+    markdown = view._table_markdown()
+    assert "days with change &gt; +2 degC (regional mean)" in markdown
+    # the same number as a value: every day of both runs is warmer than 2 degC
+    state.exceed = "value"
+    table = view.impact_table()
+    assert table.attrs["exceedance"] == "days with value > 2 degC"
+    row = table.iloc[0]
+    assert (row["steps_exceeding"], row["baseline_steps_exceeding"]) == (10, 10)
+    csv = view.table_csv().getvalue().splitlines()
+    assert "steps_exceeding: days with value > 2 degC (regional mean)" in csv[0]
+    header = csv[1].split(",")
+    values = dict(zip(header, csv[2].split(","), strict=True))
+    assert (values["exceed"], values["exceed_value"], values["steps_exceeding"]) == (
+        "value", "2.0", "10"
+    )  # fmt: skip
 
 
 def test_a_source_with_one_run_has_nothing_to_compare(catalog):

@@ -140,6 +140,17 @@ def test_colour_range_modes(state):
     assert view.clim[0] == -view.clim[1]
 
 
+def test_fixing_the_range_prefills_rounded_numbers():
+    # a float32 sea-ice temperature reads -1.89999997 in full: the boxes show -1.9
+    values = np.r_[np.full(10, np.float32(-1.9)), np.linspace(0.0, 31.2345, 100)]
+    colors = ColorSettings(mode="fixed")
+    lo, hi = colors.limits(values)
+    assert (colors.vmin, colors.vmax) == (lo, hi)
+    assert str(colors.vmin) == "-1.9" and len(str(colors.vmax)) <= 5
+    auto = ColorSettings().limits(values)
+    assert lo <= auto[0] and hi >= auto[1]  # widened, never narrowed
+
+
 def test_log_scale_range_is_positive():
     colors = ColorSettings(log_scale=True)
     lo, hi = colors.limits(np.array([0.0, 0.01, 0.1, 1.0, 10.0, np.nan]))

@@ -62,6 +62,8 @@ def test_profile_and_hovmoller_at_the_point(answers):
     section = answers.section()
     assert section.dims == ("time", "depth")
     np.testing.assert_allclose(section.values, column.transpose("time", "depth").values)
+    # both span the water column: their cell names no depth (the map's is 0.5 m)
+    assert profile.attrs["cell"] == section.attrs["cell"] == "lon=-30.5, lat=20.5"
 
 
 def test_a_variable_without_depth_has_no_profile(answers):

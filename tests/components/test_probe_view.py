@@ -46,6 +46,49 @@ def test_a_click_probes_the_nearest_cell(view):
     assert (point.attrs["cell_lon"], point.attrs["cell_lat"]) == (-30.5, 20.5)
 
 
+def test_profile_and_hovmoller_titles_name_what_they_show(view):
+    view.state.param.update(depth=100.0, time="2025-01-10")
+    tap(view, -30.2, 20.3)
+    profile = view.profile_plot().object
+    assert profile.opts.get().kwargs["title"] == (
+        "Sea water potential temperature profile at lon=-30.5, lat=20.5, 2025-01-10"
+    )
+    assert next(layer.label for layer in profile) == "lon=-30.5, lat=20.5"  # no "depth=100 m"
+    section = view.section_plot().object
+    levels = view.state.param.depth.objects
+    assert section.opts.get().kwargs["title"] == (
+        "Sea water potential temperature at lon=-30.5, lat=20.5, "
+        f"{levels[0]:g} to {levels[-1]:g} m (Hovmöller)"
+    )
+
+
+def test_the_hovmoller_is_one_seamless_image_of_every_day_and_level(view):
+    tap(view, -30.2, 20.3)
+    image = view.section_plot().object
+    assert isinstance(image, hv.Image)  # pixels, not one quad per cell with seams between
+    section = view.answers.section()
+    # every pixel shows the value of the day and level whose cell holds it
+    days = plot_times(section["time"].values)
+    for day, depth in [(0, 0), (10, 3), (39, len(section["depth"]) - 1)]:
+        level = float(section["depth"][depth])
+        shown = image[days[day], level]
+        assert shown == pytest.approx(float(section.isel(time=day, depth=depth)), rel=1e-6)
+    values = image.dimension_values(2)
+    assert np.isfinite(values).all()  # no gap between days or levels
+
+
+def test_a_series_axis_has_few_short_date_labels(view):
+    # a year of days read "Jan 2025 Mar 2025 ..." one over the other on a phone
+    from bokeh.models import DatetimeAxis
+
+    tap(view, -30.2, 20.3)
+    figure = hv.renderer("bokeh").get_plot(view.series_plot().object).state
+    (axis,) = (a for a in figure.xaxis if isinstance(a, DatetimeAxis))
+    assert (axis.formatter.months, axis.formatter.days) == ("%b", "%d %b")
+    assert axis.formatter.context.months == "%Y"  # the year once, under the first label
+    assert axis.ticker.desired_num_ticks <= 5
+
+
 def test_a_click_replaces_the_point_unless_pinning(view):
     tap(view, -30.0, 20.0)
     tap(view, -40.0, 25.0)

@@ -233,6 +233,21 @@ def test_a_hostile_title_shows_as_text_and_runs_nothing(hostile_server, page):
     assert dialogs == []
 
 
+#: Whether the menu button's tooltip was asked for (FAST's own state after a tap), and
+#: whether it is drawn (the page's CSS may keep it from being displayed).
+TOOLTIP_ASKED_JS = """() => {
+    const tip = document.querySelector('fast-tooltip[anchor="sidebar-button"]');
+    return Boolean(tip && tip.tooltipVisible);
+}"""
+TOOLTIP_SHOWN_JS = """() => {
+    const tip = document.querySelector('fast-tooltip[anchor="sidebar-button"]');
+    const drawn = [...tip.shadowRoot.querySelectorAll("*")].some(
+        (el) => el.getBoundingClientRect().width > 0
+    );
+    return Boolean(tip.tooltipVisible && drawn);
+}"""
+
+
 def test_the_layout_fits_a_phone(small_demo_server, browser):
     from playwright.sync_api import sync_playwright  # noqa: F401  (devices come with it)
 
@@ -253,5 +268,11 @@ def test_the_layout_fits_a_phone(small_demo_server, browser):
         # the sidebar opens over the map from the menu button
         page.locator("#sidebar-button").click()
         expect(page.get_by_placeholder("Search datasets, variables, scenarios…")).to_be_visible()
+        # closed again by a tap, the menu leaves the header clear: no "Toggle the Sidebar"
+        # tooltip standing over the logo
+        page.locator("#sidebar-button").tap()
+        page.locator("#sidebar-button").tap()
+        page.wait_for_function(TOOLTIP_ASKED_JS, timeout=10_000)  # FAST shows it after a delay
+        assert page.evaluate(TOOLTIP_SHOWN_JS) is False
     finally:
         context.close()

@@ -54,8 +54,6 @@ def test_each_mode_shows_what_it_compares(small_demo_server, page):
     wait_for_map(page)
     choose_mode(page, "Difference")
     wait_for_title(page, "warming_1p5 - baseline")
-    choose_mode(page, "Relative change (%)")
-    wait_for_title(page, "warming_1p5 vs baseline (%)")
     choose_mode(page, "Side by side")
     wait_for_title(page, "baseline · 2025-01-01")
     wait_for_title(page, "warming_1p5 · 2025-01-01")

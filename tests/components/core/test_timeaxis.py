@@ -13,7 +13,7 @@ import pytest
 
 from app.urlstate import apply_query
 from components import ColorSettings, ExplorerState
-from components.core.timeaxis import iso_times, nearest_step, outside_note, time_label
+from components.core.timeaxis import iso_times, nearest_step, outside_note, step_name, time_label
 from data_adapters import Catalog, SourceError
 from tests import synthetic
 
@@ -23,6 +23,21 @@ def test_nearest_step_on_the_standard_calendar():
     assert nearest_step(times, "2025-01-02T13:00") == 2
     assert nearest_step(times, "1990-01-01") == 0
     assert nearest_step(times, "2025-01-01T11:59") == 0
+
+
+@pytest.mark.parametrize(
+    ("times", "name"),
+    [
+        (np.array(["2025-01-01", "2025-01-02"], dtype="datetime64[ns]"), "days"),
+        (np.array(["2025-01-01T00", "2025-01-01T01"], dtype="datetime64[ns]"), "hours"),
+        (np.array(["2025-01-01", "2025-02-01"], dtype="datetime64[ns]"), "months"),
+        (np.array(["2025-01-01T00", "2025-01-01T06"], dtype="datetime64[ns]"), "steps"),
+        ([cftime.Datetime360Day(2001, 2, 30), cftime.Datetime360Day(2001, 3, 1)], "days"),
+        (np.array(["2025-01-01"], dtype="datetime64[ns]"), "steps"),
+    ],
+)
+def test_a_count_of_steps_is_named_by_the_step(times, name):
+    assert step_name(times) == name
 
 
 def test_nearest_step_far_outside_the_nanosecond_range():
