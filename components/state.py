@@ -7,6 +7,7 @@ them (``pn.widgets.Select.from_param(state.param.variable)``) and syncs them to 
 from __future__ import annotations
 
 import logging
+import pathlib
 from typing import Any
 
 import param
@@ -196,13 +197,12 @@ class ExplorerState(param.Parameterized):
         return self.catalog.open(source_id)
 
     def _run_name(self, opened: OpenedSource) -> str:
-        """A dataset's name as a run of a comparison: an upload's file name, else its id
-        (a catalogue hit's short id)."""
-        return (
-            opened.title
-            if opened.id in getattr(self.catalog, "added", {})
-            else run_label(opened.id)
-        )
+        """A dataset's name as a run of a comparison: an upload's file name without its
+        extension (``my-run.nc`` would read as a web address in tables), else its id (a
+        catalogue hit's short id)."""
+        if opened.id in getattr(self.catalog, "added", {}):
+            return pathlib.PurePosixPath(opened.title).stem or opened.id
+        return run_label(opened.id)
 
     @param.depends("dataset_id", "expressions", watch=True)
     def _load(self) -> None:

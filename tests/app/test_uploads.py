@@ -132,10 +132,10 @@ def test_a_gridded_upload_compared_with_a_catalog_dataset_shows_upload_minus_it(
     state.compare_with(upload.id, "base")
     assert state.message == "" and state.mode == "difference"
     assert state.dataset_id == f"base vs {upload.id}"
-    assert state.baseline == "base" and state.scenarios == ["mine.nc"]
-    assert "mine.nc" in state.dataset.attrs["regridded_scenarios"]
+    assert state.baseline == "base" and state.scenarios == ["mine"]
+    assert "mine" in state.dataset.attrs["regridded_scenarios"]
     cell = {"lon": 25.0, "lat": 35.0}
-    change = state.field(scenario="mine.nc") - state.field(scenario="base")
+    change = state.field(scenario="mine") - state.field(scenario="base")
     expected = upload_ds["thetao"].isel(time=0, depth=0).sel(cell) - run(0.0)["thetao"].isel(
         time=0, depth=0
     ).sel(cell)
@@ -144,7 +144,7 @@ def test_a_gridded_upload_compared_with_a_catalog_dataset_shows_upload_minus_it(
 
     # and the other way round: the upload as baseline, the catalog dataset as what-if run
     state.compare_with("base", upload.id)
-    assert state.dataset_id == f"{upload.id} vs base" and state.baseline == "mine.nc"
-    back = state.field(scenario="base") - state.field(scenario="mine.nc")
+    assert state.dataset_id == f"{upload.id} vs base" and state.baseline == "mine"
+    back = state.field(scenario="base") - state.field(scenario="mine")
     assert float(back.sel(cell)) == pytest.approx(-2.5, abs=1e-4)
     receiver.close()

@@ -8,13 +8,16 @@ file; the files are handed to the FileDropper's own file input (Playwright's
 from __future__ import annotations
 
 import pathlib
+import re
 import textwrap
 import time
 import zipfile
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
+from data_adapters import Catalog
 from tests.synthetic import SYNTHETIC, write_netcdf
 
 from .conftest import serving
@@ -186,4 +189,31 @@ def test_a_zipped_zarr_store_is_mapped(upload_server, browser, tmp_path):
     wait_for_title(page, "my-store.zip")
     canvas = page.locator(".bk-Canvas canvas").first
     assert distinct_colours(pixels(canvas.screenshot())) > 20
+    page.close()
+
+
+def test_an_uploaded_run_is_compared_with_the_dataset_shown(upload_server, browser, tmp_path):
+    # a user's run: the catalog's first days a degree warmer, on a coarser (2°) grid
+    demo = Catalog.from_dict(
+        {"datasets": [{"id": "d", "title": "D", "adapter": "demo", "resolution": 0.5, "days": 30}]}
+    )
+    baseline = demo.open("d").dataset[["thetao"]].sel(scenario="baseline", drop=True)
+    mine = baseline.isel(time=slice(0, 2)).coarsen(lat=4, lon=4).mean()
+    mine["thetao"] = (mine["thetao"] + 1.0).assign_attrs(baseline["thetao"].attrs)
+    path = write_netcdf(mine.load(), tmp_path / "my-run.nc")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(page, upload_server)
+    chooser.set_input_files(path)
+    wait_for_title(page, "my-run.nc")
+    page.get_by_role("button", name="Compare with the dataset shown").click()
+    # the map shows the difference, the upload minus the catalog's dataset, saying so
+    wait_for_title(page, "my-run - demo-half")
+    assert "Regridded onto the baseline's grid: my-run (2°" in wait_for_text(
+        page, "Regridded onto the baseline's grid"
+    )
+    impact = page.locator("table", has_text="mean Δ").first
+    expect(impact).to_contain_text("my-run", timeout=60_000)
+    # its mean change over the view: the degree added (bilinear regridding aside)
+    mean_change = re.search(r"my-run\s+([+-][0-9.]+) degC", impact.inner_text())
+    assert mean_change and float(mean_change.group(1)) == pytest.approx(1.0, abs=0.01)
     page.close()
