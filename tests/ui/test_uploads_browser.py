@@ -217,3 +217,24 @@ def test_an_uploaded_run_is_compared_with_the_dataset_shown(upload_server, brows
     mean_change = re.search(r"my-run\s+([+-][0-9.]+) degC", impact.inner_text())
     assert mean_change and float(mean_change.group(1)) == pytest.approx(1.0, abs=0.01)
     page.close()
+
+
+def test_an_escaping_zip_then_a_truncated_file_each_get_one_line(upload_server, browser, tmp_path):
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("store.zarr/.zgroup", '{"zarr_format": 2}')
+        archive.writestr("../../escaped.txt", "x")
+    whole = pathlib.Path(write_netcdf(SYNTHETIC["regular"](), tmp_path / "whole.nc")).read_bytes()
+    cut = tmp_path / "cut.nc"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])  # HDF5 (NetCDF-4) cut short
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(page, upload_server)
+    chooser.set_input_files(str(evil))
+    notice = wait_for_text(page, "leaves the archive's directory")
+    assert "evil.zip" in notice and "\n" not in notice.strip()
+    # the same page takes the next file: a fresh dropper replaced the refused one
+    page.locator(".add-data input[type=file]").set_input_files(str(cut))
+    notice = wait_for_text(page, "truncated")
+    assert notice.strip().startswith("cut.nc: ") and "\n" not in notice.strip()
+    assert requests.get(upload_server, timeout=60).status_code == 200
+    page.close()
