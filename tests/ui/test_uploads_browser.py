@@ -154,12 +154,18 @@ def test_observations_are_compared_with_the_model(upload_server, browser, tmp_pa
 
 def test_an_upload_over_the_limit_stops_with_a_notice(upload_server, browser, tmp_path):
     big = tmp_path / "big.nc"
-    big.write_bytes(b"CDF\x01" + bytes(3_000_000))
+    with big.open("wb") as out:  # three 10 MB chunks: refused at the first one
+        out.write(b"CDF\x01")
+        out.truncate(25_000_000)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     chooser = open_add_data(page, upload_server)
     chooser.set_input_files(str(big))
     notice = wait_for_text(page, "larger than the upload limit")
     assert f"limit of {LIMIT_MB} MB" in notice and "big.nc" in notice
+    # the chunks the browser still sends are dropped: the next file arrives whole and shows
+    small = write_netcdf(SYNTHETIC["regular"](), tmp_path / "small.nc")
+    page.locator(".add-data input[type=file]").set_input_files(small)
+    wait_for_title(page, "small.nc")
     page.close()
 
 
