@@ -222,6 +222,13 @@ def test_an_uploaded_run_is_compared_with_the_dataset_shown(upload_server, brows
     # its mean change over the view: the degree added (bilinear regridding aside)
     mean_change = re.search(r"my-run\s+([+-][0-9.]+) degC", impact.inner_text())
     assert mean_change and float(mean_change.group(1)) == pytest.approx(1.0, abs=0.01)
+    # the link names the comparison, and opens it elsewhere while this session lives
+    link = wait_for_js(page, "() => window.location.href", lambda u: "+vs+upload-" in u)
+    other = browser.new_context(viewport={"width": 1280, "height": 800})
+    second = other.new_page()
+    second.goto(link)
+    wait_for_title(second, "my-run - demo-half")
+    other.close()
     page.close()
 
 
