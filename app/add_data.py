@@ -3,7 +3,8 @@
 Assembly over :class:`app.uploads.UploadReceiver`: the dropper (Panel's FileDropper, its
 chunks handed over as they arrive), the notices, the session's catalog (a gridded upload is
 added and shown) and the "Compare with model" view (observations are matched with the
-dataset on show).
+dataset on show). A gridded upload can be compared with the dataset shown (its "Compare with
+the dataset shown" button): the upload is the what-if run, that dataset the baseline.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from components.core.frames import FRAMES, FrameCache
 from components.observations_view import ObservationsView
 from components.state import ExplorerState
 from components.text import escape
+from data_adapters import SourceError
+from data_adapters.catalogues import VS
 from data_adapters.session_catalog import SessionCatalog
 
 from .panel_fixes import streaming_file_dropper
@@ -41,6 +44,19 @@ class AddData:
         self._notifications = pn.state.notifications
         self.status = pn.pane.HTML("", css_classes=["upload-status"], margin=(0, 10))
         self._slot = pn.Column(self._dropper(), sizing_mode="stretch_width", margin=0)
+        #: The last gridded upload, and the dataset shown before it (what it is compared with
+        #: while the upload itself is shown).
+        self._gridded: Upload | None = None
+        self._shown_before: str | None = None
+        self.compare_button = pn.widgets.Button(
+            name="Compare with the dataset shown",
+            description="Your upload minus the dataset shown (regridded onto its grid when on "
+            "another regular grid)",
+            visible=False,
+            sizing_mode="stretch_width",
+            css_classes=["upload-compare"],
+        )
+        self.compare_button.on_click(lambda _: self.compare())
 
     def _dropper(self) -> pn.widgets.FileDropper:
         # no browser-side size limit: the server's is the one that counts, and says so
@@ -66,9 +82,44 @@ class AddData:
             self.observations.observations = upload.observations
             self._tell("info", f"{upload.summary}; compared with the model below")
             return
+        self._gridded, self._shown_before = upload, self.state.dataset_id
         self.state.catalog.add(upload.opened, description=upload.summary)
         self.state.datasets_changed(upload.id)
+        self.compare_button.visible = True
         self._tell("info", f"{upload.summary}; added for this session only")
+
+    def compare_base(self) -> str | None:
+        """The dataset the last gridded upload is compared with: the one shown, or while the
+        upload (or a comparison) is shown, the one shown before the upload."""
+        shown = self.state.dataset_id
+        if shown is None or shown == self._gridded_id() or VS in shown:
+            shown = self._shown_before
+        return shown if shown in self.state.catalog and shown != self._gridded_id() else None
+
+    def _gridded_id(self) -> str | None:
+        return self._gridded.id if self._gridded is not None else None
+
+    def compare(self) -> None:
+        """Compare the last gridded upload (the what-if run) with :meth:`compare_base` (the
+        baseline): the map shows the difference, and the status says what was compared."""
+        upload, base = self._gridded, self.compare_base()
+        if upload is None or upload.id not in self.state.catalog:
+            return self._tell("error", "no gridded upload to compare; add a NetCDF or Zarr file")
+        if base is None:
+            return self._tell("error", "choose a dataset in the catalogue to compare with first")
+        try:
+            self.state.compare_with(upload.id, base)
+        except SourceError as exc:
+            return self._tell("error", str(exc))
+        if self.state.dataset_id != f"{base}{VS}{upload.id}":
+            return None  # refused: the state's message says why
+        regridded = self.state.dataset.attrs.get("regridded_scenarios")
+        how = f"regridded onto its grid: {regridded}" if regridded else "on the same grid"
+        title = (
+            self.state.catalog.datasets[base].title if base in self.state.catalog.datasets else base
+        )
+        self._tell("info", f"{upload.name} minus {title} ({how})")
+        return None
 
     def expire(self) -> None:
         """Remove the uploads past their time to live (a periodic callback)."""
@@ -86,6 +137,8 @@ class AddData:
             and self.observations.observations is upload.observations
         ):
             self.observations.observations = None
+        if self._gridded is upload:
+            self._gridded, self.compare_button.visible = None, False
         if self.state.catalog.remove(upload.id) is not None:
             self.state.datasets_changed()
 
@@ -109,6 +162,7 @@ class AddData:
                 margin=(0, 10),
             ),
             self._slot,
+            self.compare_button,
             self.status,
             sizing_mode="stretch_width",
         )

@@ -27,6 +27,7 @@ from components.probe_view import MAX_PINS
 from components.state import MODES
 from components.text import escape
 from data_adapters import Catalog, SourceError
+from data_adapters.catalogues import VS
 from data_adapters.session_catalog import SessionCatalog
 
 from . import panel_fixes, urlstate
@@ -101,10 +102,12 @@ class Session:
         """Apply the page's query (a link) and keep the URL following the state."""
         args = pn.state.session_args if pn.state.curdoc is not None else {}
         query = urlstate.read_query(args or {})
-        shared = shared_upload(query.get("dataset", "")) if query.get("dataset") else None
-        if shared is not None and shared.opened is not None:  # a link to a live upload
-            self.catalog.add(shared.opened, description=shared.summary)
-            self.state.datasets_changed()
+        # a link to a live upload, or to a comparison with one
+        for part in query.get("dataset", "").split(VS):
+            shared = shared_upload(part.strip()) if part.strip() else None
+            if shared is not None and shared.opened is not None:
+                self.catalog.add(shared.opened, description=shared.summary)
+                self.state.datasets_changed()
         notices = urlstate.apply_query(query, self.state, self.colors_for, self.map.layers)
         if notices:
             pn.state.onload(lambda: [self._warn(n) for n in notices])

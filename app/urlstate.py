@@ -189,10 +189,10 @@ def apply_query(
             )
 
     def dataset(v: str) -> None:
-        base, vs, hit = v.partition(VS)
-        if v not in state.param.dataset_id.objects and (hit or v).startswith(FOUND_PREFIXES):
+        base, vs, other = v.partition(VS)
+        if v not in state.param.dataset_id.objects and (vs or v.startswith(FOUND_PREFIXES)):
             try:  # a catalogue hit: only from a configured catalogue (no request otherwise)
-                state.compare_found(hit, base) if vs else state.open_found(v)
+                state.compare_with(other, base) if vs else state.open_found(v)
             except SourceError as exc:
                 raise UrlValueError(str(exc)) from exc
             chosen = v

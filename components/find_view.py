@@ -119,7 +119,7 @@ class FindView(pn.viewable.Viewer):
         """Compare ``hit`` with the dataset shown (in its shown run): the map shows the hit
         minus it, the hit regridded onto its grid when needed."""
         try:
-            self.state.compare_found(hit.source)
+            self.state.compare_with(hit.source)
         except SourceError as exc:
             self.state.report(str(exc))
 

@@ -7,13 +7,14 @@ them (``pn.widgets.Select.from_param(state.param.variable)``) and syncs them to 
 from __future__ import annotations
 
 import logging
+import pathlib
 from typing import Any
 
 import param
 import xarray as xr
 
 from data_adapters import Catalog, OpenedSource, SourceError, vertical
-from data_adapters.catalogues import VS, compare_with_found, open_found
+from data_adapters.catalogues import VS, compare_sources, open_found, run_label
 
 from .core import comparison, derived, expressions, fields, timeaxis
 from .core.timeaxis import time_label
@@ -128,7 +129,7 @@ class ExplorerState(param.Parameterized):
         self._opened: OpenedSource | None = None
         #: Datasets this session opened from catalogue search (their SOURCE strings).
         self._found: set[str] = set()
-        #: Comparisons of a dataset with a hit: id -> (dataset id, its run, hit source).
+        #: Comparisons of two datasets: id -> (base dataset id, its run, compared source).
         self._compared: dict[str, tuple[str, str | None, str]] = {}
         # scenario groups open like datasets with a scenario dimension: offer both
         ids = [*catalog.datasets, *catalog.groups]
@@ -160,17 +161,24 @@ class ExplorerState(param.Parameterized):
             self.param.dataset_id.objects = [*self.param.dataset_id.objects, source]
         self.dataset_id = source
 
-    def compare_found(self, source: str, base_id: str | None = None) -> None:
-        """Compare a catalogue hit with a dataset (``base_id``, else the one shown, in its
-        shown run) as a what-if run against it; the map then shows the difference.
+    def compare_with(self, source: str, base_id: str | None = None) -> None:
+        """Compare a dataset with another as a what-if run against it; the map then shows
+        the difference (``source`` minus the base).
+
+        ``source`` is a catalogue hit (its SOURCE string), a dataset of the catalog or one
+        this session added (an upload); the base is ``base_id`` (a dataset of the catalog or
+        of this session), else the one shown, in its shown run. ``source`` is regridded onto
+        the base's grid when it lies on another regular grid. The comparison's id,
+        ``<base id> vs <source>``, keeps it in a link (an upload's only while its session
+        lives).
 
         Raises
         ------
         SourceError
-            As :meth:`open_found` for a source of another catalogue; when ``base_id`` is not
-            a dataset of the catalog.
+            As :meth:`open_found` for a source of another catalogue; when ``source`` or
+            ``base_id`` is not a dataset of the catalog.
         """
-        if not self.catalog.catalogues.allows(source):
+        if source not in self.catalog and not self.catalog.catalogues.allows(source):
             self.open_found(source)  # raises, saying why
         base_id = base_id or self.dataset_id
         if base_id not in self.catalog:
@@ -182,15 +190,27 @@ class ExplorerState(param.Parameterized):
             self.param.dataset_id.objects = [*self.param.dataset_id.objects, cid]
         self.dataset_id = cid
         if self.dataset_id == cid and self.source is not None:
-            self.mode = "difference"
+            runs = self.param.baseline.objects  # the base's run first, then the other
+            self.param.update(baseline=runs[0], scenarios=runs[1:], mode="difference")
 
     def _open(self, source_id: str) -> OpenedSource:
         if source_id in self._found:
             return open_found(source_id)
         if source_id in self._compared:
             base_id, run, source = self._compared[source_id]
-            return compare_with_found(self.catalog.open(base_id), open_found(source), run)
+            base = self.catalog.open(base_id)
+            other = self.catalog.open(source) if source in self.catalog else open_found(source)
+            names = (self._run_name(base), self._run_name(other))
+            return compare_sources(base, other, run, names)
         return self.catalog.open(source_id)
+
+    def _run_name(self, opened: OpenedSource) -> str:
+        """A dataset's name as a run of a comparison: an upload's file name without its
+        extension (``my-run.nc`` would read as a web address in tables), else its id (a
+        catalogue hit's short id)."""
+        if opened.id in getattr(self.catalog, "added", {}):
+            return pathlib.PurePosixPath(opened.title).stem or opened.id
+        return run_label(opened.id)
 
     @param.depends("dataset_id", "expressions", watch=True)
     def _load(self) -> None:
@@ -293,6 +313,13 @@ class ExplorerState(param.Parameterized):
     def datasets_changed(self, chosen: str | None = None) -> None:
         """The catalog gained or lost a dataset (an upload): offer its ids and show
         ``chosen`` (else keep the current one while it is still there)."""
+        for cid, (base_id, _, source) in list(self._compared.items()):
+            if base_id not in self.catalog or not (
+                source in self.catalog
+                or source in self._found
+                or self.catalog.catalogues.allows(source)
+            ):
+                del self._compared[cid]  # an upload it compared is gone
         ids = [*self.catalog.datasets, *self.catalog.groups, *self._found, *self._compared]
         if chosen is None and self.dataset_id not in ids:
             chosen = ids[0] if ids else None

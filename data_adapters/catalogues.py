@@ -208,13 +208,18 @@ def run_label(source: str) -> str:
     return source.rsplit("/", 1)[-1] if source.startswith(STAC_PREFIX) else source.split(":", 1)[-1]
 
 
-def compare_with_found(
-    base: OpenedSource, found: OpenedSource, run: str | None = None
+def compare_sources(
+    base: OpenedSource,
+    other: OpenedSource,
+    run: str | None = None,
+    names: tuple[str, str] | None = None,
 ) -> OpenedSource:
-    """``found`` (a catalogue hit) as a what-if run against ``base`` (its run ``run``, else
-    its first), joined as a scenario group is: common variables and times, the hit
-    regridded onto ``base``'s grid when on another regular grid
-    (:func:`~data_adapters.alignment.align_runs`). Its id is ``<base id> vs <hit source>``.
+    """``other`` (a catalogue hit, a dataset of the catalog or an upload) as a what-if run
+    against ``base`` (its run ``run``, else its first), joined as a scenario group is: common
+    variables and times, ``other`` regridded onto ``base``'s grid when on another regular
+    grid (:func:`~data_adapters.alignment.align_runs`, noted in
+    ``attrs["regridded_scenarios"]``). Its id is ``<base id> vs <other id>``; its runs are
+    named ``names`` (base, other), else the base's id and the other's :func:`run_label`.
 
     Raises
     ------
@@ -226,14 +231,15 @@ def compare_with_found(
     if "scenario" in ds.dims:
         chosen = run if run in [str(r) for r in ds["scenario"].values] else ds["scenario"][0]
         ds = ds.sel(scenario=chosen, drop=True)
-    cid = f"{base.id}{VS}{found.id}"
-    names = {base.id: ds, run_label(found.id): found.dataset}
-    if len(names) < 2:
+    cid = f"{base.id}{VS}{other.id}"
+    base_name, other_name = names or (base.id, run_label(other.id))
+    runs = {base_name: ds, other_name: other.dataset}
+    if len(runs) < 2:
         raise SourceError(f"{cid}: a dataset cannot be compared with itself")
     return OpenedSource(
         cid,
-        f"{found.title} vs {base.title}",
-        join_scenarios(names, label=cid),
-        attribution="; ".join(a for a in (base.attribution, found.attribution) if a),
-        license="; ".join(x for x in (base.license, found.license) if x),
+        f"{other.title} vs {base.title}",
+        join_scenarios(runs, label=cid),
+        attribution="; ".join(a for a in (base.attribution, other.attribution) if a),
+        license="; ".join(x for x in (base.license, other.license) if x),
     )

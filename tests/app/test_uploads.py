@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pathlib
 
+import numpy as np
 import pytest
 
 from app.uploads import UploadReceiver, shared_upload
+from components.state import ExplorerState
 from data_adapters import Catalog
 from data_adapters.session_catalog import SessionCatalog
-from tests.synthetic import SYNTHETIC, write_netcdf
+from tests.synthetic import SYNTHETIC, run, run_variant, write_netcdf
 
 
 class Outcome:
@@ -107,4 +109,42 @@ def test_a_session_catalog_keeps_its_uploads_to_itself(outcome, tmp_path):
     assert upload.id in mine and mine.open(upload.id) is upload.opened
     assert upload.id not in theirs and upload.id not in shared
     assert list(theirs.datasets) == ["demo"]
+    receiver.close()
+
+
+def test_a_gridded_upload_compared_with_a_catalog_dataset_shows_upload_minus_it(outcome, tmp_path):
+    base = write_netcdf(run(0.0), tmp_path / "base.nc")
+    shared = Catalog.from_dict(
+        {"datasets": [{"id": "base", "title": "Base run", "adapter": "netcdf", "path": base}]}
+    )
+    catalog = SessionCatalog(shared)
+    state = ExplorerState(catalog)
+    # the upload lies on a finer grid (5°): regridded onto the baseline's 10° cells
+    upload_ds = run_variant(offset=2.5, lon=np.arange(-180.0, 180.0, 5.0))
+    data = pathlib.Path(write_netcdf(upload_ds, tmp_path / "mine.nc")).read_bytes()
+    receiver = receiver_for(outcome, max_mb=10)
+    for event in chunks(data, 10_000_000, "mine.nc"):
+        receiver.receive(event)
+    (upload,) = outcome.ready
+    catalog.add(upload.opened)
+    state.datasets_changed()
+
+    state.compare_with(upload.id, "base")
+    assert state.message == "" and state.mode == "difference"
+    assert state.dataset_id == f"base vs {upload.id}"
+    assert state.baseline == "base" and state.scenarios == ["mine"]
+    assert "mine" in state.dataset.attrs["regridded_scenarios"]
+    cell = {"lon": 25.0, "lat": 35.0}
+    change = state.field(scenario="mine") - state.field(scenario="base")
+    expected = upload_ds["thetao"].isel(time=0, depth=0).sel(cell) - run(0.0)["thetao"].isel(
+        time=0, depth=0
+    ).sel(cell)
+    assert float(change.sel(cell)) == pytest.approx(float(expected), abs=1e-4)
+    assert float(expected) == pytest.approx(2.5, abs=1e-4)
+
+    # and the other way round: the upload as baseline, the catalog dataset as what-if run
+    state.compare_with("base", upload.id)
+    assert state.dataset_id == f"{upload.id} vs base" and state.baseline == "mine"
+    back = state.field(scenario="base") - state.field(scenario="mine")
+    assert float(back.sel(cell)) == pytest.approx(-2.5, abs=1e-4)
     receiver.close()

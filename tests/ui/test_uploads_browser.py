@@ -8,13 +8,16 @@ file; the files are handed to the FileDropper's own file input (Playwright's
 from __future__ import annotations
 
 import pathlib
+import re
 import textwrap
 import time
 import zipfile
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
+from data_adapters import Catalog
 from tests.synthetic import SYNTHETIC, write_netcdf
 
 from .conftest import serving
@@ -151,12 +154,18 @@ def test_observations_are_compared_with_the_model(upload_server, browser, tmp_pa
 
 def test_an_upload_over_the_limit_stops_with_a_notice(upload_server, browser, tmp_path):
     big = tmp_path / "big.nc"
-    big.write_bytes(b"CDF\x01" + bytes(3_000_000))
+    with big.open("wb") as out:  # three 10 MB chunks: refused at the first one
+        out.write(b"CDF\x01")
+        out.truncate(25_000_000)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     chooser = open_add_data(page, upload_server)
     chooser.set_input_files(str(big))
     notice = wait_for_text(page, "larger than the upload limit")
     assert f"limit of {LIMIT_MB} MB" in notice and "big.nc" in notice
+    # the chunks the browser still sends are dropped: the next file arrives whole and shows
+    small = write_netcdf(SYNTHETIC["regular"](), tmp_path / "small.nc")
+    page.locator(".add-data input[type=file]").set_input_files(small)
+    wait_for_title(page, "small.nc")
     page.close()
 
 
@@ -186,4 +195,59 @@ def test_a_zipped_zarr_store_is_mapped(upload_server, browser, tmp_path):
     wait_for_title(page, "my-store.zip")
     canvas = page.locator(".bk-Canvas canvas").first
     assert distinct_colours(pixels(canvas.screenshot())) > 20
+    page.close()
+
+
+def test_an_uploaded_run_is_compared_with_the_dataset_shown(upload_server, browser, tmp_path):
+    # a user's run: the catalog's first days a degree warmer, on a coarser (2°) grid
+    demo = Catalog.from_dict(
+        {"datasets": [{"id": "d", "title": "D", "adapter": "demo", "resolution": 0.5, "days": 30}]}
+    )
+    baseline = demo.open("d").dataset[["thetao"]].sel(scenario="baseline", drop=True)
+    mine = baseline.isel(time=slice(0, 2)).coarsen(lat=4, lon=4).mean()
+    mine["thetao"] = (mine["thetao"] + 1.0).assign_attrs(baseline["thetao"].attrs)
+    path = write_netcdf(mine.load(), tmp_path / "my-run.nc")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(page, upload_server)
+    chooser.set_input_files(path)
+    wait_for_title(page, "my-run.nc")
+    page.get_by_role("button", name="Compare with the dataset shown").click()
+    # the map shows the difference, the upload minus the catalog's dataset, saying so
+    wait_for_title(page, "my-run - demo-half")
+    assert "Regridded onto the baseline's grid: my-run (2°" in wait_for_text(
+        page, "Regridded onto the baseline's grid"
+    )
+    impact = page.locator("table", has_text="mean Δ").first
+    expect(impact).to_contain_text("my-run", timeout=60_000)
+    # its mean change over the view: the degree added (bilinear regridding aside)
+    mean_change = re.search(r"my-run\s+([+-][0-9.]+) degC", impact.inner_text())
+    assert mean_change and float(mean_change.group(1)) == pytest.approx(1.0, abs=0.01)
+    # the link names the comparison, and opens it elsewhere while this session lives
+    link = wait_for_js(page, "() => window.location.href", lambda u: "+vs+upload-" in u)
+    other = browser.new_context(viewport={"width": 1280, "height": 800})
+    second = other.new_page()
+    second.goto(link)
+    wait_for_title(second, "my-run - demo-half")
+    other.close()
+    page.close()
+
+
+def test_an_escaping_zip_then_a_truncated_file_each_get_one_line(upload_server, browser, tmp_path):
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("store.zarr/.zgroup", '{"zarr_format": 2}')
+        archive.writestr("../../escaped.txt", "x")
+    whole = pathlib.Path(write_netcdf(SYNTHETIC["regular"](), tmp_path / "whole.nc")).read_bytes()
+    cut = tmp_path / "cut.nc"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])  # HDF5 (NetCDF-4) cut short
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    chooser = open_add_data(page, upload_server)
+    chooser.set_input_files(str(evil))
+    notice = wait_for_text(page, "leaves the archive's directory")
+    assert "evil.zip" in notice and "\n" not in notice.strip()
+    # the same page takes the next file: a fresh dropper replaced the refused one
+    page.locator(".add-data input[type=file]").set_input_files(str(cut))
+    notice = wait_for_text(page, "truncated")
+    assert notice.strip().startswith("cut.nc: ") and "\n" not in notice.strip()
+    assert requests.get(upload_server, timeout=60).status_code == 200
     page.close()
