@@ -7,7 +7,8 @@ catalog id, a NetCDF file/glob/directory, a Zarr store, an http(s) OPeNDAP or Za
 ``cmems:DATASET_ID``. Each command is a thin function over the core (``components.core``)
 and the adapters (``data_adapters``): the parser lives in :mod:`.parser`, the commands in
 :mod:`.catalog_cmds` (datasets, inspect, serve), :mod:`.maps` (render, compare),
-:mod:`.series` (timeseries, export) and :mod:`.prepare`.
+:mod:`.series` (timeseries, export), :mod:`.mhw` (mhw, and ``--show`` on series) and
+:mod:`.prepare`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from data_adapters import SourceError
 
 from .catalog_cmds import cmd_datasets, cmd_inspect, cmd_serve
 from .maps import cmd_compare, cmd_render
+from .mhw import cmd_mhw
 from .parser import EXIT_BAD_INPUT, EXPORT_LIMIT_ENV, build_parser, negative_values_attached
 from .prepare import cmd_prepare
 from .series import cmd_export, cmd_timeseries
@@ -44,6 +46,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "timeseries": cmd_timeseries,
     "export": cmd_export,
     "prepare": cmd_prepare,
+    "mhw": cmd_mhw,
 }
 
 

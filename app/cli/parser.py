@@ -13,6 +13,7 @@ from typing import Any
 
 from components.core.comparison import CHANGE_MODES
 from components.core.geography import CRSES, LONLAT, WEB_MERCATOR, BBox
+from components.core.processing import BASELINES, SHOWS
 from data_adapters.layouts import DEFAULT_MEMORY_MB
 
 #: Exit status of every bad input (argparse's own, kept for the commands' errors too).
@@ -173,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", metavar="ISO", help="first time, e.g. 2025-03-01 (included)")
     p.add_argument("--end", metavar="ISO", help="last time, e.g. 2025-03-31 (included)")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="CSV file to write (default: stdout)")
+    add_processing_options(p)
+    _add_mhw_parser(sub, common)
 
     p = sub.add_parser(
         "export",
@@ -209,6 +212,68 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_prepare_parser(sub, common)
     return parser
+
+
+def add_processing_options(p: argparse.ArgumentParser) -> None:
+    """``--show``, ``--reference`` and ``--baseline``: what is shown of the variable."""
+    p.add_argument(
+        "--show",
+        choices=SHOWS,
+        default="value",
+        help="what to show: the value (default), its anomaly from the climatology, the marine "
+        "heatwave intensity or category (Hobday et al. 2016/2018) or NOAA CRW degree heating "
+        "weeks",
+    )
+    p.add_argument(
+        "--reference",
+        metavar="START/END",
+        help="reference period of the climatology, years (1993/2022) or dates (default: the "
+        "first 30 full years of the data, or all its full years)",
+    )
+    p.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default="fixed",
+        help="climatology of a scenario run: the baseline run's (fixed, default) or the run's "
+        "own over the same period (shifted)",
+    )
+
+
+def _add_mhw_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``mhw`` command's arguments."""
+    p = sub.add_parser(
+        "mhw",
+        parents=[common],
+        help="write the marine heatwaves at a point (or daily areas in a box) as CSV",
+        description="Detect marine heatwaves (Hobday et al. 2016; categories of Hobday et al. "
+        "2018) in daily data against the climatology of a reference period. At a point: one "
+        "row per event (date_start,date_peak,date_end,duration,intensity_max,intensity_mean,"
+        "intensity_cumulative,category). In a box: the area (km2) in each category per day.",
+    )
+    p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
+    p.add_argument("--var", required=True, metavar="V", help="daily variable, e.g. thetao")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--lon", type=lon_arg, metavar="X", help="longitude of the point, degrees")
+    where.add_argument(
+        "--bbox", type=bbox_arg, metavar="W,S,E,N", help="box in degrees (daily areas)"
+    )
+    p.add_argument("--lat", type=lat_arg, metavar="Y", help="latitude of the point, degrees")
+    p.add_argument("--depth", type=float, metavar="M", help=DEPTH_HELP + " (default: the top)")
+    p.add_argument("--scenario", metavar="S", help="scenario run (default: the baseline)")
+    p.add_argument(
+        "--reference",
+        metavar="START/END",
+        help="reference period, years (1993/2022) or dates (default: the first 30 full years, "
+        "or all full years)",
+    )
+    p.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default="fixed",
+        help="climatology of a scenario run: the baseline run's (fixed, default) or its own "
+        "(shifted)",
+    )
+    p.add_argument("-o", "--output", metavar="OUT.csv", help="CSV file to write (default: stdout)")
 
 
 def _add_map_options(p: argparse.ArgumentParser, cmap: str, clim: str) -> None:

@@ -18,6 +18,7 @@ from data_adapters import SourceError, open_source, vertical
 
 from .common import cannot_write, every_run, megabytes, output_file
 from .common import catalog as load_catalog
+from .mhw import processed_point
 from .parser import DEFAULT_EXPORT_LIMIT_MB, EXPORT_LIMIT_ENV, megabytes_arg
 
 
@@ -34,9 +35,7 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
         runs = None if args.scenario == fields.ALL_SCENARIOS else args.scenario
         sea = fields.select(da, depth=args.depth, scenario=runs)
         cell = probes.nearest_ocean_cell(sea, args.lon, args.lat)
-        series = probes.point_series(
-            da, cell, depth=args.depth, scenario=args.scenario, start=start, end=end
-        ).compute()
+        series = processed_point(da, cell, args, opened.id, start, end)
     except SourceError as exc:
         raise SourceError(f"{opened.id}: {exc}") from exc
     depth = float(series["depth"]) if "depth" in series.coords else None
