@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from components.core import comparison, fields, regions, timeaxis
-from components.core.colours import default_cmap, is_diverging, robust_range
+from components.core import comparison, fields, processing, regions, shown_maps, timeaxis
+from components.core.colours import default_cmap, fixed_range, is_diverging, robust_range
 from components.core.frames import Frame, full_extent, pyramid_for, render_field
 from components.core.geography import MERCATOR_MAX_LAT, WEB_MERCATOR, Viewport
 from components.core.png import ColourScale, colormap_names, write_bare_png, write_map_png
@@ -29,6 +29,7 @@ from data_adapters.errors import did_you_mean
 
 from .common import cannot_write, every_run, output_file, source_credit
 from .common import catalog as load_catalog
+from .mhw import climate_key
 
 #: The minus sign (U+2212) of change titles: "warming_1p5 MINUS baseline".
 MINUS = "\u2212"
@@ -39,14 +40,20 @@ def cmd_render(args: argparse.Namespace) -> int:
     output = _png_output(args)
     opened = open_source(args.source, load_catalog(args))
     choice = fields.Choice(args.var, time=args.time, depth=args.depth, scenario=args.scenario)
-    chosen_field = fields.field(opened.dataset, choice, where=opened.id, time_option="--time")
+    shown = processing.Processing.parse(args.show, args.reference, args.baseline)
+    key = climate_key(opened.id, args.var, args.depth, "grid", args.baseline)
+    chosen_field = shown_maps.shown_field(
+        opened.dataset, choice, shown, where=opened.id, key=key, time_option="--time"
+    )
     field, chosen = chosen_field.data, chosen_field.chosen
     frame = _map_frame(field, args, opened.pyramid)
     cmap = args.cmap or default_cmap(field)
     # "balance_r" is as diverging as "balance"
-    clim = args.clim or robust_range(frame.values, symmetric=is_diverging(cmap.split("_")[0]))
+    clim = args.clim or fixed_range(field)
+    clim = clim or robust_range(frame.values, symmetric=is_diverging(cmap.split("_")[0]))
     label = fields.quantity_label(field, args.var)
-    details = [label, *(chosen[k] for k in ("scenario", "member", "time", "depth") if k in chosen)]
+    parts = ("scenario", "member", "time", "depth", "show")
+    details = [label, *(chosen[k] for k in parts if k in chosen)]
     metadata = {
         "Title": f"{opened.title}: " + ", ".join(details),
         "Source": source_credit(opened),

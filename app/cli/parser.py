@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_map_options(
         p, cmap="by variable", clim="robust range of the map; symmetric for diverging maps"
     )
+    add_processing_options(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
 
     _add_compare_parser(sub, common)

@@ -231,6 +231,50 @@ def daily_climatology(
     return seas, thresh
 
 
+def daily_climatology_at(
+    read: Any, times: Any, reference: Reference, targets: np.ndarray, percentile: float = PERCENTILE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Climatology and threshold on the days of year ``targets`` only, reading only the steps
+    they need: ``read(steps)`` returns the values at those step positions (time first).
+
+    The same numbers as :func:`daily_climatology` at those days (its moving average of the
+    31 days around each, computed here from those 31 days' pooled windows).
+    """
+    doy = day_of_year(times)
+    first, last = _reference_steps(times, reference)
+    n = len(doy)
+    half = SMOOTH_WIDTH // 2
+    needed = {
+        (int(t) - 1 + k) % 366 + 1 for t in np.atleast_1d(targets) for k in range(-half, half + 1)
+    }
+    if FEB29 in needed:
+        needed |= {FEB29 - 1, FEB29 + 1}
+    offsets = np.arange(-WINDOW_HALF_WIDTH, WINDOW_HALF_WIDTH + 1)
+    period_doy = doy[first : last + 1]
+    windows: dict[int, np.ndarray] = {}
+    for d in sorted(needed - {FEB29}):
+        centres = first + np.nonzero(period_doy == d)[0]
+        steps = (offsets[:, None] + centres[None, :]).ravel()
+        windows[d] = steps[(steps >= 0) & (steps < n)]
+    every = np.unique(np.concatenate([w for w in windows.values()] or [np.array([], int)]))
+    block = np.asarray(read(every), dtype=np.float64) if every.size else None
+    raw: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for d, steps in windows.items():
+        if steps.size and block is not None:
+            raw[d] = _pooled_stats(block[np.searchsorted(every, steps)], percentile)
+    if FEB29 in needed and FEB29 - 1 in raw and FEB29 + 1 in raw:
+        before, after = raw[FEB29 - 1], raw[FEB29 + 1]
+        raw[FEB29] = (0.5 * before[0] + 0.5 * after[0], 0.5 * before[1] + 0.5 * after[1])
+    shape = block.shape[1:] if block is not None else ()
+    missing = (np.full(shape, np.nan), np.full(shape, np.nan))
+    seas, thresh = [], []
+    for t in np.atleast_1d(targets):
+        days = [(int(t) - 1 + k) % 366 + 1 for k in range(-half, half + 1)]
+        seas.append(np.mean([raw.get(d, missing)[0] for d in days], axis=0))
+        thresh.append(np.mean([raw.get(d, missing)[1] for d in days], axis=0))
+    return np.asarray(seas), np.asarray(thresh)
+
+
 def monthly_climatology(
     values: np.ndarray, times: Any, reference: Reference, percentile: float = PERCENTILE
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -180,6 +180,7 @@ def shown_attrs(attrs: dict[str, Any], show: str, reference: clim.Reference) -> 
     elif show == "dhw":
         units = dhw.UNITS
     out.update(
+        show=show,
         long_name=f"{name}: {SHOW_LABELS[show]}",
         units=units,
         reference_period=reference.label,

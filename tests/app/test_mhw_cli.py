@@ -147,3 +147,48 @@ def test_mhw_refuses_monthly_data_in_one_line(tmp_path, capsys):
     ).to_netcdf(path)
     code, _, err = run(capsys, "mhw", str(path), "--var", "sst", "--lon=-148.6", "--lat=41")
     assert code == 2 and "need daily data" in err
+
+
+def _colours(png: pathlib.Path) -> set[str]:
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3)
+    return {"#{:02x}{:02x}{:02x}".format(*(int(c) for c in px)) for px in np.unique(rgb, axis=0)}
+
+
+def test_render_shows_the_category_map_in_the_standard_colours(sst_file, capsys, tmp_path):
+    """The heatwave cell is Extreme (#2d0000) on its 10th day; the others are in no event."""
+    out = tmp_path / "category.png"
+    code, _, err = run(
+        capsys, "render", str(sst_file), "--var", "sst", "--time", "2020-07-10",
+        "--show", "mhw-category", "--bare", "--width", "40", "--height", "30",
+        "--bbox=-151,40,-147,43", "-o", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    colours = _colours(out)
+    assert "#2d0000" in colours
+    assert not colours & {"#ffc866", "#ff6900", "#9e0000"}
+    # a day later in the year, outside the event: no category colour at all
+    code, _, err = run(
+        capsys, "render", str(sst_file), "--var", "sst", "--time", "2020-09-10",
+        "--show", "mhw-category", "--bare", "--width", "40", "--height", "30",
+        "--bbox=-151,40,-147,43", "-o", str(out),
+    )  # fmt: skip
+    colours = _colours(out)
+    assert code == 0 and "#2d0000" not in colours
+
+
+def test_render_anomaly_matches_the_series_anomaly(sst_file, tmp_path):
+    """The map's anomaly at a cell is the point series' anomaly there (one climatology)."""
+    from components.core import fields, processing, shown_maps
+
+    ds = xr.open_dataset(sst_file)
+    choice = fields.Choice("sst", time="2020-07-10")
+    shown = processing.Processing.parse("anomaly")
+    field = shown_maps.shown_field(ds, choice, shown)
+    series = ds["sst"].isel(lat=1, lon=2)
+    point = processing.shown_series(series, series, shown, key=None)
+    assert float(field.data.isel(lat=1, lon=2)) == pytest.approx(
+        float(point.sel(time="2020-07-10")), abs=1e-5
+    )
+    assert field.chosen["show"].startswith("anomaly 1991/2020")
