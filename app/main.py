@@ -17,6 +17,7 @@ import tornado.web
 from components import CompareView, ExplorerState, MapView, ProbeView, TimeControls
 from components.answers import off_the_loop
 from components.catalog_view import CatalogView
+from components.controls import processing_controls
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
 from components.probe_view import MAX_PINS
@@ -143,6 +144,7 @@ def create_app(catalog: Catalog, frames: FrameCache | None = None) -> pn.templat
         pn.widgets.Select.from_param(
             state.param.scenario, label="Scenario", visible=state.param.mode.rx() == "map"
         ),
+        *processing_controls(state),
         pn.Card(
             _comparison_controls(state),
             title="Compare scenarios",

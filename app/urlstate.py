@@ -14,6 +14,9 @@ Query keys are the plain names a user reads: ``dataset``, ``variable``, ``time``
     cmap=thermal                  a cmocean colormap
     clim=0,25                     a fixed colour range
     points=-30.5,20.25;-40,10     probe points lon,lat; up to 7
+    show=mhw-category             value, anomaly, mhw-intensity, mhw-category, dhw
+    ref=1993/2022                 reference period of the climatology (years or dates)
+    climate=shifted               the climatology of a scenario: fixed (baseline) or shifted
 
 A session's URL is read once when it opens (:func:`apply_query`, in dependency order:
 dataset first); a value that is not valid is ignored and said so (:func:`apply_query` returns
@@ -33,6 +36,7 @@ import panel as pn
 import param
 
 from components.colors import ColorSettings
+from components.core.climatology import parse_reference
 from components.core.geography import BBox
 from components.probe_view import MAX_PINS
 from components.state import MODES, ExplorerState
@@ -42,7 +46,7 @@ log = logging.getLogger(__name__)
 
 KEYS = (
     "dataset", "variable", "mode", "baseline", "scenario", "time", "depth", "bbox", "points",
-    "cmap", "clim",
+    "cmap", "clim", "show", "ref", "climate",
 )  # fmt: skip
 #: Longest query value read (characters); longer ones are refused unread.
 MAX_VALUE_CHARS = 1000
@@ -179,6 +183,13 @@ def apply_query(
                 raise UrlValueError("one scenario at a time on a map (compare them with mode=)")
             state.scenario = chosen[0]
 
+    def reference(v: str) -> None:
+        try:
+            parse_reference(v)
+        except SourceError as exc:
+            raise UrlValueError(str(exc)) from exc
+        state.reference = v
+
     def clim(v: str) -> None:
         low, high = _numbers(v, 2)
         if low >= high:
@@ -198,6 +209,9 @@ def apply_query(
     attempt("scenario", scenario)
     attempt("time", time)
     attempt("depth", depth)
+    pick("show", state, "show", "show")
+    attempt("ref", reference)
+    pick("climate", state, "climate_baseline", "climatology")
     attempt("bbox", lambda v: setattr(state, "extent", _bbox(v)))
     attempt("points", lambda v: setattr(state, "points", _points(v)))
     pick("cmap", colors_for(state.mode), "cmap", "colormap")
@@ -235,6 +249,12 @@ def query_of(state: ExplorerState, colors: ColorSettings) -> dict[str, str]:
         query["bbox"] = ",".join(_number(v) for v in (west, south, east, north))
     if state.points:
         query["points"] = ";".join(f"{_number(a)},{_number(b)}" for a, b in state.points)
+    if state.show != "value":
+        query["show"] = state.show
+        if state.reference:
+            query["ref"] = state.reference
+        if state.climate_baseline != "fixed":
+            query["climate"] = state.climate_baseline
     query["cmap"] = colors.cmap
     if colors.mode == "fixed" and colors.vmin is not None and colors.vmax is not None:
         query["clim"] = f"{_number(colors.vmin)},{_number(colors.vmax)}"
@@ -262,7 +282,7 @@ class UrlSync(param.Parameterized):
         self.location = location
         names = [
             "dataset_id", "variable", "time", "depth", "scenario", "baseline", "scenarios",
-            "mode", "extent", "points",
+            "mode", "extent", "points", "show", "reference", "climate_baseline",
         ]  # fmt: skip
         state.param.watch(self.write, names)
         self._watched: set[int] = set()

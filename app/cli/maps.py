@@ -29,7 +29,7 @@ from data_adapters.errors import did_you_mean
 
 from .common import cannot_write, every_run, output_file, source_credit
 from .common import catalog as load_catalog
-from .mhw import climate_key
+from .mhw import source_stamp
 
 #: The minus sign (U+2212) of change titles: "warming_1p5 MINUS baseline".
 MINUS = "\u2212"
@@ -41,9 +41,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     opened = open_source(args.source, load_catalog(args))
     choice = fields.Choice(args.var, time=args.time, depth=args.depth, scenario=args.scenario)
     shown = processing.Processing.parse(args.show, args.reference, args.baseline)
-    key = climate_key(opened.id, args.var, args.depth, "grid", args.baseline)
     chosen_field = shown_maps.shown_field(
-        opened.dataset, choice, shown, where=opened.id, key=key, time_option="--time"
+        opened.dataset,
+        choice,
+        shown,
+        where=opened.id,
+        source_key=source_stamp(opened.id),
+        time_option="--time",
     )
     field, chosen = chosen_field.data, chosen_field.chosen
     frame = _map_frame(field, args, opened.pyramid)

@@ -21,12 +21,17 @@ from .common import cannot_write, every_run, output_file
 from .common import catalog as load_catalog
 
 
-def climate_key(source_id: str, var: str, depth: float | None, where: str, baseline: str) -> str:
-    """What identifies a cached climatology: source (and a local file's modification time,
-    so that a rewritten file is not read from the cache), variable, depth, cells and
-    baseline (the period is added by the core)."""
+def source_stamp(source_id: str) -> str:
+    """A source as the climatology cache knows it: its id, and a local file's modification
+    time (a rewritten file is not read from the cache)."""
     stamp = os.stat(source_id).st_mtime_ns if os.path.exists(source_id) else ""
-    return cache_key(source_id, stamp, var, depth, where, baseline)
+    return f"{source_id}@{stamp}"
+
+
+def climate_key(source_id: str, var: str, depth: float | None, where: str, base_run: str) -> str:
+    """What identifies a cached point or box climatology: source, variable, depth, cells and
+    the run it is of (the period is added by the core)."""
+    return cache_key(source_stamp(source_id), var, depth, where, base_run)
 
 
 def processed_point(
@@ -52,7 +57,7 @@ def processed_point(
     shown = []
     for run in runs:
         series = probes.point_series(da, cell, depth=args.depth, scenario=run).compute()
-        base_label = _climate_label(da, run, choice.baseline)
+        base_label = processing.climate_label(da, run, choice.baseline)
         base = series
         if base_label != run:
             base = probes.point_series(da, cell, depth=args.depth, scenario=base_label).compute()
@@ -67,12 +72,6 @@ def processed_point(
     return joined.transpose("time", ...).assign_attrs(shown[0].attrs)
 
 
-def _climate_label(da: xr.DataArray, run: str, baseline: str) -> str:
-    """The run whose climatology ``run`` is measured against."""
-    base = processing.climate_run(da, run, baseline)
-    return str(base["scenario"].values) if "scenario" in base.coords else run
-
-
 def cmd_mhw(args: argparse.Namespace) -> int:
     """Write marine heatwaves: the events at a point, or the daily area per category in a box."""
     output = output_file(args.output, (".csv",), "CSV") if args.output else None
@@ -84,7 +83,7 @@ def cmd_mhw(args: argparse.Namespace) -> int:
     # both read long series of few cells: the source's series layout when it has one
     da = every_run(opened, opened.for_series()[args.var], args.scenario)
     run = args.scenario or fields.scenario_labels(da)[0]
-    base_label = _climate_label(da, run, choice.baseline)
+    base_label = processing.climate_label(da, run, choice.baseline)
     try:
         if args.bbox is None:
             sea = fields.select(da, depth=args.depth, scenario=args.scenario)
@@ -107,7 +106,7 @@ def cmd_mhw(args: argparse.Namespace) -> int:
                 base = regions.in_box(
                     fields.select(da, depth=args.depth, scenario=base_label), args.bbox
                 )
-            table = _box_areas(block, base, choice, opened.id, args)
+            table = _box_areas(block, base, choice, opened.id, args, base_label)
             what = f"daily area per marine-heatwave category in {len(table)} days"
     except SourceError as exc:
         raise SourceError(f"{opened.id}: {exc}") from exc
@@ -132,6 +131,7 @@ def _box_areas(
     choice: processing.Processing,
     source_id: str,
     args: argparse.Namespace,
+    base_label: str,
 ):
     """The daily area (km²) of each category in a box (the box is read here)."""
     from components.core import climatology
@@ -142,7 +142,7 @@ def _box_areas(
     base = climatology.on_whole_days(base).transpose("time", ...)
     times = block["time"].values
     where = ",".join(f"{x:g}" for x in args.bbox)
-    key = climate_key(source_id, args.var, args.depth, where, str(choice.baseline))
+    key = climate_key(source_id, args.var, args.depth, where, base_label)
     values = np.asarray(block.values, dtype=float)
     base_values = values if base is block else np.asarray(base.values, dtype=float)
     climate = processing.climate_on_steps(base_values, times, times, choice.reference, key)

@@ -189,11 +189,33 @@ def running_mean(curve: np.ndarray, width: int = SMOOTH_WIDTH) -> np.ndarray:
     return ndimage.convolve1d(curve, np.ones(width) / width, axis=0, mode="wrap")
 
 
+def nanpercentile_columns(pooled: np.ndarray, percentile: float) -> np.ndarray:
+    """``np.nanpercentile(pooled, percentile, axis=0)`` (its linear method, to the last bit)
+    for many columns at once: NumPy computes a column at a time when there are NaNs."""
+    q = np.true_divide(percentile, 100)
+    ordered = np.sort(pooled, axis=0)  # NaNs last
+    n = np.sum(~np.isnan(pooled), axis=0)
+    virtual = (n - 1) * q  # NumPy's virtual index of its linear method
+    below = np.floor(virtual)
+    gamma = virtual - below
+    lower = np.clip(below, 0, np.maximum(n - 1, 0)).astype(np.intp)
+    upper = np.clip(below + 1, 0, np.maximum(n - 1, 0)).astype(np.intp)
+    a = np.take_along_axis(ordered, lower[None], axis=0)[0]
+    b = np.take_along_axis(ordered, upper[None], axis=0)[0]
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return np.where(n > 0, out, np.nan)
+
+
 def _pooled_stats(pooled: np.ndarray, percentile: float) -> tuple[np.ndarray, np.ndarray]:
     with warnings.catch_warnings():
         # cells with no value in the window (land) give NaN, as they should
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(pooled, axis=0), np.nanpercentile(pooled, percentile, axis=0)
+        mean = np.nanmean(pooled, axis=0)
+        if pooled.ndim == 1:
+            return mean, np.nanpercentile(pooled, percentile)
+        return mean, nanpercentile_columns(pooled, percentile)
 
 
 def daily_climatology(

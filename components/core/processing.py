@@ -90,6 +90,13 @@ def climate_run(da: xr.DataArray, scenario: str | None, baseline: str = "fixed")
     return da.sel(scenario=run)
 
 
+def climate_label(da: xr.DataArray, scenario: str | None, baseline: str = "fixed") -> str:
+    """The label of the run whose climatology ``scenario`` is measured against."""
+    if "scenario" not in da.dims:
+        return scenario or scenario_labels(da)[0]
+    return str(climate_run(da, scenario, baseline)["scenario"].values)
+
+
 @dataclass
 class Climate:
     """A climatology and threshold on the steps of a series or block (time first)."""

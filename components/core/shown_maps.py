@@ -20,8 +20,14 @@ from data_adapters.errors import SourceError
 
 from . import climatology as clim
 from . import dhw, fields, mhw
-from .processing import Processing, climate_run, shown_attrs
+from .processing import Processing, climate_label, climate_run, shown_attrs
 from .timeaxis import nearest_step
+
+
+def map_key(source_key: str, variable: str, depth: Any, base_run: str) -> str:
+    """What identifies a map climatology in the cache: the source, variable, depth and the
+    run it is of (the reference period is added per period)."""
+    return clim.cache_key(source_key, variable, depth, base_run, "grid")
 
 
 def _folder(key: str | None, reference: clim.Reference):
@@ -140,7 +146,7 @@ def shown_field(
     choice: fields.Choice,
     processing: Processing,
     where: str = "the source",
-    key: str | None = None,
+    source_key: str | None = None,
     time_option: str = "time",
 ) -> fields.Field:
     """:func:`fields.field` as ``processing`` shows it: the same choice and labels, the
@@ -157,6 +163,10 @@ def shown_field(
     base = fields.select(
         climate_run(da, run, processing.baseline), choice.depth, None, strict_depth=False
     )
+    key = None
+    if source_key is not None:
+        base_run = climate_label(da, run, processing.baseline)
+        key = map_key(source_key, choice.variable, chosen.chosen.get("depth"), base_run)
     if isinstance(choice.time, int | np.integer):
         step = int(choice.time)
     elif choice.time is None:

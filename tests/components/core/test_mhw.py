@@ -171,3 +171,18 @@ def test_the_maximum_monthly_mean_is_the_warmest_month_of_the_reference_period()
     times, values = _seasonal(range(2001, 2004))
     mmm = dhw.maximum_monthly_mean(values, times, climatology.parse_reference("2001/2003"))
     assert 19.5 < float(mmm) < 20.0  # the warmest month's mean, below the daily peak of 20
+
+
+def test_a_map_threshold_is_numpys_nanpercentile_of_each_cell_to_the_last_bit():
+    """Every cell's 90th percentile is NumPy's (the reference's), land (all NaN) stays NaN."""
+    import warnings
+
+    rng = np.random.default_rng(5)
+    pooled = rng.standard_normal((330, 400))
+    pooled[rng.random(pooled.shape) < 0.05] = np.nan
+    pooled[:, :10] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanpercentile(pooled, 90, axis=0)
+    got = climatology.nanpercentile_columns(pooled, 90)
+    assert np.array_equal(got, expected, equal_nan=True)
