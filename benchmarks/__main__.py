@@ -22,6 +22,7 @@ BENCHMARKS = {
     "point_series": "benchmarks.point_series",
     "browser_latency": "benchmarks.browser_latency",
     "server_memory": "benchmarks.server_memory",
+    "processing": "benchmarks.processing",
 }
 #: Timed repeats per case: normal and ``--quick`` runs.
 REPEATS, QUICK_REPEATS = 5, 2

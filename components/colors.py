@@ -13,6 +13,7 @@ from .core.colours import (
     LOG_BY_STANDARD_NAME,
     RANGE_MODES,
     default_cmap,
+    fixed_range,
     is_diverging,
     palette,
     robust_range,
@@ -45,6 +46,9 @@ class ColorSettings(pn.viewable.Viewer):
             vmax=None,
             log_scale=any(key in std for key in LOG_BY_STANDARD_NAME),
         )
+        fixed = fixed_range(da)  # categories: one colour each, whatever is in view
+        if fixed is not None:
+            self.param.update(mode="fixed", vmin=fixed[0], vmax=fixed[1])
 
     def palette(self) -> list[str]:
         """The colormap as hex colours."""

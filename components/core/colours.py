@@ -109,7 +109,7 @@ def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, fl
 
 
 #: cmocean colormaps offered in the picker (reversed variants end in "_r").
-CMAP_NAMES = sorted(n for n in cmocean.cm.cmapnames)
+CMAP_NAMES = sorted([*cmocean.cm.cmapnames, CATEGORY_CMAP])
 RANGE_MODES = ("auto", "fixed", "symmetric")
 #: Variables drawn on a log scale by default (skewed, positive).
 LOG_BY_STANDARD_NAME = ("chlorophyll",)
