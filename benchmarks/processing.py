@@ -63,7 +63,7 @@ def _run(options: Options, resolution: float) -> Table:
     da = ds["thetao"]
     run_da = fields.select(da, None, "heatwave")
     base = fields.select(da, None, "baseline")
-    step = int((run_da["time"] == run_da["time"].sel(time="2025-07-25")).argmax())
+    step = int(run_da.get_index("time").get_loc("2025-07-25"))
     viewport = Viewport.from_bbox((-180.0, -80.0, 180.0, 80.0), 800, 450, WEB_MERCATOR)
     anomaly = processing.Processing.parse("anomaly")
     category = processing.Processing.parse("mhw-category")
