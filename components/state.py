@@ -245,7 +245,9 @@ class ExplorerState(param.Parameterized):
             base = processing.climate_run(da, run or self.scenario, chosen.baseline)
             base = fields.select(base, self.depth, None, members=members, strict_depth=False)
             base_run = processing.climate_label(da, run or self.scenario, chosen.baseline)
-            key = shown_maps.map_key(self.dataset_id, str(da.name), self.depth, base_run)
+            depth = vertical.label(series["depth"]) if "depth" in series.coords else None
+            source = processing.source_stamp(self.dataset_id)
+            key = shown_maps.map_key(source, str(da.name), depth, base_run)
             return shown_maps.shown_map(series, base, step, chosen, key)
         return fields.select(
             da, self.depth, run, members=members, strict_depth=False, time_index=step

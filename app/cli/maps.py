@@ -29,7 +29,6 @@ from data_adapters.errors import did_you_mean
 
 from .common import cannot_write, every_run, output_file, source_credit
 from .common import catalog as load_catalog
-from .mhw import source_stamp
 
 #: The minus sign (U+2212) of change titles: "warming_1p5 MINUS baseline".
 MINUS = "\u2212"
@@ -46,7 +45,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         choice,
         shown,
         where=opened.id,
-        source_key=source_stamp(opened.id),
+        source_key=processing.source_stamp(opened.id),
         time_option="--time",
     )
     field, chosen = chosen_field.data, chosen_field.chosen

@@ -21,17 +21,10 @@ from .common import cannot_write, every_run, output_file
 from .common import catalog as load_catalog
 
 
-def source_stamp(source_id: str) -> str:
-    """A source as the climatology cache knows it: its id, and a local file's modification
-    time (a rewritten file is not read from the cache)."""
-    stamp = os.stat(source_id).st_mtime_ns if os.path.exists(source_id) else ""
-    return f"{source_id}@{stamp}"
-
-
 def climate_key(source_id: str, var: str, depth: float | None, where: str, base_run: str) -> str:
     """What identifies a cached point or box climatology: source, variable, depth, cells and
     the run it is of (the period is added by the core)."""
-    return cache_key(source_stamp(source_id), var, depth, where, base_run)
+    return cache_key(processing.source_stamp(source_id), var, depth, where, base_run)
 
 
 def processed_point(

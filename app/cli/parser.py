@@ -374,8 +374,13 @@ def _add_prepare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "point series, profiles and sections the second.",
     )
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
+    p.add_argument("--out", metavar="STORE", help="Zarr store to write, e.g. ocean.zarr")
     p.add_argument(
-        "--out", required=True, metavar="STORE", help="Zarr store to write, e.g. ocean.zarr"
+        "--climatology",
+        metavar="START/END",
+        help="also (or only, without --out) compute the map climatology of each daily "
+        "variable's baseline at its top level over this reference period into the cache, "
+        "so that anomaly and marine-heatwave maps read it",
     )
     p.add_argument(
         "--var",

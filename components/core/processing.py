@@ -42,6 +42,15 @@ SHOW_LABELS = {
 }
 
 
+def source_stamp(source_id: str) -> str:
+    """A source as the climatology cache knows it: its id, and a local file's modification
+    time (a rewritten file is not read from the cache)."""
+    import os
+
+    stamp = os.stat(source_id).st_mtime_ns if os.path.exists(source_id) else ""
+    return f"{source_id}@{stamp}"
+
+
 def parse_show(text: str | None) -> str:
     """A ``show`` choice by name (None: ``value``), refused in one line when unknown."""
     if text is None:

@@ -177,3 +177,37 @@ def shown_field(
     reference = data.attrs.get("reference_period", "")
     label = f"{processing.show} {reference} ({processing.baseline} baseline)"
     return fields.Field(data, {**chosen.chosen, "show": label})
+
+
+#: Days of year computed together when a whole climatology is written ahead.
+DAYS_PER_PASS = 30
+
+
+def write_climatology(
+    ds: xr.Dataset,
+    variable: str,
+    reference: clim.Reference,
+    source_key: str,
+    depth: float | None = None,
+    progress: Any = None,
+) -> int:
+    """Compute and cache the map climatology of ``variable`` (the baseline run, one level)
+    on every day of year, :data:`DAYS_PER_PASS` days a pass (each pass reads the reference
+    period's steps around its days); returns the number of days of year written."""
+    da = fields.variable(ds, variable)
+    if "time" not in da.dims or clim.step_kind(da["time"].values) != "daily":
+        raise SourceError(f"'{variable}': a day-of-year climatology needs a daily time axis")
+    base = fields.select(da, depth, None, strict_depth=False)
+    depth_label = None
+    if "depth" in base.coords and base["depth"].ndim == 0:
+        from data_adapters import vertical
+
+        depth_label = vertical.label(base["depth"])
+    base_run = climate_label(da, None, "fixed")
+    key = map_key(source_key, variable, depth_label, base_run)
+    for first in range(1, 367, DAYS_PER_PASS):
+        days = np.arange(first, min(first + DAYS_PER_PASS, 367))
+        curves_at(base, reference, days, key)
+        if progress is not None:
+            progress(f"{variable}: days of year {days[0]}-{days[-1]} of 366")
+    return 366

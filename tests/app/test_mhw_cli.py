@@ -192,3 +192,23 @@ def test_render_anomaly_matches_the_series_anomaly(sst_file, tmp_path):
         float(point.sel(time="2020-07-10")), abs=1e-5
     )
     assert field.chosen["show"].startswith("anomaly 1991/2020")
+
+
+def test_prepare_climatology_writes_it_ahead_and_render_reads_it(
+    sst_file, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OCEAN_EXPLORER_CACHE", str(tmp_path / "cache"))
+    code, said, err = run(capsys, "prepare", str(sst_file), "--climatology", "1991/2020")
+    assert code == 0, err
+    assert "wrote the 1991/2020 climatology of sst" in said
+    written = list((tmp_path / "cache" / "climatology").rglob("doy*.npz"))
+    assert len(written) == 366
+    before = {p: p.stat().st_mtime_ns for p in written}
+    out = tmp_path / "anomaly.png"
+    code, _, err = run(
+        capsys, "render", str(sst_file), "--var", "sst", "--time", "2020-07-10",
+        "--show", "anomaly", "--reference", "1991/2020", "-o", str(out),
+    )  # fmt: skip
+    assert code == 0, err and out.exists()
+    after = list((tmp_path / "cache" / "climatology").rglob("doy*.npz"))
+    assert {p: p.stat().st_mtime_ns for p in after} == before  # read, not computed again
