@@ -17,14 +17,12 @@ import tornado.web
 from components import CompareView, ExplorerState, MapView, ProbeView, TimeControls
 from components.answers import off_the_loop
 from components.catalog_view import CatalogView
-from components.core import expressions
+from components.controls import processing_controls
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
 from components.find_view import FindView
-from components.number_box import number_box
 from components.observations_view import ObservationsView
 from components.probe_view import MAX_PINS
-from components.state import MODES
 from components.text import escape
 from data_adapters import Catalog, SourceError
 from data_adapters.catalogues import VS
@@ -35,6 +33,7 @@ from .add_data import AddData
 from .light_embed import light_patterns
 from .map_requests import MapService
 from .share import COMPARE_EMBED, MAP_EMBED, SERIES_EMBED, ShareDialog
+from .sidebar import comparison_controls, expression_input
 from .tile_server import MapServing, tile_patterns
 from .uploads import DEFAULT_UPLOAD_MAX_MB, shared_upload
 from .wms import wms_patterns
@@ -51,8 +50,6 @@ SESSION_HEADERS = ("User-Agent", "Accept-Language")
 #: ``is_guest``: the product has no guest pages, and that unsigned cookie would replace the
 #: logged-in user's identity in the session (GHSA-gfgq-cv3v-p4wc).
 AUTH_COOKIES = ("user", "id_token", "access_token", "refresh_token", "oauth_expiry")
-#: What the impact table's step count compares with its value (the state's ``exceed``).
-EXCEED_CHOICES = {"change": "its change from baseline", "value": "its value"}
 #: On narrow screens the sidebar floats over the map instead of squeezing it.
 PHONE_CSS = """
 @media (max-width: 720px) {
@@ -181,7 +178,7 @@ def create_app(
         ),
         pn.Card(add_data, title="Add your data", collapsed=True, sizing_mode="stretch_width"),
         pn.widgets.Select.from_param(state.param.variable, label="Variable"),
-        _expression_input(state),
+        expression_input(state),
         time_controls,
         pn.widgets.Select.from_param(
             state.param.depth,
@@ -193,8 +190,9 @@ def create_app(
         pn.widgets.Select.from_param(
             state.param.scenario, label="Scenario", visible=state.param.mode.rx() == "map"
         ),
+        *processing_controls(state),
         pn.Card(
-            _comparison_controls(state),
+            comparison_controls(state),
             title="Compare scenarios",
             collapsed=False,
             sizing_mode="stretch_width",
@@ -314,26 +312,6 @@ EMBEDS = {
 }
 
 
-def _expression_input(state: ExplorerState) -> pn.widgets.TextInput:
-    """ "Add expression": a variable computed from others, added and shown on Enter."""
-    box = pn.widgets.TextInput(
-        name="Add expression",
-        placeholder="speed2 = sqrt(uo**2 + vo**2)",
-        description="NAME [UNITS] = EXPRESSION over the variables: + - * / ** (a number "
-        "exponent), comparisons, where(c, a, b), sqrt, abs, log, log10, exp, sin, cos, "
-        "minimum, maximum, clip. Enter adds it to the variables and shows it.",
-        max_length=expressions.MAX_CHARS,
-        sizing_mode="stretch_width",
-    )
-
-    def add(event) -> None:
-        if event.new and state.add_expression(event.new) is not None:
-            box.value = ""  # added: the box is ready for the next one
-
-    box.param.watch(add, "value")
-    return box
-
-
 def _colour_settings(mode: str, view: MapView, compare_view: CompareView):
     """The colour settings of what the map shows: runs, or changes in comparison modes."""
     if mode == "difference":
@@ -341,63 +319,6 @@ def _colour_settings(mode: str, view: MapView, compare_view: CompareView):
     if mode == "relative":
         return compare_view.change_colors["pct"]
     return view.colors
-
-
-def _comparison_controls(state: ExplorerState) -> pn.Column:
-    """Mode, baseline, what-if runs and the comparison's thresholds, from the state."""
-    mode = state.param.mode.rx()
-    has_members = pn.bind(
-        lambda *_: state.source is not None and "member" in state.dataset.dims,
-        state.param.dataset_id,
-    )
-
-    def offered(*_) -> dict[str, str]:  # relative change only for a ratio scale
-        refused = state.relative_refusal()
-        return {label: key for key, label in MODES.items() if not (key == "relative" and refused)}
-
-    def why_not_relative(*_) -> str:
-        refused = state.relative_refusal()
-        if not refused:
-            return ""
-        text = escape(refused[0].upper() + refused[1:] + ".")
-        return f"<div class='mode-note' title='{text}'>{text}</div>"
-
-    return pn.Column(
-        pn.widgets.RadioButtonGroup.from_param(
-            state.param.mode,
-            options=pn.bind(offered, state.param.dataset_id, state.param.variable),
-            orientation="vertical",
-            color="primary",
-            variant="outline",
-            sizing_mode="stretch_width",
-        ),
-        pn.pane.HTML(
-            pn.bind(why_not_relative, state.param.dataset_id, state.param.variable),
-            styles={"font-size": "12px", "color": "#555"},
-            margin=(0, 10),
-            sizing_mode="stretch_width",
-        ),
-        pn.widgets.Select.from_param(state.param.baseline, visible=mode != "map"),
-        pn.widgets.MultiChoice.from_param(state.param.scenarios, visible=mode != "map"),
-        number_box(
-            state, "threshold", placeholder="0", visible=mode.rx.in_(["difference", "relative"])
-        ),
-        pn.widgets.Checkbox.from_param(state.param.within_spread, visible=has_members),
-        pn.widgets.Checkbox.from_param(state.param.lock_colours, visible=mode == "side-by-side"),
-        number_box(
-            state, "event_value", visible=mode != "map", placeholder="e.g. 1 (empty: no count)"
-        ),
-        pn.widgets.RadioButtonGroup.from_param(
-            state.param.exceed,
-            options={label: key for key, label in EXCEED_CHOICES.items()},
-            visible=mode != "map",
-            color="primary",
-            variant="outline",
-            sizing_mode="stretch_width",
-            css_classes=["exceed-choice"],
-        ),
-        sizing_mode="stretch_width",
-    )
 
 
 def routes(

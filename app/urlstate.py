@@ -26,6 +26,9 @@ Query keys are the plain names a user reads (:data:`KEYS`). Values::
     log=1                         log colour scale on (log=0: off where the default is on)
     basemap=osm                   a tile basemap
     arrows=1                      current arrows drawn
+    show=mhw-category             value, anomaly, mhw-intensity, mhw-category, dhw
+    ref=1993/2022                 reference period of the climatology (years or dates)
+    climate=shifted               the climatology of a scenario: fixed (baseline) or shifted
 
 A session's URL is read once when it opens (:func:`apply_query`, in dependency order:
 dataset first); a value that is not valid is ignored and said so (:func:`apply_query` returns
@@ -45,6 +48,7 @@ import panel as pn
 import param
 
 from components.colors import ColorSettings
+from components.core.climatology import parse_reference
 from components.core.colours import default_log_scale
 from components.core.geography import BBox
 from components.map_layers import LayerSettings
@@ -58,7 +62,7 @@ log = logging.getLogger(__name__)
 KEYS = (
     "dataset", "variable", "mode", "baseline", "scenario", "time", "depth", "bbox", "points",
     "region", "polygon", "threshold", "count_above", "exceed", "cmap", "clim", "log", "basemap",
-    "arrows", "expr",
+    "arrows", "expr", "show", "ref", "climate",
 )  # fmt: skip
 #: Most polygon vertices read from a URL.
 MAX_VERTICES = 100
@@ -234,6 +238,13 @@ def apply_query(
                 raise UrlValueError("one scenario at a time on a map (compare them with mode=)")
             state.scenario = chosen[0]
 
+    def reference(v: str) -> None:
+        try:
+            parse_reference(v)
+        except SourceError as exc:
+            raise UrlValueError(str(exc)) from exc
+        state.reference = v
+
     def clim(v: str) -> None:
         low, high = numbers(v, 2)
         if low >= high:
@@ -281,6 +292,9 @@ def apply_query(
     attempt("scenario", scenario)
     attempt("time", time)
     attempt("depth", depth)
+    pick("show", state, "show", "show")
+    attempt("ref", reference)
+    pick("climate", state, "climate_baseline", "climatology")
     attempt("bbox", lambda v: setattr(state, "extent", _bbox(v)))
     attempt("points", lambda v: setattr(state, "points", _points(v)))
     attempt("region", lambda v: state.param.update(region=_bbox_wrapped(v), polygon=None))
@@ -352,6 +366,12 @@ def query_of(
         if state.event_value is not None:
             query["count_above"] = _number(state.event_value)
             query["exceed"] = state.exceed
+    if state.show != "value":
+        query["show"] = state.show
+        if state.reference:
+            query["ref"] = state.reference
+        if state.climate_baseline != "fixed":
+            query["climate"] = state.climate_baseline
     query["cmap"] = colors.cmap
     if colors.mode == "fixed" and colors.vmin is not None and colors.vmax is not None:
         query["clim"] = f"{_number(colors.vmin)},{_number(colors.vmax)}"
@@ -389,7 +409,7 @@ class UrlSync(param.Parameterized):
         names = [
             "dataset_id", "variable", "time", "depth", "scenario", "baseline", "scenarios",
             "mode", "extent", "points", "expressions", "region", "polygon", "threshold",
-            "event_value", "exceed",
+            "event_value", "exceed", "show", "reference", "climate_baseline",
         ]  # fmt: skip
         state.param.watch(self.write, names)
         if layers is not None:

@@ -25,6 +25,7 @@ BENCHMARKS = {
     "server_memory": "benchmarks.server_memory",
     "tiles": "benchmarks.tiles",
     "upload_memory": "benchmarks.upload_memory",
+    "processing": "benchmarks.processing",
 }
 #: Timed repeats per case: normal and ``--quick`` runs.
 REPEATS, QUICK_REPEATS = 5, 2

@@ -13,6 +13,7 @@ from .core.colours import (
     RANGE_MODES,
     default_cmap,
     default_log_scale,
+    fixed_range,
     is_diverging,
     palette,
     robust_range,
@@ -41,6 +42,9 @@ class ColorSettings(pn.viewable.Viewer):
             return
         log = default_log_scale(da)
         self.param.update(cmap=default_cmap(da), mode="auto", vmin=None, vmax=None, log_scale=log)
+        fixed = fixed_range(da)  # categories: one colour each, whatever is in view
+        if fixed is not None:
+            self.param.update(mode="fixed", vmin=fixed[0], vmax=fixed[1])
 
     def palette(self) -> list[str]:
         """The colormap as hex colours."""

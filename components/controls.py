@@ -162,3 +162,21 @@ class TimeControls(pn.viewable.Viewer):
             self.date,
             sizing_mode="stretch_width",
         )
+
+
+def processing_controls(state: ExplorerState) -> list:
+    """The "Show" choice, and (when it needs a climatology) the reference period and the
+    baseline of a scenario's climatology."""
+    needs = state.param.show.rx() != "value"
+    return [
+        pn.widgets.Select.from_param(state.param.show, label="Show", name="Show"),
+        pn.widgets.TextInput.from_param(
+            state.param.reference,
+            label="Reference period",
+            placeholder="default: first 30 full years",
+            visible=needs,
+        ),
+        pn.widgets.RadioButtonGroup.from_param(
+            state.param.climate_baseline, visible=needs, button_type="light"
+        ),
+    ]

@@ -126,7 +126,8 @@ class MapView(pn.viewable.Viewer):
             self.state,
             [
                 "dataset_id", "variable", "time", "depth", "scenario", "baseline",
-                "threshold", "within_spread", "lock_colours",
+                "threshold", "within_spread", "lock_colours", "show", "reference",
+                "climate_baseline",
             ],
         )  # fmt: skip
         colours = Params(self.colors, ["cmap", "mode", "vmin", "vmax", "log_scale"])
@@ -154,12 +155,12 @@ class MapView(pn.viewable.Viewer):
         self._pane = pn.pane.HoloViews(
             self.overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
         )
-        self.state.param.watch(self._follow_variable, ["dataset_id", "variable"])
+        self.state.param.watch(self._follow_variable, ["dataset_id", "variable", "show"])
         self.layers.param.watch(self._rebuild, "basemap")
         self.state.param.watch(self._on_loading, "loading")
         # A new variable or colour scale type needs a new colour bar (title, units, log
         # ticks), which Bokeh does not change in place: the plot is rebuilt, in the same view.
-        self.state.param.watch(self._rebuild, ["dataset_id", "variable"])
+        self.state.param.watch(self._rebuild, ["dataset_id", "variable", "show"])
         self.colors.param.watch(self._rebuild, "log_scale")
         self.param.watch(self._rebuild, ["change", "swipe"])
 
@@ -168,7 +169,7 @@ class MapView(pn.viewable.Viewer):
         if self.state.source is None:
             return
         if self.change is None:
-            self.colors.follow(self.state.dataset[self.state.variable])
+            self.colors.follow(xr.DataArray(np.nan, attrs=self.state.shown_attrs()))
         else:  # a change: diverging, centred on zero, whatever the variable
             cmap = comparison.CHANGE_CMAPS[self.change]
             self.colors.param.update(cmap=cmap, mode="symmetric", log_scale=False)
@@ -204,7 +205,8 @@ class MapView(pn.viewable.Viewer):
         shown = (self._run(),)
         if self.change is not None and not self.swipe:
             shown = (self._run(), self.change, s.baseline, s.threshold, s.within_spread)
-        return (s.dataset_id, s.variable_key, s.time, s.depth, *shown)
+        choice = (s.dataset_id, s.variable_key, s.time, s.depth, s.show, s.reference)
+        return (*choice, s.climate_baseline, *shown)
 
     def _frame_for(self, viewport: Viewport) -> Frame:
         """The frame in ``viewport`` (swipe: baseline left of the divider, run right)."""

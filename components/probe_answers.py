@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from data_adapters import SourceError, vertical
 
-from .core import comparison, probes, regions, tables
+from .core import climatology, comparison, probes, processing, regions, tables
 from .core.fields import quantity_label
 from .state import ExplorerState
 
@@ -152,7 +153,7 @@ class ProbeAnswers:
         s = self.state
         return self._remember(
             ("cell", s.dataset_id, s.variable_key, s.depth, lon, lat),
-            lambda: probes.nearest_ocean_cell(s.field(), lon, lat),
+            lambda: probes.nearest_ocean_cell(s.field(shown=False), lon, lat),
         )
 
     def region_mask(self) -> xr.DataArray | None:
@@ -160,7 +161,7 @@ class ProbeAnswers:
         s = self.state
         if s.source is None or (s.region is None and s.polygon is None):
             return None
-        return regions.region_mask(s.field(), bbox=s.region, polygon=s.polygon)
+        return regions.region_mask(s.field(shown=False), bbox=s.region, polygon=s.polygon)
 
     def region_label(self) -> str:
         """The drawn region in words: ``box W .., S .., E .., N ..`` or ``polygon of n
@@ -189,6 +190,28 @@ class ProbeAnswers:
             )
             out[f"point{p.number}"] = _described(series, p)
         return xr.Dataset(out)
+
+    def events(self) -> tuple[Probe, pd.DataFrame, Any, xr.DataArray] | None:
+        """At the newest point: its marine heatwaves against the climatology the state
+        chooses (event table, climate on its days, the series on every day)."""
+        points = self.resolved_points()
+        if not points or "time" not in self.variable("maps").dims:
+            return None
+        p, s = points[-1], self.state
+        chosen = s.processing()
+
+        def compute() -> tuple:
+            da, run = self.variable(), self._scenario()
+            series = probes.point_series(da, p.cell, depth=p.depth, scenario=run).compute()
+            base_run = processing.climate_label(da, run, chosen.baseline)
+            base = series
+            if "scenario" in da.dims and base_run != (run or base_run):
+                base = probes.point_series(da, p.cell, depth=p.depth, scenario=base_run).compute()
+            key = climatology.cache_key(s.dataset_id, s.variable, p.depth, p.cell.label(), base_run)
+            return processing.event_table(series, base, chosen.reference, key)
+
+        key = ("events", *self._choice(), s.reference, s.climate_baseline, p.cell)
+        return (p, *self._remember(key, compute))
 
     def comparison_series(self) -> xr.Dataset | None:
         """At the newest point: the series of the baseline and of every compared scenario

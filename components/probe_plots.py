@@ -87,6 +87,36 @@ def series_overlay(series: xr.Dataset, long_name: str, ylabel: str) -> hv.Overla
     )
 
 
+def events_overlay(series: Any, climate: Any, events: Any, title: str, ylabel: str) -> hv.Overlay:
+    """A point's series with its climatology and 90th-percentile threshold, and its marine
+    heatwaves shaded in the colour of their category."""
+    from .core.colours import CATEGORY_COLOURS
+    from .core.mhw import CATEGORIES
+
+    times = plot_times(series["time"].values)
+    number = {name: n for n, name in CATEGORIES.items()}
+    spans = [
+        hv.VSpan(
+            np.datetime64(row.date_start), np.datetime64(row.date_end) + np.timedelta64(1, "D")
+        ).opts(color=CATEGORY_COLOURS[number[row.category]], alpha=0.5)
+        for row in events.itertuples()
+    ]
+    curves = [
+        hv.Curve(
+            (times, climate.thresh), "time", ("value", ylabel), label="threshold (90th pct)"
+        ).opts(color="#d62728", line_dash="dashed", line_width=1),
+        hv.Curve((times, climate.seas), "time", ("value", ylabel), label="climatology").opts(
+            color="#555555", line_width=1
+        ),
+        hv.Curve((times, series.values), "time", ("value", ylabel), label="value").opts(
+            color="#1f77b4", line_width=1.5
+        ),
+    ]
+    return hv.Overlay([*spans, *curves]).opts(
+        title=title, show_legend=True, legend_position="top_left", **PLOT_OPTS
+    )
+
+
 def comparison_overlays(
     runs: xr.Dataset, long_name: str, ylabel: str, change_label: str
 ) -> tuple[hv.Overlay, hv.Overlay]:

@@ -228,6 +228,8 @@ class ProbeView(pn.viewable.Viewer):
         """The time series at the points (comparing runs: :meth:`comparison_plot`)."""
         if self.state.comparing:
             return self.comparison_plot()
+        if self.state.show != "value":
+            return self.events_plot()
         series = self.answers.series()
         if series is None:
             hint = "Click the sea on the map for a time series; tick *Pin points* to compare"
@@ -236,6 +238,33 @@ class ProbeView(pn.viewable.Viewer):
             return self._placeholder(hint)
         long_name, _, ylabel = self.answers.labels()
         return self._pane(plots.series_overlay(series, long_name, ylabel))
+
+    def events_plot(self) -> pn.viewable.Viewable:
+        """At the newest point: the series with its climatology, threshold and marine
+        heatwaves shaded, and the table of the events."""
+        try:
+            answer = self.answers.events()
+        except SourceError as exc:
+            self.state.report(str(exc))
+            return self._placeholder(escape(exc))
+        if answer is None:
+            return self._placeholder("Click the sea on the map for its marine heatwaves")
+        point, table, climate, series = answer
+        long_name, _, ylabel = self.answers.labels()
+        title = (
+            f"{long_name} at {point.cell.label()}: marine heatwaves against the "
+            f"{climate.reference.label} climatology"
+        )
+        overlay = plots.events_overlay(series, climate, table, title, ylabel)
+        count = f"**{len(table)} marine heatwaves** (Hobday et al. 2016; categories 2018)"
+        events = pn.pane.DataFrame(
+            table.iloc[::-1], index=False, float_format="{:.2f}".format, max_rows=200,
+            sizing_mode="stretch_width", css_classes=["mhw-events"],
+        )  # fmt: skip
+        return pn.Column(
+            self._pane(overlay), pn.pane.Markdown(count, margin=(0, 15)), events,
+            sizing_mode="stretch_width",
+        )  # fmt: skip
 
     def comparison_plot(self) -> pn.viewable.Viewable:
         """Every run's series at the newest point, and below it each scenario's change."""
@@ -346,6 +375,7 @@ class ProbeView(pn.viewable.Viewer):
         choice = (s.dataset_id, s.variable, s.depth, s.scenario)
         series = self._tab(
             self.series_plot, "the time series", s.points, *choice, s.mode, s.baseline, s.scenarios,
+            s.show, s.reference, s.climate_baseline,
             downloads=[
                 d(a.series_csv, "timeseries.csv", "CSV"), self._netcdf("series", "timeseries.nc")
             ],

@@ -16,7 +16,16 @@ import xarray as xr
 from data_adapters import Catalog, OpenedSource, SourceError, vertical
 from data_adapters.catalogues import VS, compare_sources, open_found, run_label
 
-from .core import comparison, derived, expressions, fields, timeaxis
+from .core import (
+    climatology,
+    comparison,
+    derived,
+    expressions,
+    fields,
+    processing,
+    shown_maps,
+    timeaxis,
+)
 from .core.timeaxis import time_label
 
 log = logging.getLogger(__name__)
@@ -45,6 +54,27 @@ class ExplorerState(param.Parameterized):
     )
     scenario = param.Selector(
         default=None, objects=[], label="Scenario", doc="Scenario run; 'baseline' for one run."
+    )
+    show = param.Selector(
+        default="value",
+        objects=list(processing.SHOWS),
+        label="Show",
+        doc="What the map and probes show: the value, its anomaly from the climatology of the "
+        "reference period, the marine-heatwave intensity or category (Hobday et al. "
+        "2016/2018), or NOAA Coral Reef Watch degree heating weeks.",
+    )
+    reference = param.String(
+        default="",
+        label="Reference period",
+        doc="Years (1993/2022) or dates of the climatology; empty: the first 30 full years of "
+        "the data, or all its full years.",
+    )
+    climate_baseline = param.Selector(
+        default="fixed",
+        objects=list(processing.BASELINES),
+        label="Climatology of a scenario",
+        doc="fixed: the baseline run's (a warmer run reads as a permanent heatwave); shifted: "
+        "the shown run's own over the same period.",
     )
     mode = param.Selector(
         default="map",
@@ -390,21 +420,56 @@ class ExplorerState(param.Parameterized):
         return self.mode != "map"
 
     def field(
-        self, scenario: str | None = None, members: bool = False, variable: str | None = None
+        self,
+        scenario: str | None = None,
+        members: bool = False,
+        variable: str | None = None,
+        shown: bool = True,
     ) -> xr.DataArray:
         """The lazy 2-D (lat, lon) or (y, x) slice of the current choices
         (:func:`components.core.fields.select`: nearest level, first member).
 
         ``scenario`` picks another run than the current one (comparisons); ``members=True``
         keeps an ensemble's ``member`` dim; ``variable`` another variable on the same slice
-        (a current's components).
+        (a current's components). The variable is shown as ``show`` asks (computed), unless
+        ``shown=False`` (the value itself: where the sea is, for probes and regions).
         """
         da = self.dataset[variable or self.variable]
         step = self.param.time.objects.index(self.time) if "time" in da.dims else None
         run = (scenario or self.scenario) if "scenario" in da.dims else None
+        chosen = self.processing()
+        if shown and chosen.needs_climate and step is not None and variable is None:
+            series = fields.select(da, self.depth, run, members=members, strict_depth=False)
+            base = processing.climate_run(da, run or self.scenario, chosen.baseline)
+            base = fields.select(base, self.depth, None, members=members, strict_depth=False)
+            base_run = processing.climate_label(da, run or self.scenario, chosen.baseline)
+            depth = vertical.label(series["depth"]) if "depth" in series.coords else None
+            source = processing.source_stamp(self.dataset_id)
+            key = shown_maps.map_key(source, str(da.name), depth, base_run)
+            return shown_maps.shown_map(series, base, step, chosen, key)
         return fields.select(
             da, self.depth, run, members=members, strict_depth=False, time_index=step
         )
+
+    def processing(self) -> processing.Processing:
+        """The ``show`` choice with its reference period and baseline; an unreadable period
+        is said once and the default used."""
+        try:
+            return processing.Processing.parse(
+                self.show, self.reference or None, self.climate_baseline
+            )
+        except SourceError as exc:
+            self.report(str(exc))
+            return processing.Processing(self.show, None, self.climate_baseline)
+
+    def shown_attrs(self) -> dict[str, Any]:
+        """The attributes of what the map shows (the variable's, or the shown quantity's)."""
+        attrs = dict(self.dataset[self.variable].attrs)
+        chosen = self.processing()
+        if not chosen.needs_climate:
+            return attrs
+        reference = chosen.reference or climatology.Reference("", "")
+        return processing.shown_attrs(attrs, chosen.show, reference)
 
     def time_step(self, text: str) -> int:
         """Index of the time step nearest ISO ``text`` in the open dataset's calendar (the

@@ -25,6 +25,7 @@ import functools
 import io
 import pathlib
 import threading
+from dataclasses import dataclass
 from typing import ClassVar
 
 import dask.array as dsa
@@ -33,6 +34,7 @@ import pandas as pd
 import param
 import xarray as xr
 
+from . import demo_weather
 from .base import Adapter
 from .cache import atomic_write_bytes, cache_dir
 
@@ -40,6 +42,8 @@ SCENARIOS = ("baseline", "warming_1p5", "warming_3", "heatwave", "windfarm")
 #: Model levels in metres, positive down.
 DEPTHS = (0.5, 10.0, 25.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
 EARTH_RADIUS_M = 6_371_000.0
+#: Sea-temperature eddy amplitude (°C per unit streamfunction) in the demo with a past.
+PAST_EDDY_AMPLITUDE = 0.45
 
 #: Marine heatwave: centre (lon, lat) in degrees, half-widths in degrees, timing in day of
 #: year (start of growth, peak, end of decay), peak anomaly in °C, e-folding depth in m.
@@ -241,8 +245,13 @@ def _compute_block(
     lat: np.ndarray,
     lon: np.ndarray,
     static: dict[str, np.ndarray],
+    past: _Past | None = None,
 ) -> np.ndarray:
-    """The values of ``var`` for one scenario on (time, [depth,] lat, lon)."""
+    """The values of ``var`` for one scenario on (time, [depth,] lat, lon).
+
+    ``past`` (the demo with variability) gives each step's day number, and whether the
+    heatwave happens that year; without it every year is the same year.
+    """
     lat_r, lon_r = np.deg2rad(lat), np.deg2rad(lon)
     land = static["land"]
     has_depth = "depth" in VARIABLES[var]["dims"]
@@ -253,12 +262,21 @@ def _compute_block(
     near_coast = np.exp(-static["coast_km"] / 250.0)
     windfarm = _ellipse(lon, lat, WINDFARM) if scenario == "windfarm" else None
     for i, day in enumerate(days):
-        psi, *gradient = _eddies(lon_r, lat_r, float(day), gradients=var in ("uo", "vo"))
+        # with a past, eddies drift on through the years instead of repeating each year
+        eddy_day = float(day) if past is None else float(past.day_number[i])
+        psi, *gradient = _eddies(lon_r, lat_r, eddy_day, gradients=var in ("uo", "vo"))
+        weather = None
+        if past is not None and var == "thetao":
+            weather = demo_weather.variability(lon, lat, float(past.day_number[i]))
+        heatwave_on = past is None or bool(past.heatwave_year[i])
         season = _summer(float(day), lat)[:, None]
         for k, z in enumerate(levels):
             if var == "thetao":
                 surface = 29.0 * coslat**2 - 1.5 + 4.0 * np.abs(np.sin(lat_r))[:, None] * season
-                surface = surface + 0.8 * psi
+                if weather is None:
+                    surface = surface + 0.8 * psi
+                else:  # eddies weaker: weather and years share the variability
+                    surface = surface + PAST_EDDY_AMPLITUDE * psi + weather
                 deep = 1.5 + 2.0 * coslat
                 mixed_layer = 40.0 - 25.0 * season  # deeper in winter
                 below = np.maximum(z - mixed_layer, 0.0)
@@ -268,7 +286,7 @@ def _compute_block(
                     value = value + 1.5
                 elif scenario == "warming_3":
                     value = value + 3.0
-                elif scenario == "heatwave":
+                elif scenario == "heatwave" and heatwave_on:
                     value = value + heatwave_anomaly(lon, lat, float(day), float(z))
                 elif scenario == "windfarm":
                     strat = np.clip(season, 0.0, None)  # mixing matters when stratified
@@ -355,7 +373,12 @@ class DemoOceanAdapter(Adapter):
         doc="Grid spacing in degrees (0.25 = 720 x 1440 cells).",
     )
     start = param.String(default="2025-01-01", doc="First day (ISO date).")
-    days = param.Integer(default=365, bounds=(1, 3650), doc="Number of daily time steps.")
+    days = param.Integer(default=365, bounds=(1, 20000), doc="Number of daily time steps.")
+    variability = param.Boolean(
+        default=False,
+        doc="Year-to-year and weather-like variability of sea temperature, eddies that drift "
+        "on through the years, and the heatwave in the last year only (the demo with a past).",
+    )
     scenarios = param.List(
         default=list(SCENARIOS), item_type=str, doc="Scenarios to include, baseline first."
     )
@@ -382,7 +405,22 @@ class DemoOceanAdapter(Adapter):
                 f"available: {', '.join(SCENARIOS)}"
             )
         return build_demo_ocean(
-            float(self.resolution), pd.Timestamp(self.start), self.days, tuple(self.scenarios)
+            float(self.resolution),
+            pd.Timestamp(self.start),
+            self.days,
+            tuple(self.scenarios),
+            variability=self.variability,
+        )
+
+    def _open_series(self) -> xr.Dataset | None:
+        # the same ocean, chunked for long series at a point: a small tile over every day
+        return build_demo_ocean(
+            float(self.resolution),
+            pd.Timestamp(self.start),
+            self.days,
+            tuple(self.scenarios),
+            variability=self.variability,
+            layout="series",
         )
 
 
@@ -401,8 +439,10 @@ class DemoArray:
         depths: np.ndarray,
         lat: np.ndarray,
         lon: np.ndarray,
+        past: _Past | None = None,
     ) -> None:
         self.var = var
+        self.past = past
         self.scenarios = scenarios
         self.day_of_year = day_of_year
         self.depths = depths
@@ -435,6 +475,7 @@ class DemoArray:
                     self.lat[y_idx],
                     self.lon[x_idx],
                     static,
+                    None if self.past is None else self.past.at(t_idx),
                 )
                 for s in s_idx
             ]
@@ -449,25 +490,56 @@ def _as_slice(index: np.ndarray) -> slice | np.ndarray:
     return index
 
 
+@dataclass(frozen=True)
+class _Past:
+    """Per step of the demo with variability: the day number (days since 1970-01-01) and
+    whether the heatwave happens (its last year only)."""
+
+    day_number: np.ndarray
+    heatwave_year: np.ndarray
+
+    def at(self, steps: np.ndarray) -> _Past:
+        return _Past(self.day_number[steps], self.heatwave_year[steps])
+
+
+#: Tile (cells a side) of the point-series layout: a point series computes one cell of it.
+SERIES_TILE = 60
+
+
 def build_demo_ocean(
-    resolution: float, start: pd.Timestamp, days: int, scenarios: tuple[str, ...]
+    resolution: float,
+    start: pd.Timestamp,
+    days: int,
+    scenarios: tuple[str, ...],
+    variability: bool = False,
+    layout: str = "maps",
 ) -> xr.Dataset:
-    """The demo ocean as a lazy dataset; each chunk is one (scenario, time, depth) map tile."""
+    """The demo ocean as a lazy dataset; each chunk is one (scenario, time, depth) map
+    (``layout="maps"``) or a small tile over every day (``"series"``)."""
     nlat, nlon = round(180 / resolution), round(360 / resolution)
     lat = -90 + resolution * (np.arange(nlat) + 0.5)
     lon = -180 + resolution * (np.arange(nlon) + 0.5)
     time = pd.date_range(start, periods=days, freq="D")
     day_of_year = np.asarray(time.day_of_year, dtype=float) - 0.5
     depths = np.asarray(DEPTHS)
+    past = None
+    if variability:
+        number = (time - pd.Timestamp("1970-01-01")).days.to_numpy(dtype=float) + 0.5
+        past = _Past(number, np.asarray(time.year == time[-1].year))
     data_vars = {}
     for var, meta in VARIABLES.items():
-        array = DemoArray(var, scenarios, day_of_year, depths, lat, lon)
+        array = DemoArray(var, scenarios, day_of_year, depths, lat, lon, past)
         # one chunk per map: a graph of few chunks (dask's per-compute graph work grows with
         # the chunk count: 100 ms a frame at 16 tiles a map, 33 ms at one); a zoomed map or a
         # point series still computes only the cells asked for (dask fuses the slice into
         # DemoArray.__getitem__)
         chunks = (1,) * (array.ndim - 2) + (nlat, nlon)
-        name = f"demo-{var}-{resolution}-{start.date()}-{days}-{'.'.join(scenarios)}"
+        if layout == "series":
+            chunks = (1, days) + (1,) * (array.ndim - 4) + (SERIES_TILE, SERIES_TILE)
+        name = (
+            f"demo-{var}-{resolution}-{start.date()}-{days}-{'.'.join(scenarios)}"
+            f"-{'past' if variability else 'year'}-{layout}"
+        )
         lazy = dsa.from_array(
             array,
             chunks=chunks,

@@ -7,8 +7,8 @@ catalog id, a NetCDF file/glob/directory, a Zarr store, an http(s) OPeNDAP or Za
 ``cmems:DATASET_ID`` or ``stac:ROOT#COLLECTION/ITEM``. Each command is a thin function over
 the core (``components.core``) and the adapters (``data_adapters``): the parser lives in
 :mod:`.parser`, the commands in :mod:`.catalog_cmds` (datasets, inspect, serve), :mod:`.maps`
-(render, compare), :mod:`.series` (timeseries, export), :mod:`.search`, :mod:`.prepare` and
-:mod:`.observe` (validate, collocate).
+(render, compare), :mod:`.series` (timeseries, export), :mod:`.mhw` (mhw, and ``--show`` on
+series), :mod:`.search`, :mod:`.prepare` and :mod:`.observe` (validate, collocate).
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from collections.abc import Callable, Sequence
 
 from data_adapters import SourceError
 
+from .arguments import negative_values_attached
 from .catalog_cmds import cmd_datasets, cmd_inspect, cmd_serve
 from .maps import cmd_compare, cmd_render
+from .mhw import cmd_mhw
 from .observe import cmd_collocate, cmd_validate
-from .parser import EXIT_BAD_INPUT, EXPORT_LIMIT_ENV, build_parser, negative_values_attached
+from .parser import EXIT_BAD_INPUT, EXPORT_LIMIT_ENV, build_parser
 from .prepare import cmd_prepare
 from .search import cmd_search
 from .series import cmd_export, cmd_timeseries
@@ -51,6 +53,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "search": cmd_search,
     "validate": cmd_validate,
     "collocate": cmd_collocate,
+    "mhw": cmd_mhw,
 }
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from components.core import comparison, fields, regions, timeaxis
-from components.core.colours import default_cmap, is_diverging, robust_range
+from components.core import comparison, fields, processing, regions, shown_maps, timeaxis
+from components.core.colours import default_cmap, fixed_range, is_diverging, robust_range
 from components.core.frames import Frame, full_extent, pyramid_for, render_field
 from components.core.geography import MERCATOR_MAX_LAT, WEB_MERCATOR, Viewport
 from components.core.png import ColourScale, colormap_names, write_bare_png, write_map_png
@@ -39,7 +39,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     output = _png_output(args)
     opened = opened_source(args)
     choice = fields.Choice(args.var, time=args.time, depth=args.depth, scenario=args.scenario)
-    chosen_field = fields.field(opened.dataset, choice, where=opened.id, time_option="--time")
+    shown = processing.Processing.parse(args.show, args.reference, args.baseline)
+    chosen_field = shown_maps.shown_field(
+        opened.dataset,
+        choice,
+        shown,
+        where=opened.id,
+        source_key=processing.source_stamp(opened.id),
+        time_option="--time",
+    )
     field, chosen = chosen_field.data, chosen_field.chosen
     frame = _map_frame(field, args, opened.pyramid)
     cmap = args.cmap or default_cmap(field)
@@ -48,11 +56,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     values = frame.values[frame.values > 0] if args.log else frame.values
     # "balance_r" is as diverging as "balance"; a log scale is never centred on zero
     symmetric = is_diverging(cmap.split("_")[0]) and not args.log
-    clim = args.clim or robust_range(values, symmetric=symmetric)
+    clim = args.clim or fixed_range(field) or robust_range(values, symmetric=symmetric)
     if args.log and clim[0] <= 0:
         clim = (clim[1] / 1000 if clim[1] > 0 else 1e-3, max(clim[1], 1e-3))
     label = fields.quantity_label(field, args.var)
-    details = [label, *(chosen[k] for k in ("scenario", "member", "time", "depth") if k in chosen)]
+    parts = ("scenario", "member", "time", "depth", "show")
+    details = [label, *(chosen[k] for k in parts if k in chosen)]
     metadata = {
         "Title": f"{opened.title}: " + ", ".join(details),
         "Source": source_credit(opened),

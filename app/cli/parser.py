@@ -7,18 +7,25 @@ Choices that name a concept of the core (map projections, change modes) are the 
 from __future__ import annotations
 
 import argparse
-import re
-from collections.abc import Sequence
 from typing import Any
 
 from components.core.comparison import CHANGE_MODE_NAMES, CHANGE_MODES
-from components.core.geography import CRSES, LONLAT, WEB_MERCATOR, BBox
+from components.core.geography import CRSES, LONLAT, WEB_MERCATOR
+from components.core.processing import BASELINES, SHOWS
 from data_adapters.layouts import DEFAULT_MEMORY_MB
+
+from .arguments import (
+    bbox_arg,
+    clim_arg,
+    lat_arg,
+    lon_arg,
+    megabytes_arg,
+    pixels_arg,
+    threshold_arg,
+)
 
 #: Exit status of every bad input (argparse's own, kept for the commands' errors too).
 EXIT_BAD_INPUT = 2
-#: Largest image side (px) the renderer accepts.
-MAX_PIXELS = 8192
 #: Largest ``export`` (MB = 10**6 bytes of values, before compression) unless told otherwise.
 DEFAULT_EXPORT_LIMIT_MB = 500.0
 #: Environment variable that sets the export limit (MB) for every run.
@@ -163,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         clim="robust range of the map; symmetric for diverging maps",
         log=True,
     )
+    add_processing_options(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
 
     _add_compare_parser(sub, common)
@@ -200,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", metavar="ISO", help="first time, e.g. 2025-03-01 (included)")
     p.add_argument("--end", metavar="ISO", help="last time, e.g. 2025-03-31 (included)")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="CSV file to write (default: stdout)")
+    add_processing_options(p)
+    _add_mhw_parser(sub, common)
 
     p = sub.add_parser(
         "export",
@@ -256,6 +266,68 @@ def _add_expressions(p: argparse.ArgumentParser) -> None:
         "'warm [degC]=thetao-20'; arithmetic, comparisons, where(), sqrt() and a few "
         "numpy functions (see the README)",
     )
+
+
+def add_processing_options(p: argparse.ArgumentParser) -> None:
+    """``--show``, ``--reference`` and ``--baseline``: what is shown of the variable."""
+    p.add_argument(
+        "--show",
+        choices=SHOWS,
+        default="value",
+        help="what to show: the value (default), its anomaly from the climatology, the marine "
+        "heatwave intensity or category (Hobday et al. 2016/2018) or NOAA CRW degree heating "
+        "weeks",
+    )
+    p.add_argument(
+        "--reference",
+        metavar="START/END",
+        help="reference period of the climatology, years (1993/2022) or dates (default: the "
+        "first 30 full years of the data, or all its full years)",
+    )
+    p.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default="fixed",
+        help="climatology of a scenario run: the baseline run's (fixed, default) or the run's "
+        "own over the same period (shifted)",
+    )
+
+
+def _add_mhw_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``mhw`` command's arguments."""
+    p = sub.add_parser(
+        "mhw",
+        parents=[common],
+        help="write the marine heatwaves at a point (or daily areas in a box) as CSV",
+        description="Detect marine heatwaves (Hobday et al. 2016; categories of Hobday et al. "
+        "2018) in daily data against the climatology of a reference period. At a point: one "
+        "row per event (date_start,date_peak,date_end,duration,intensity_max,intensity_mean,"
+        "intensity_cumulative,category). In a box: the area (km2) in each category per day.",
+    )
+    p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
+    p.add_argument("--var", required=True, metavar="V", help="daily variable, e.g. thetao")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--lon", type=lon_arg, metavar="X", help="longitude of the point, degrees")
+    where.add_argument(
+        "--bbox", type=bbox_arg, metavar="W,S,E,N", help="box in degrees (daily areas)"
+    )
+    p.add_argument("--lat", type=lat_arg, metavar="Y", help="latitude of the point, degrees")
+    p.add_argument("--depth", type=float, metavar="M", help=DEPTH_HELP + " (default: the top)")
+    p.add_argument("--scenario", metavar="S", help="scenario run (default: the baseline)")
+    p.add_argument(
+        "--reference",
+        metavar="START/END",
+        help="reference period, years (1993/2022) or dates (default: the first 30 full years, "
+        "or all full years)",
+    )
+    p.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default="fixed",
+        help="climatology of a scenario run: the baseline run's (fixed, default) or its own "
+        "(shifted)",
+    )
+    p.add_argument("-o", "--output", metavar="OUT.csv", help="CSV file to write (default: stdout)")
 
 
 def _add_map_options(p: argparse.ArgumentParser, cmap: str, clim: str, log: bool = False) -> None:
@@ -397,8 +469,13 @@ def _add_prepare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "point series, profiles and sections the second.",
     )
     p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
+    p.add_argument("--out", metavar="STORE", help="Zarr store to write, e.g. ocean.zarr")
     p.add_argument(
-        "--out", required=True, metavar="STORE", help="Zarr store to write, e.g. ocean.zarr"
+        "--climatology",
+        metavar="START/END",
+        help="also (or only, without --out) compute the map climatology of each daily "
+        "variable's baseline at its top level over this reference period into the cache, "
+        "so that anomaly and marine-heatwave maps read it",
     )
     p.add_argument(
         "--var",
@@ -461,103 +538,3 @@ def _add_observation_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("-o", "--output", metavar="PAIRS.csv", help="write the matched pairs as CSV")
     p.add_argument("--stats", metavar="STATS.json", help="write the statistics as JSON")
-
-
-def _numbers(text: str, count: int, what: str) -> list[float]:
-    """``count`` finite numbers separated by commas, or an error that says ``what`` they are."""
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) != count or not all(map(_finite, values)):
-        raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'")
-    return values
-
-
-def _finite(value: float) -> bool:
-    return value - value == 0.0  # False for inf and nan
-
-
-def bbox_arg(text: str) -> tuple[float, float, float, float]:
-    """``W,S,E,N`` in degrees (:class:`components.core.geography.BBox`); W > E crosses the
-    dateline."""
-    try:
-        return BBox.parse(text).as_tuple()
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def lon_arg(text: str) -> float:
-    """A longitude in [-180, 360] degrees, wrapped into [-180, 180)."""
-    (lon,) = _numbers(text, 1, "a longitude in degrees, e.g. -30.5")
-    if not -180.0 <= lon <= 360.0:
-        raise argparse.ArgumentTypeError(f"{lon:g} is not a longitude in [-180, 360]")
-    return (lon + 180.0) % 360.0 - 180.0
-
-
-def lat_arg(text: str) -> float:
-    """A latitude in [-90, 90] degrees."""
-    (lat,) = _numbers(text, 1, "a latitude in degrees, e.g. 20.25")
-    if not -90.0 <= lat <= 90.0:
-        raise argparse.ArgumentTypeError(f"{lat:g} is not a latitude in [-90, 90]")
-    return lat
-
-
-def megabytes_arg(text: str) -> float:
-    """A positive size in MB (10**6 bytes)."""
-    (mb,) = _numbers(text, 1, "megabytes, e.g. 500")
-    if mb <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive size in MB, got '{text}'")
-    return mb
-
-
-def clim_arg(text: str) -> tuple[float, float]:
-    """A colour range ``LO,HI`` with LO below HI."""
-    low, high = _numbers(text, 2, "LO,HI, e.g. -2,2")
-    if low >= high:
-        raise argparse.ArgumentTypeError(f"LO must be below HI (got {low:g}, {high:g})")
-    return low, high
-
-
-def threshold_arg(text: str) -> float:
-    """A magnitude of change: 0 or more."""
-    (value,) = _numbers(text, 1, "a threshold, e.g. 0.5")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"the threshold is a magnitude: 0 or more, got '{text}'")
-    return value
-
-
-def pixels_arg(text: str) -> int:
-    """An image side in pixels, 1 to MAX_PIXELS."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_PIXELS:
-        raise argparse.ArgumentTypeError(f"expected pixels from 1 to {MAX_PIXELS}, got '{text}'")
-    return value
-
-
-#: A word that is a value even though it starts with "-": a negative number or a list of
-#: numbers (``-30``, ``-.5``, ``-70,25,-10,65``).
-_NEGATIVE_VALUE = re.compile(r"^-\.?\d")
-
-
-def negative_values_attached(argv: Sequence[str]) -> list[str]:
-    """``argv`` with each option's negative value attached (``--bbox -70,25,-10,65`` becomes
-    ``--bbox=-70,25,-10,65``), so that argparse reads it as the value it is rather than an
-    unknown option (Python 3.13 does so itself; 3.11 and 3.12 do only for plain numbers)."""
-    words = list(argv)
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        following = words[i + 1] if i + 1 < len(words) else ""
-        if word.startswith("--") and "=" not in word and _NEGATIVE_VALUE.match(following):
-            out.append(f"{word}={following}")
-            i += 2
-        else:
-            out.append(word)
-            i += 1
-    return out

@@ -9,7 +9,10 @@ import argparse
 import sys
 
 from components.core import fields
-from data_adapters import open_source
+from components.core.climatology import parse_reference
+from components.core.processing import source_stamp
+from components.core.shown_maps import write_climatology
+from data_adapters import SourceError, open_source
 from data_adapters.layouts import MAPS_GROUP, SERIES_GROUP, check_output, write_prepared
 
 from .common import catalog as load_catalog
@@ -19,7 +22,10 @@ from .common import megabytes
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Write SOURCE (or its ``--var`` variables) as a prepared Zarr store; progress on stderr,
     the store's layouts and sizes on stdout."""
-    out = check_output(args.out, args.overwrite)  # refused before the source is read
+    if args.out is None and args.climatology is None:
+        raise SourceError("prepare needs --out STORE, --climatology START/END, or both")
+    reference = parse_reference(args.climatology) if args.climatology else None
+    out = check_output(args.out, args.overwrite) if args.out else None  # before any read
     opened = open_source(args.source, load_catalog(args))
     ds = opened.dataset
     if args.variables:
@@ -31,6 +37,18 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(f"ocean-explorer: {line}", file=sys.stderr, flush=True)
 
+    if reference is not None:
+        for name in args.variables or list(ds.data_vars):
+            if "time" not in ds[name].dims:
+                continue
+            try:
+                write_climatology(ds, name, reference, source_stamp(opened.id), progress=say)
+            except SourceError as exc:  # a monthly variable beside daily ones
+                say(f"{name}: no climatology written ({exc})")
+                continue
+            print(f"wrote the {reference.label} climatology of {name} to the cache")
+    if out is None:
+        return 0
     result = write_prepared(
         ds, out, overwrite=args.overwrite, memory_mb=args.memory_mb, progress=say
     )

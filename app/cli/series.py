@@ -16,8 +16,10 @@ import sys
 from components.core import fields, probes, regions, tables, timeaxis
 from data_adapters import SourceError, vertical
 
+from .arguments import megabytes_arg
 from .common import cannot_write, every_run, megabytes, opened_source, output_file
-from .parser import DEFAULT_EXPORT_LIMIT_MB, EXPORT_LIMIT_ENV, megabytes_arg
+from .mhw import processed_point
+from .parser import DEFAULT_EXPORT_LIMIT_MB, EXPORT_LIMIT_ENV
 
 
 def cmd_timeseries(args: argparse.Namespace) -> int:
@@ -33,9 +35,7 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
         runs = None if args.scenario == fields.ALL_SCENARIOS else args.scenario
         sea = fields.select(da, depth=args.depth, scenario=runs)
         cell = probes.nearest_ocean_cell(sea, args.lon, args.lat)
-        series = probes.point_series(
-            da, cell, depth=args.depth, scenario=args.scenario, start=start, end=end
-        ).compute()
+        series = processed_point(da, cell, args, opened.id, start, end)
     except SourceError as exc:
         raise SourceError(f"{opened.id}: {exc}") from exc
     depth = float(series["depth"]) if "depth" in series.coords else None

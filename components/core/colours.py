@@ -30,6 +30,30 @@ CMAP_BY_STANDARD_NAME = (
     ("turbidity", "turbid"),
     ("ice", "ice"),
 )
+#: Marine-heatwave categories (Hobday et al. 2018): none, then the standard colours of
+#: Moderate, Strong, Severe and Extreme; shown on the fixed range CATEGORY_RANGE.
+CATEGORY_COLOURS = ("#eef3f6", "#ffc866", "#ff6900", "#9e0000", "#2d0000")
+CATEGORY_CMAP = "mhw_category"
+CATEGORY_RANGE = (-0.5, 4.5)
+#: Colormap of each processed quantity (``show``), whatever the variable.
+CMAP_BY_SHOW = {
+    "anomaly": "balance",
+    "mhw-intensity": "amp",
+    "mhw-category": CATEGORY_CMAP,
+    "dhw": "amp",
+}
+
+
+def _register_categories() -> None:
+    from matplotlib.colors import ListedColormap
+
+    cmocean.cm.cmap_d.setdefault(
+        CATEGORY_CMAP, ListedColormap(list(CATEGORY_COLOURS), name=CATEGORY_CMAP)
+    )
+
+
+_register_categories()
+
 #: Fallback by units when there is no standard_name.
 CMAP_BY_UNITS = {"degC": "thermal", "degree_Celsius": "thermal", "K": "thermal", "PSU": "haline"}
 DEFAULT_CMAP = "thermal"
@@ -40,6 +64,8 @@ ROBUST_PERCENTILES = (2.0, 98.0)
 
 def default_cmap(da: xr.DataArray) -> str:
     """The cmocean colormap name for a variable, chosen from standard_name, then units."""
+    if da.attrs.get("show") in CMAP_BY_SHOW:
+        return CMAP_BY_SHOW[da.attrs["show"]]
     std = str(da.attrs.get("standard_name", "")).lower()
     for key, name in CMAP_BY_STANDARD_NAME:
         if key in std:
@@ -50,6 +76,11 @@ def default_cmap(da: xr.DataArray) -> str:
 def is_diverging(name: str) -> bool:
     """True for colormaps meant to be centred on zero."""
     return name in ("balance", "diff", "curl", "delta", "tarn")
+
+
+def fixed_range(da: xr.DataArray) -> tuple[float, float] | None:
+    """The colour range a quantity always takes (marine-heatwave categories), or None."""
+    return CATEGORY_RANGE if da.attrs.get("show") == "mhw-category" else None
 
 
 def palette(name: str, n: int = 256) -> list[str]:
@@ -100,7 +131,7 @@ def robust_range(values: np.ndarray, symmetric: bool = False) -> tuple[float, fl
 
 
 #: cmocean colormaps offered in the picker (reversed variants end in "_r").
-CMAP_NAMES = sorted(n for n in cmocean.cm.cmapnames)
+CMAP_NAMES = sorted([*cmocean.cm.cmapnames, CATEGORY_CMAP])
 RANGE_MODES = ("auto", "fixed", "symmetric")
 #: Variables drawn on a log scale by default (skewed, positive): words of the standard name.
 LOG_BY_STANDARD_NAME = ("chlorophyll",)

@@ -99,6 +99,25 @@ def to_csv(
             handle.close()
 
 
+def write_table(rows: Any, path_or_buffer: str | pathlib.Path | TextIO) -> int:
+    """Write a table (a pandas DataFrame: an event table, daily areas) as plain CSV: its
+    column names, then one line per row, numbers read back exactly, no comment line.
+    Returns the number of rows."""
+    own = isinstance(path_or_buffer, str | os.PathLike)
+    handle = open(path_or_buffer, "w", newline="") if own else path_or_buffer  # noqa: SIM115
+    try:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(list(rows.columns))
+        for row in rows.itertuples(index=False):
+            writer.writerow(
+                [_value_text(v) if isinstance(v, float | np.floating) else v for v in row]
+            )
+    finally:
+        if own:
+            handle.close()
+    return len(rows)
+
+
 # -- long CSV of a subset (``ocean-explorer export``) ---------------------------------------
 
 #: Characters per number in a long CSV row, separator included: the size estimate's unit.

@@ -1,0 +1,162 @@
+"""Marine heatwaves (Hobday et al. 2016) and their categories (Hobday et al. 2018).
+
+A day exceeds when its value is above the threshold (strictly); a missing value counts as
+the climatology, so it never exceeds. Runs of at least 5 exceeding days are events, and
+events separated by at most 2 days are joined, gap included. Per event: start, peak (the
+day of largest intensity), end, duration, and the maximum, mean and cumulative intensity
+relative to the climatology; its category is that of the day with the largest intensity
+in multiples of (threshold - climatology): below 2 Moderate (I), 2-3 Strong (II), 3-4
+Severe (III), 4 and above Extreme (IV). This is the reference implementation's rule
+(E. C. J. Oliver's ``marineHeatWaves.detect``) and gives its events to the day.
+
+Per day and cell, :func:`daily_state` says whether the day is in an event, its intensity
+and its category (0 outside events and on the below-threshold days of a joined gap). The
+state of one day depends only on the 7 days either side (:data:`CONTEXT_DAYS`), so a map
+of one day reads 15 days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .timeaxis import iso_times
+
+#: Shortest run of exceeding days that is an event.
+MIN_DURATION = 5
+#: Longest gap (days) across which two events are joined into one.
+MAX_GAP = 2
+#: Days either side of a day that decide its state (a gap day between a 5-day run and
+#: another, at most MAX_GAP + MIN_DURATION away).
+CONTEXT_DAYS = MAX_GAP + MIN_DURATION
+#: Category names by number (Hobday et al. 2018), and their standard colours.
+CATEGORIES = {1: "Moderate", 2: "Strong", 3: "Severe", 4: "Extreme"}
+CATEGORY_COLOURS = {
+    0: "#ffffff00",
+    1: "#ffc866",
+    2: "#ff6900",
+    3: "#9e0000",
+    4: "#2d0000",
+}
+#: The columns of an event table, in order (the ``mhw`` command's CSV).
+EVENT_COLUMNS = (
+    "date_start",
+    "date_peak",
+    "date_end",
+    "duration",
+    "intensity_max",
+    "intensity_mean",
+    "intensity_cumulative",
+    "category",
+)
+
+
+def _forward_count(mask: np.ndarray) -> np.ndarray:
+    """Length, up to each step, of the run of True ending there (0 where False); axis 0."""
+    out = np.zeros(mask.shape, dtype=np.int32)
+    running = np.zeros(mask.shape[1:], dtype=np.int32)
+    for t in range(mask.shape[0]):
+        running = np.where(mask[t], running + 1, 0)
+        out[t] = running
+    return out
+
+
+def _steps_since(mask: np.ndarray) -> np.ndarray:
+    """Steps since the last True (0 on a True; a large number before the first); axis 0."""
+    big = np.int32(1 << 30)
+    out = np.empty(mask.shape, dtype=np.int32)
+    running = np.full(mask.shape[1:], big, dtype=np.int32)
+    for t in range(mask.shape[0]):
+        running = np.where(mask[t], 0, np.minimum(running + 1, big))
+        out[t] = running
+    return out
+
+
+def in_event(exceed: np.ndarray) -> np.ndarray:
+    """Whether each step (axis 0) is in an event, from the steps above the threshold."""
+    exceed = np.asarray(exceed, dtype=bool)
+    forward = _forward_count(exceed)
+    backward = _forward_count(exceed[::-1])[::-1]
+    kept = exceed & (forward + backward - 1 >= MIN_DURATION)
+    since = _steps_since(kept)
+    until = _steps_since(kept[::-1])[::-1]
+    gap = (~kept) & (since >= 1) & (until >= 1) & (since + until - 1 <= MAX_GAP)
+    return kept | gap
+
+
+@dataclass(frozen=True)
+class DailyState:
+    """Per step and cell: in an event, intensity (value - climatology, 0 outside events),
+    category (0 outside events, else 1-4), and the filled values the intensity is of."""
+
+    in_event: np.ndarray
+    intensity: np.ndarray
+    category: np.ndarray
+    relative: np.ndarray
+
+
+def daily_state(values: np.ndarray, seas: np.ndarray, thresh: np.ndarray) -> DailyState:
+    """The marine-heatwave state of each step (axis 0) of ``values``.
+
+    A missing value counts as the climatology (never above the threshold); cells with no
+    climatology (land) are never in an event.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    seas = np.asarray(seas, dtype=np.float64)
+    thresh = np.asarray(thresh, dtype=np.float64)
+    filled = np.where(np.isnan(values), seas, values)
+    with np.errstate(invalid="ignore"):
+        exceed = (filled - thresh) > 0
+    event = in_event(exceed)
+    relative = filled - seas
+    with np.errstate(invalid="ignore", divide="ignore"):
+        multiples = (filled - thresh) / (thresh - seas)
+        category = np.floor(1.0 + multiples)
+    category = np.where(event & (category >= 1), np.minimum(category, 4), 0).astype(np.int8)
+    intensity = np.where(event, relative, 0.0)
+    return DailyState(event, intensity, category, relative)
+
+
+def event_bounds(event: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) step of each run of True in a 1-D mask."""
+    edges = np.diff(np.concatenate([[0], event.astype(np.int8), [0]]))
+    starts = np.nonzero(edges == 1)[0]
+    ends = np.nonzero(edges == -1)[0] - 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def events(
+    times: np.ndarray, values: np.ndarray, seas: np.ndarray, thresh: np.ndarray
+) -> pd.DataFrame:
+    """The events of one daily series as a table with :data:`EVENT_COLUMNS` (dates ISO,
+    intensities in the series' units, cumulative in units x days, category by name)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    state = daily_state(values, np.asarray(seas).ravel(), np.asarray(thresh).ravel())
+    labels = iso_times(times) if len(times) else []
+    seas = np.asarray(seas, dtype=np.float64).ravel()
+    thresh = np.asarray(thresh, dtype=np.float64).ravel()
+    filled = np.where(np.isnan(values), seas, values)
+    rows = []
+    for first, last in event_bounds(state.in_event):
+        relative = state.relative[first : last + 1]
+        peak = int(np.argmax(relative))
+        with np.errstate(divide="ignore", invalid="ignore"):  # a threshold on the climatology
+            norm = (filled[first : last + 1] - thresh[first : last + 1]) / (
+                thresh[first : last + 1] - seas[first : last + 1]
+            )
+        category = int(min(np.floor(1.0 + norm[int(np.argmax(norm))]), 4))
+        rows.append(
+            {
+                "date_start": labels[first],
+                "date_peak": labels[first + peak],
+                "date_end": labels[last],
+                "duration": last - first + 1,
+                "intensity_max": float(relative[peak]),
+                "intensity_mean": float(relative.mean()),
+                "intensity_cumulative": float(relative.sum()),
+                "category": CATEGORIES[max(category, 1)],
+            }
+        )
+    return pd.DataFrame(rows, columns=list(EVENT_COLUMNS))

@@ -1,0 +1,213 @@
+"""Maps of one day as ``show`` asks: anomaly, marine-heatwave intensity or category, DHW.
+
+A map reads only the days it needs: the climatology of its day of year comes from the
+pooled windows of the 31 days around it over the reference period (cached per day of year
+in the cache directory's ``climatology`` folder, so the next map of that day reads one
+file), a marine-heatwave state from the 7 days either side, degree heating weeks from the
+12 weeks before it and the reference period's monthly means (cached too).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from data_adapters.cache import atomic_write_bytes, cache_dir
+from data_adapters.errors import SourceError
+
+from . import climatology as clim
+from . import dhw, fields, mhw
+from .processing import Processing, climate_label, climate_run, shown_attrs
+from .timeaxis import nearest_step
+
+
+def map_key(source_key: str, variable: str, depth: Any, base_run: str) -> str:
+    """What identifies a map climatology in the cache: the source, variable, depth and the
+    run it is of (the reference period is added per period)."""
+    return clim.cache_key(source_key, variable, depth, base_run, "grid")
+
+
+def _folder(key: str | None, reference: clim.Reference):
+    return None if key is None else cache_dir("climatology", clim.cache_key(key, reference.label))
+
+
+def curves_at(
+    base: xr.DataArray, reference: clim.Reference, targets: np.ndarray, key: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Climatology and threshold of ``base`` (time first, lazy) on the days of year
+    ``targets``, from the cache where computed before."""
+    folder = _folder(key, reference)
+    found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if folder is not None:
+        for d in set(int(t) for t in targets):
+            path = folder / f"doy{d:03d}.npz"
+            if path.exists():
+                with np.load(path) as stored:
+                    found[d] = (stored["seas"], stored["thresh"])
+    todo = np.array(sorted(set(int(t) for t in targets) - set(found)), dtype=int)
+    if todo.size:
+        times = base["time"].values
+
+        def read(steps: np.ndarray) -> np.ndarray:
+            return np.asarray(base.isel(time=steps).values, dtype=np.float32)
+
+        seas, thresh = clim.daily_climatology_at(read, times, reference, todo)
+        for d, s, t in zip(todo, seas, thresh, strict=True):
+            found[int(d)] = (s, t)
+            if folder is not None:
+                buffer = io.BytesIO()
+                np.savez(buffer, seas=s, thresh=t)
+                atomic_write_bytes(folder / f"doy{int(d):03d}.npz", buffer.getvalue())
+    return (
+        np.stack([found[int(t)][0] for t in targets]),
+        np.stack([found[int(t)][1] for t in targets]),
+    )
+
+
+def maximum_monthly_mean(
+    base: xr.DataArray, reference: clim.Reference, key: str | None = None
+) -> np.ndarray:
+    """The MMM of ``base`` over the reference period (reads the period once; cached)."""
+    folder = _folder(key, reference)
+    path = None if folder is None else folder / "mmm.npy"
+    if path is not None and path.exists():
+        return np.load(path)
+    period = base.sel(time=slice(reference.start, reference.end))
+    monthly = period.groupby("time.month").mean("time")
+    mmm = np.asarray(monthly.max("month").values, dtype=np.float64)
+    if path is not None:
+        buffer = io.BytesIO()
+        np.save(buffer, mmm)
+        atomic_write_bytes(path, buffer.getvalue())
+    return mmm
+
+
+def shown_map(
+    run: xr.DataArray,
+    base: xr.DataArray,
+    step: int,
+    processing: Processing,
+    key: str | None = None,
+) -> xr.DataArray:
+    """The 2-D map of step ``step`` of ``run`` (on time and two horizontal dims, lazy) as
+    ``processing`` shows it, against the climatology of ``base`` (the same run, or the
+    baseline run). Returns a computed DataArray with the shown quantity's attributes."""
+    one = run.isel(time=step)
+    if not processing.needs_climate:
+        return one
+    times = run["time"].values
+    reference = processing.reference or clim.default_reference(times)
+    kind = clim.step_kind(times)
+    if kind != "daily" and processing.show != "anomaly":
+        raise SourceError(f"'{processing.show}' needs daily data; this variable is {kind}")
+    if kind == "monthly":
+        values = _monthly_anomaly(run, base, step, reference)
+    elif processing.show == "anomaly":
+        seas, _ = curves_at(base, reference, clim.day_of_year(times[[step]]), key)
+        values = np.asarray(one.values, dtype=np.float64) - seas[0]
+    elif processing.show == "dhw":
+        mmm = maximum_monthly_mean(base, reference, key)
+        first = max(step - dhw.WINDOW_DAYS + 1, 0)
+        window = np.asarray(run.isel(time=slice(first, step + 1)).values, dtype=np.float64)
+        padded = np.concatenate(
+            [np.full((dhw.WINDOW_DAYS - window.shape[0], *window.shape[1:]), np.nan), window]
+        )
+        values = dhw.degree_heating_weeks(padded, mmm)[-1]  # missing days add no HotSpot
+    else:
+        first = max(step - mhw.CONTEXT_DAYS, 0)
+        last = min(step + mhw.CONTEXT_DAYS, len(times) - 1)
+        seas, thresh = curves_at(base, reference, clim.day_of_year(times[first : last + 1]), key)
+        window = np.asarray(run.isel(time=slice(first, last + 1)).values, dtype=np.float64)
+        state = mhw.daily_state(window, seas, thresh)
+        chosen = state.intensity if processing.show == "mhw-intensity" else state.category
+        values = np.where(np.isnan(window[step - first]), np.nan, chosen[step - first])
+    return one.copy(data=values.astype(np.float32)).assign_attrs(
+        shown_attrs(run.attrs, processing.show, reference)
+    )
+
+
+def _monthly_anomaly(
+    run: xr.DataArray, base: xr.DataArray, step: int, reference: clim.Reference
+) -> np.ndarray:
+    """A monthly map minus the mean of its month over the reference period."""
+    times = run["time"].values
+    _, month, _ = clim._month_day(times)
+    first, last = clim._reference_steps(base["time"].values, reference)
+    same = np.nonzero(month[first : last + 1] == month[step])[0] + first
+    mean: Any = base.isel(time=same).mean("time").values
+    return np.asarray(run.isel(time=step).values, dtype=np.float64) - mean
+
+
+def shown_field(
+    ds: xr.Dataset,
+    choice: fields.Choice,
+    processing: Processing,
+    where: str = "the source",
+    source_key: str | None = None,
+    time_option: str = "time",
+) -> fields.Field:
+    """:func:`fields.field` as ``processing`` shows it: the same choice and labels, the
+    shown quantity's values (computed) and a ``show`` label ("anomaly 1993/2022")."""
+    chosen = fields.field(ds, choice, where, time_option)
+    if not processing.needs_climate:
+        return chosen
+    da = fields.variable(ds, choice.variable, where)
+    if "time" not in da.dims:
+        raise SourceError(f"{where}: '{choice.variable}' has no time axis to show an anomaly of")
+    run = chosen.chosen["scenario"]
+    scenario = run if "scenario" in da.dims else None
+    series = fields.select(da, choice.depth, scenario, strict_depth=choice.strict_depth)
+    base = fields.select(
+        climate_run(da, run, processing.baseline), choice.depth, None, strict_depth=False
+    )
+    key = None
+    if source_key is not None:
+        base_run = climate_label(da, run, processing.baseline)
+        key = map_key(source_key, choice.variable, chosen.chosen.get("depth"), base_run)
+    if isinstance(choice.time, int | np.integer):
+        step = int(choice.time)
+    elif choice.time is None:
+        step = 0
+    else:
+        step = nearest_step(da["time"].values, choice.time, time_option)
+    data = shown_map(series, base, step, processing, key)
+    reference = data.attrs.get("reference_period", "")
+    label = f"{processing.show} {reference} ({processing.baseline} baseline)"
+    return fields.Field(data, {**chosen.chosen, "show": label})
+
+
+#: Days of year computed together when a whole climatology is written ahead.
+DAYS_PER_PASS = 30
+
+
+def write_climatology(
+    ds: xr.Dataset,
+    variable: str,
+    reference: clim.Reference,
+    source_key: str,
+    depth: float | None = None,
+    progress: Any = None,
+) -> int:
+    """Compute and cache the map climatology of ``variable`` (the baseline run, one level)
+    on every day of year, :data:`DAYS_PER_PASS` days a pass (each pass reads the reference
+    period's steps around its days); returns the number of days of year written."""
+    da = fields.variable(ds, variable)
+    if "time" not in da.dims or clim.step_kind(da["time"].values) != "daily":
+        raise SourceError(f"'{variable}': a day-of-year climatology needs a daily time axis")
+    base = fields.select(da, depth, None, strict_depth=False)
+    depth_label = None
+    if "depth" in base.coords and base["depth"].ndim == 0:
+        from data_adapters import vertical
+
+        depth_label = vertical.label(base["depth"])
+    base_run = climate_label(da, None, "fixed")
+    key = map_key(source_key, variable, depth_label, base_run)
+    for first in range(1, 367, DAYS_PER_PASS):
+        days = np.arange(first, min(first + DAYS_PER_PASS, 367))
+        curves_at(base, reference, days, key)
+        if progress is not None:
+            progress(f"{variable}: days of year {days[0]}-{days[-1]} of 366")
+    return 366

@@ -1,0 +1,1 @@
+"""Reference implementations the product's results are checked against (test code only)."""
