@@ -20,6 +20,7 @@ from components.catalog_view import CatalogView
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
 from components.find_view import FindView
+from components.map_tiles import SETTINGS as MAP_TILES
 from components.probe_view import MAX_PINS
 from components.state import MODES
 from components.text import escape
@@ -455,12 +456,15 @@ def serve(
     session_expiry_s: float = 15.0,
     basic_auth: str | dict[str, str] | None = None,
     dask_scheduler: str | None = None,
+    map_tiles: bool = True,
     **kwargs,
 ) -> None:
     """Serve the app and its embed routes until interrupted.
 
-    Websocket origins: localhost on ``port``, plus ``allow_websocket_origin``. Other
-    keyword arguments (OAuth, cookie secret, ...) go to ``pn.serve``.
+    Websocket origins: localhost on ``port``, plus ``allow_websocket_origin``. With
+    ``map_tiles`` the maps step through time on the server's ``/tiles`` (see
+    ``components.map_tiles``); without, every picture is a rendered image. Other keyword
+    arguments (OAuth, cookie secret, ...) go to ``pn.serve``.
     """
     if kwargs.get("oauth_provider") or pn.config.oauth_provider:  # also $PANEL_OAUTH_PROVIDER
         reason = panel_fixes.refusal("--oauth-provider")
@@ -496,6 +500,7 @@ def serve(
     expiry_ms = max(int(session_expiry_s * 1000), 100)
     options.setdefault("unused_session_lifetime_milliseconds", expiry_ms)
     options.setdefault("check_unused_sessions_milliseconds", max(expiry_ms // 2, 100))
+    MAP_TILES["enabled"] = map_tiles
     frames = FrameCache()  # the server's frame cache, shared by its sessions and its tiles
     options.setdefault(
         "extra_patterns", [(r"/health", HealthHandler), *map_patterns(catalog, frames)]

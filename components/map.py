@@ -53,6 +53,7 @@ from .map_layers import (
     no_coast,
     velocity_names,
 )
+from .map_tiles import MapTiles
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class MapView(pn.viewable.Viewer):
         self.reader = reader or FrameReader()
         self.frames = frames if frames is not None else FRAMES
         self._read_ms = 0.0  # the last frame read by a frame thread, not yet in render_ms
+        self._tiles = MapTiles(self)  # the picture from /tiles where it can be
         self._divider_moves = LatestOnly(lambda x: setattr(self, "divider", float(x)), next_tick)
         self._pane = pn.pane.HoloViews(
             self.overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
@@ -359,7 +361,7 @@ class MapView(pn.viewable.Viewer):
             missing = self.state.source.missing_chunks if self.state.source else None
             known = len(missing) if missing is not None else 0
             frame = self._frame_for(viewport)
-            clim = self._limits(frame, viewport)
+            clim = self._tiles.limits(viewport, lambda: self._limits(frame, viewport))
         except (SourceError, ValueError) as exc:
             self.state.report(str(exc))
             return self.blank(viewport)
@@ -373,7 +375,8 @@ class MapView(pn.viewable.Viewer):
         self._frame = frame
         self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
         self.clim = clim
-        image = self._image(frame.values, viewport, da, clim)
+        image = self._tiles.under(self._image(frame.values, viewport, da, clim), viewport)
+        self._tiles.shown(viewport)
         # the frame's whole server time: its read in a frame thread (when it had one) and this
         read_ms, self._read_ms = self._read_ms, 0.0
         self.render_ms = read_ms + 1000 * (_time.perf_counter() - started)
@@ -435,6 +438,9 @@ class MapView(pn.viewable.Viewer):
         layers = self._field_map * self._arrow_map * self._coast_map
         for layer in self._extra_layers:
             layers = layers * layer
+        tiles = self._tiles.layer()
+        if tiles is not None:
+            layers = tiles * layers
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             layers = hv.Tiles(url, name=self.layers.basemap) * layers

@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds after a page closes before its session is dropped (default 15)",
     )
     p.add_argument(
+        "--no-map-tiles",
+        action="store_true",
+        help="draw every map as one rendered image (default: time steps and pans draw from "
+        "the server's /tiles, cached by the browser)",
+    )
+    p.add_argument(
         "--basic-auth",
         metavar="FILE",
         help="require a password: FILE holds it, or user:password lines (Panel's basic auth)",
