@@ -121,6 +121,7 @@ class MapView(pn.viewable.Viewer):
         super().__init__(**params)
         self._frame: Frame | None = None
         self._follow_variable()
+        self._tiles = MapTiles(self)  # the picture from /tiles where it can be (first: see it)
         self.range = RangeXY()
         self.size = PlotSize()
         choices = Params(
@@ -151,7 +152,6 @@ class MapView(pn.viewable.Viewer):
         self.reader = reader or FrameReader()
         self.frames = frames if frames is not None else FRAMES
         self._read_ms = 0.0  # the last frame read by a frame thread, not yet in render_ms
-        self._tiles = MapTiles(self)  # the picture from /tiles where it can be
         self._divider_moves = LatestOnly(lambda x: setattr(self, "divider", float(x)), next_tick)
         self._pane = pn.pane.HoloViews(
             self.overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False

@@ -30,6 +30,7 @@ import panel as pn
 from bokeh.core.properties import Bool, String
 from bokeh.model import DataModel
 from bokeh.models import CustomJS
+from panel.io.document import unlocked
 
 from .core.frames import cell_degrees
 from .core.geography import MERCATOR_HALF_WORLD, Viewport
@@ -125,6 +126,8 @@ class MapTiles:
         self._clim: tuple[float, float] | None = None
         self._viewport: Viewport | None = None
         self._root = "."  # the server's root, relative to the page (set with the layer)
+        # made before the map's streams, so called before them: the new URL leaves for the
+        # browser ahead of the image under the tiles (a step already read renders at once)
         view.state.param.watch(self._on_choice, ["time", "depth", "scenario"])
 
     # -- when tiles are used ----------------------------------------------------------------
@@ -243,6 +246,10 @@ class MapTiles:
         url, visible = self.url(), self._visible(self._viewport)
         if url is None:
             return
+        # on the session's event loop (a time step is applied in a next-tick callback, with
+        # the document locked): now, so the URL leaves before the image made in the same
+        # turn; from another thread: on the next tick
+        here = pn.state.curdoc is not None and pn.state._current_thread == pn.state._thread_id
         for step, doc in self._steps:
             if doc is None:
                 continue
@@ -250,4 +257,8 @@ class MapTiles:
             def update(step=step) -> None:
                 step.update(url=url, visible=visible)
 
-            doc.add_next_tick_callback(update)
+            if here and doc is pn.state.curdoc:
+                with unlocked():  # sent now, not when this turn's callback returns
+                    update()
+            else:
+                doc.add_next_tick_callback(update)
