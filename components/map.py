@@ -376,7 +376,6 @@ class MapView(pn.viewable.Viewer):
         self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
         self.clim = clim
         image = self._tiles.under(self._image(frame.values, viewport, da, clim), viewport)
-        self._tiles.shown(viewport)
         # the frame's whole server time: its read in a frame thread (when it had one) and this
         read_ms, self._read_ms = self._read_ms, 0.0
         self.render_ms = read_ms + 1000 * (_time.perf_counter() - started)
@@ -438,9 +437,7 @@ class MapView(pn.viewable.Viewer):
         layers = self._field_map * self._arrow_map * self._coast_map
         for layer in self._extra_layers:
             layers = layers * layer
-        tiles = self._tiles.layer()
-        if tiles is not None:
-            layers = tiles * layers
+        layers = self._tiles.over(layers)  # the field's tiles under the image, where used
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             layers = hv.Tiles(url, name=self.layers.basemap) * layers

@@ -189,8 +189,10 @@ class MapTiles:
         return tiles + urllib.parse.urlencode(query, safe=",:")
 
     def under(self, image: hv.Image, viewport: Viewport) -> hv.Image:
-        """``image`` made invisible where tiles draw the field (hover, colour bar and
-        gestures stay); unchanged where they do not."""
+        """``image`` (the map's picture of ``viewport``, just rendered) made invisible where
+        tiles draw the field (hover, colour bar and gestures stay); the tiles follow the
+        view and colours it was rendered with."""
+        self.shown(viewport)
         if self.used() and self._visible(viewport):
             return image.opts(alpha=0.0)
         return image
@@ -206,6 +208,11 @@ class MapTiles:
         return tile_zoom(viewport) <= top
 
     # -- the layer --------------------------------------------------------------------------
+    def over(self, layers: hv.Overlay) -> hv.Overlay:
+        """``layers`` over the field's tiles when this map uses them."""
+        tiles = self.layer()
+        return layers if tiles is None else tiles * layers
+
     def layer(self) -> hv.Tiles | None:
         """The tile layer for a new plot (None when this map does not use tiles)."""
         if not self.used():
