@@ -217,14 +217,20 @@ class MapTiles:
         """The tile layer for a new plot (None when this map does not use tiles)."""
         if not self.used():
             return None
-        self._root = (pn.state.rel_path or ".").rstrip("/") or "."
+        self._find_root()
         url = self.url()
         # before the first colour range: no URL yet, nothing drawn (the push brings both)
         tiles = hv.Tiles(url or NO_TILE, name="field tiles")
         return tiles.opts(hooks=[self._hook])
 
+    def _find_root(self) -> None:
+        # relative to the page ("." or ".." for /embed/map), or the absolute URL that a
+        # <script> embed on another site set (app.main) once the map was made
+        self._root = (pn.state.rel_path or ".").rstrip("/") or "."
+
     def _hook(self, plot, element) -> None:
         renderer, figure = plot.handles["glyph_renderer"], plot.state
+        self._find_root()
         if any(isinstance(t, TileStep) for t in renderer.tags):
             return
         step = TileStep(url=renderer.tile_source.url, visible=self._visible(self._viewport))
