@@ -456,7 +456,7 @@ def serve(
     session_expiry_s: float = 15.0,
     basic_auth: str | dict[str, str] | None = None,
     dask_scheduler: str | None = None,
-    map_tiles: bool = True,
+    map_tiles: bool = False,
     **kwargs,
 ) -> None:
     """Serve the app and its embed routes until interrupted.

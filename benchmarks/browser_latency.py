@@ -36,8 +36,8 @@ def _p95(values: list[float]) -> float:
 
 
 #: The map's two ways of drawing a step, each served and timed in turn: the field's tiles
-#: (the default) and one rendered image (``serve --no-map-tiles``).
-PATHS = (("tiles", ()), ("image", ("--no-map-tiles",)))
+#: (``serve --map-tiles``) and one rendered image (the default).
+PATHS = (("tiles", ("--map-tiles",)), ("image", ()))
 #: Targets over tiles: median milliseconds of a new step and of a step seen before.
 TARGET_TILES_NEW_MS, TARGET_TILES_CACHED_MS = 200.0, 80.0
 
@@ -139,7 +139,7 @@ def run(options: Options) -> Table:
     ]
     table.notes += [
         "tiles: the map as served (its field from /tiles, the image under it invisible); "
-        "image: serve --no-map-tiles, one rendered image a step; each on its own server",
+        "image: serve without --map-tiles, one rendered image a step; each on its own server",
         "timed in the page: click -> first animation frame with changed map pixels (a "
         "checksum of sampled rows); adds up to one frame (~16 ms) of polling",
         "image arrives: click -> the websocket message with the new image; the rest of "

@@ -135,7 +135,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         session_expiry_s=args.session_expiry,
         basic_auth=logins,
         dask_scheduler=args.dask_scheduler,
-        map_tiles=not args.no_map_tiles,
+        map_tiles=args.map_tiles,
         use_xheaders=args.use_xheaders or None,
         oauth_provider=args.oauth_provider,
         oauth_key=args.oauth_key,

@@ -80,10 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds after a page closes before its session is dropped (default 15)",
     )
     p.add_argument(
-        "--no-map-tiles",
+        "--map-tiles",
         action="store_true",
-        help="draw every map as one rendered image (default: time steps and pans draw from "
-        "the server's /tiles, cached by the browser)",
+        help="maps step through time on the server's /tiles, cached by the browser (default: "
+        "one rendered image a step; switching basemaps may then change the zoom)",
     )
     p.add_argument(
         "--basic-auth",

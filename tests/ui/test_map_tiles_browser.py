@@ -10,6 +10,7 @@ import urllib.parse
 import numpy as np
 import pytest
 
+from .conftest import serving
 from .pages import pixels, wait_for_change, wait_for_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -40,10 +41,21 @@ def wait_for_tiles(page, time: str, after: int = 0) -> list:
     return page.evaluate(TILE_LOADS_JS)[after:]
 
 
-def test_time_steps_draw_tiles_and_a_step_back_comes_from_the_browser_cache(
-    small_demo_server, page
-):
-    page.goto(small_demo_server, wait_until="domcontentloaded")
+@pytest.fixture(scope="module")
+def tiles_server(tmp_path_factory):
+    """The app on a small demo ocean, its maps stepping over tiles (``--map-tiles``)."""
+    root = tmp_path_factory.mktemp("map-tiles")
+    catalog = root / "catalog.yaml"
+    catalog.write_text(
+        "datasets:\n  - id: demo-half\n    title: Demo ocean, half degree\n"
+        "    adapter: demo\n    resolution: 0.5\n    days: 30\n"
+    )
+    with serving("--catalog", str(catalog), "--map-tiles", log=root / "serve.log") as url:
+        yield url
+
+
+def test_time_steps_draw_tiles_and_a_step_back_comes_from_the_browser_cache(tiles_server, page):
+    page.goto(tiles_server, wait_until="domcontentloaded")
     first = wait_for_tiles(page, "2025-01-01")
     canvas, before = wait_for_map(page)
     # the tiles carry the map's colours: colormap and the range of the colour bar
