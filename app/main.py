@@ -21,6 +21,7 @@ from components.controls import processing_controls
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
 from components.find_view import FindView
+from components.map_tiles import SETTINGS as MAP_TILES
 from components.observations_view import ObservationsView
 from components.probe_view import MAX_PINS
 from components.text import escape
@@ -484,13 +485,16 @@ def serve(
     basic_auth: str | dict[str, str] | None = None,
     dask_scheduler: str | None = None,
     upload_max_mb: float = DEFAULT_UPLOAD_MAX_MB,
+    map_tiles: bool = False,
     **kwargs,
 ) -> None:
     """Serve the app and its embed routes until interrupted.
 
     Websocket origins: localhost on ``port``, plus ``allow_websocket_origin``. Uploads
-    are refused past ``upload_max_mb`` MB (counted as they arrive). Other keyword arguments
-    (OAuth, cookie secret, ...) go to ``pn.serve``.
+    are refused past ``upload_max_mb`` MB (counted as they arrive). With ``map_tiles``
+    the maps step through time on the server's ``/tiles`` (see ``components.map_tiles``);
+    without, every picture is a rendered image. Other keyword arguments (OAuth, cookie
+    secret, ...) go to ``pn.serve``.
     """
     if kwargs.get("oauth_provider") or pn.config.oauth_provider:  # also $PANEL_OAUTH_PROVIDER
         reason = panel_fixes.refusal("--oauth-provider")
@@ -526,6 +530,7 @@ def serve(
     expiry_ms = max(int(session_expiry_s * 1000), 100)
     options.setdefault("unused_session_lifetime_milliseconds", expiry_ms)
     options.setdefault("check_unused_sessions_milliseconds", max(expiry_ms // 2, 100))
+    MAP_TILES["enabled"] = map_tiles
     frames = FrameCache()  # the server's frame cache, shared by its sessions and its tiles
     options.setdefault(
         "extra_patterns", [(r"/health", HealthHandler), *map_patterns(catalog, frames)]

@@ -53,6 +53,7 @@ from .map_layers import (
     no_arrows,
     no_coast,
 )
+from .map_tiles import MapTiles
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class MapView(pn.viewable.Viewer):
         super().__init__(**params)
         self._frame: Frame | None = None
         self._follow_variable()
+        self._tiles = MapTiles(self)  # the picture from /tiles where it can be (first: see it)
         self.range = RangeXY()
         self.size = PlotSize()
         choices = Params(
@@ -361,7 +363,7 @@ class MapView(pn.viewable.Viewer):
             missing = self.state.source.missing_chunks if self.state.source else None
             known = len(missing) if missing is not None else 0
             frame = self._frame_for(viewport)
-            clim = self._limits(frame, viewport)
+            clim = self._tiles.limits(viewport, lambda: self._limits(frame, viewport))
         except (SourceError, ValueError) as exc:
             self.state.report(str(exc))
             return self.blank(viewport)
@@ -375,7 +377,7 @@ class MapView(pn.viewable.Viewer):
         self._frame = frame
         self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
         self.clim = clim
-        image = self._image(frame.values, viewport, da, clim)
+        image = self._tiles.under(self._image(frame.values, viewport, da, clim), viewport)
         # the frame's whole server time: its read in a frame thread (when it had one) and this
         read_ms, self._read_ms = self._read_ms, 0.0
         self.render_ms = read_ms + 1000 * (_time.perf_counter() - started)
@@ -437,6 +439,7 @@ class MapView(pn.viewable.Viewer):
         layers = self._field_map * self._arrow_map * self._coast_map
         for layer in self._extra_layers:
             layers = layers * layer
+        layers = self._tiles.over(layers)  # the field's tiles under the image, where used
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             layers = hv.Tiles(url, name=self.layers.basemap) * layers

@@ -137,6 +137,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         basic_auth=logins,
         dask_scheduler=args.dask_scheduler,
         upload_max_mb=args.upload_max_mb,
+        map_tiles=args.map_tiles,
         use_xheaders=args.use_xheaders or None,
         oauth_provider=args.oauth_provider,
         oauth_key=args.oauth_key,

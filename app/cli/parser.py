@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest file a user may upload (MB, counted as it arrives; default 200)",
     )
     p.add_argument(
+        "--map-tiles",
+        action="store_true",
+        help="maps step through time on the server's /tiles, cached by the browser (default: "
+        "one rendered image a step; switching basemaps may then change the zoom)",
+    )
+    p.add_argument(
         "--basic-auth",
         metavar="FILE",
         help="require a password: FILE holds it, or user:password lines (Panel's basic auth)",

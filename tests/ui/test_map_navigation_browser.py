@@ -33,9 +33,9 @@ VIEW_JS = """() => {
 }"""
 
 
-#: True once the map has a tile layer (a basemap) under the data.
-TILES_JS = """() => window.Bokeh.documents.some(
-    doc => [...doc.all_models].some(m => m.constructor.__name__.endsWith("TileSource")))"""
+#: True once the map has a tile layer of a basemap (another site's tiles) under the data.
+TILES_JS = """() => window.Bokeh.documents.some(doc => [...doc.all_models].some(
+    m => m.constructor.__name__.endsWith("TileSource") && m.url.startsWith("https:")))"""
 
 
 def view_of(page, timeout_s: float = 30.0) -> tuple[float, ...]:

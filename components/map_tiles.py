@@ -1,0 +1,277 @@
+"""The map's field drawn from the server's ``/tiles`` while stepping through time.
+
+With tiles on (``ocean-explorer serve --map-tiles``), the picture of a map
+showing one run is a Bokeh WMTS tile layer of ``/tiles/{dataset}/{variable}/{Z}/{X}/{Y}.png``
+whose URL carries the time step, depth, run, colormap and colour range. A time step only
+changes that URL: the browser fetches the tiles in view (a step seen before comes from the
+browser's HTTP cache: the tiles are cacheable, with strong ETags), decodes them, and swaps
+them in at once, so the map never shows a half-drawn or empty step. A newer step asked for
+while one is loading wins (the older one is dropped, as the image path keeps the latest
+step only).
+
+The rendered image is still made, invisible, under the tiles: it carries the hover read-out
+(the values of the step shown), the colour bar and the gestures the probes listen to, and
+it shows itself where tiles stop (zoomed in past the data's finest tiles). Its colour range
+is computed once per view (extent, size, variable, depth, run, colours), not per step, and
+is the tiles' ``clim``: colour bar and tiles agree, and an animation keeps its colours.
+
+Not on tiles (they stay on the rendered image): the swipe, whose picture joins two runs at
+a divider the user drags; and change maps, which hide changes within the threshold or the
+ensemble spread, which tiles do not do.
+"""
+
+from __future__ import annotations
+
+import math
+import urllib.parse
+
+import holoviews as hv
+import panel as pn
+from bokeh.core.properties import Bool, String
+from bokeh.model import DataModel
+from bokeh.models import CustomJS
+from panel.io.document import unlocked
+
+from .core.frames import cell_degrees
+from .core.geography import MERCATOR_HALF_WORLD, Viewport
+from .core.tiles import TILE_SIZE, max_zoom
+
+#: Whether maps in a server draw from ``/tiles`` (``app.main.serve`` sets it: only a server
+#: with the tile routes can).
+SETTINGS = {"enabled": False}
+
+
+class TileStep(DataModel):
+    """What the tile layer should show: its URL template (the step in it) and whether tiles
+    are drawn at all. Changed by the server; the browser loads the tiles, then swaps."""
+
+    url = String(default="")
+    visible = Bool(default=False)
+
+
+#: Runs in the browser when the server names a new step: fetch and decode the tiles in view
+#: at the new URL, then set the tile source's URL (which empties Bokeh's tile cache) and put
+#: the decoded tiles in that cache before the next paint. A newer step drops this one.
+STEP_JS = """
+const ts = renderer.tile_source;
+if (!ts._oe_patched) {
+    ts._oe_patched = true;
+    const proto = Object.getPrototypeOf(ts);
+    // no prefetching of the next zoom's tiles after each paint (40 renders a step)
+    ts.children_by_tile_xyz = () => [];
+    // no tiles at all while they are off (the image shows: zoomed past the finest tiles)
+    ts.get_tiles_by_extent = (...a) => ts._oe_off ? [] : proto.get_tiles_by_extent.apply(ts, a);
+}
+const off = !step.visible;
+if (ts._oe_off !== off) {
+    ts._oe_off = off;
+    renderer.change.emit();
+}
+const url = step.url;
+if (!url || url === ts.url) return;
+const gen = (step._oe_gen = (step._oe_gen || 0) + 1);
+const w = fig.inner_width, h = fig.inner_height;
+const extent = [fig.x_range.start, fig.y_range.start, fig.x_range.end, fig.y_range.end];
+if (!(w > 0 && h > 0) || !step.visible) { ts.url = url; return; }
+const z = Math.max(ts.min_zoom, Math.min(ts.max_zoom, ts.get_level_by_extent(extent, h, w)));
+const wanted = Object.getPrototypeOf(ts).get_tiles_by_extent.call(ts, extent, z, 0);
+const load = ([x, y, zz, bounds]) => {
+    const [nx, ny, nz] = ts.normalize_xyz(x, y, zz);
+    const img = new Image();
+    img.src = url.replace("{X}", nx).replace("{Y}", ny).replace("{Z}", nz);
+    return img.decode().then(() => [x, y, zz, bounds, img], () => null);
+};
+Promise.all(wanted.map(load)).then((tiles) => {
+    if (step._oe_gen !== gen) return;  // a newer step was asked for meanwhile
+    ts.url = url;
+    for (const tile of tiles) {
+        if (tile === null) continue;  // fetched again by the renderer, as any missing tile
+        const [x, y, zz, bounds, img] = tile;
+        const key = ts.tile_xyz_to_key(x, y, zz);
+        ts.tiles.set(key, {
+            img, tile_coords: [x, y, zz], normalized_coords: ts.normalize_xyz(x, y, zz),
+            quadkey: ts.tile_xyz_to_quadkey(x, y, zz), cache_key: key, bounds,
+            loaded: true, finished: false, x_coord: bounds[0], y_coord: bounds[3],
+        });
+    }
+    renderer.change.emit();
+});
+"""
+
+
+#: The tile URL before the first colour range: an empty image, no request.
+NO_TILE = (
+    "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'%20width='1'%20height='1'"
+    "%20id='t{Z}-{X}-{Y}'/%3E"
+)
+
+
+def tile_zoom(viewport: Viewport) -> int:
+    """The tile zoom a Web Mercator ``viewport`` shows (as Bokeh's tile layer picks it)."""
+    world = 2 * MERCATOR_HALF_WORLD
+    metres_per_pixel = max(
+        (viewport.x_range[1] - viewport.x_range[0]) / viewport.width,
+        (viewport.y_range[1] - viewport.y_range[0]) / viewport.height,
+    )
+    return max(0, math.floor(math.log2(world / TILE_SIZE / max(metres_per_pixel, 1e-9))))
+
+
+class MapTiles:
+    """The tile layer of one :class:`components.map.MapView`: its URL, colour range, model."""
+
+    def __init__(self, view) -> None:
+        self.view = view
+        self._steps: list[tuple] = []  # (TileStep, document) of the plots drawn
+        self._clim_key: tuple | None = None
+        self._clim: tuple[float, float] | None = None
+        self._viewport: Viewport | None = None
+        self._root = "."  # the server's root, relative to the page (set with the layer)
+        # made before the map's streams, so called before them: the new URL leaves for the
+        # browser ahead of the image under the tiles (a step already read renders at once)
+        view.state.param.watch(self._on_choice, ["time", "depth", "scenario"])
+
+    # -- when tiles are used ----------------------------------------------------------------
+    def used(self) -> bool:
+        """True when this map draws from tiles: in a server with tile routes, one run shown.
+
+        The swipe joins two runs at a divider the user drags (a per-view composite tiles do
+        not have) and change maps hide changes within the threshold or ensemble spread
+        (tiles show the plain change): both stay on the rendered image.
+        """
+        view = self.view
+        doc = pn.state.curdoc
+        in_server = doc is not None and doc.session_context is not None
+        return bool(
+            SETTINGS["enabled"] and in_server and not view.swipe and view.change is None
+            and view.state.source is not None
+        )  # fmt: skip
+
+    # -- the colour range, once per view ----------------------------------------------------
+    def _key(self, viewport: Viewport) -> tuple:
+        view, s, c = self.view, self.view.state, self.view.colors
+        return (
+            viewport.x_range, viewport.y_range, viewport.width, viewport.height, s.dataset_id,
+            s.variable, s.depth, view._run(), c.cmap, c.mode, c.vmin, c.vmax, c.log_scale,
+            s.lock_colours, len(view.clim_group),
+        )  # fmt: skip
+
+    def limits(self, viewport: Viewport, compute) -> tuple[float, float]:
+        """The colour range in ``viewport``: ``compute()`` on a new view, else the one the
+        tiles already carry (a time step keeps it)."""
+        if not self.used():
+            return compute()
+        key = self._key(viewport)
+        if key != self._clim_key or self._clim is None:
+            self._clim, self._clim_key = tuple(compute()), key
+        return self._clim
+
+    # -- the URL ----------------------------------------------------------------------------
+    def url(self) -> str | None:
+        """The tile URL template of what the map shows now (None before a colour range)."""
+        if self._clim is None:
+            return None
+        s, c = self.view.state, self.view.colors
+        query = {}
+        if s.time:
+            query["time"] = str(s.time)
+        field = s.dataset[s.variable]
+        if s.depth is not None and "depth" in field.dims:
+            query["depth"] = f"{float(s.depth):g}"
+        if "scenario" in field.dims:
+            query["scenario"] = self.view._run()
+        low, high = self._clim
+        query.update(cmap=c.cmap, clim=f"{low!r},{high!r}")
+        if c.log_scale:
+            query["log"] = "true"
+        quote = urllib.parse.quote
+        path = f"tiles/{quote(s.dataset_id, safe='')}/{quote(s.variable, safe='')}"
+        tiles = f"{self._root}/{path}/{{Z}}/{{X}}/{{Y}}.png?"
+        return tiles + urllib.parse.urlencode(query, safe=",:")
+
+    def under(self, image: hv.Image, viewport: Viewport) -> hv.Image:
+        """``image`` (the map's picture of ``viewport``, just rendered) made invisible where
+        tiles draw the field (hover, colour bar and gestures stay); the tiles follow the
+        view and colours it was rendered with."""
+        self.shown(viewport)
+        if self.used() and self._visible(viewport):
+            return image.opts(alpha=0.0)
+        return image
+
+    def _visible(self, viewport: Viewport | None) -> bool:
+        """Tiles are drawn unless the view is past the data's finest tiles."""
+        if viewport is None or self._clim is None:
+            return False
+        try:
+            top = max_zoom(cell_degrees(self.view.field()))
+        except (KeyError, ValueError):
+            return True
+        return tile_zoom(viewport) <= top
+
+    # -- the layer --------------------------------------------------------------------------
+    def over(self, layers: hv.Overlay) -> hv.Overlay:
+        """``layers`` over the field's tiles when this map uses them."""
+        tiles = self.layer()
+        return layers if tiles is None else tiles * layers
+
+    def layer(self) -> hv.Tiles | None:
+        """The tile layer for a new plot (None when this map does not use tiles)."""
+        if not self.used():
+            return None
+        self._find_root()
+        url = self.url()
+        # before the first colour range: no URL yet, nothing drawn (the push brings both)
+        tiles = hv.Tiles(url or NO_TILE, name="field tiles")
+        return tiles.opts(hooks=[self._hook])
+
+    def _find_root(self) -> None:
+        # relative to the page ("." or ".." for /embed/map), or the absolute URL that a
+        # <script> embed on another site set (app.main) once the map was made
+        self._root = (pn.state.rel_path or ".").rstrip("/") or "."
+
+    def _hook(self, plot, element) -> None:
+        renderer, figure = plot.handles["glyph_renderer"], plot.state
+        self._find_root()
+        if any(isinstance(t, TileStep) for t in renderer.tags):
+            return
+        step = TileStep(url=renderer.tile_source.url, visible=self._visible(self._viewport))
+        renderer.tags = [*renderer.tags, step]  # keeps the step in the document
+        follow = CustomJS(args={"step": step, "renderer": renderer, "fig": figure}, code=STEP_JS)
+        step.js_on_change("url", follow)
+        step.js_on_change("visible", follow)
+        figure.js_on_event("document_ready", follow)
+        self._steps = [*self._steps[-3:], (step, pn.state.curdoc)]
+
+    def shown(self, viewport: Viewport) -> None:
+        """The image of ``viewport`` was rendered: the tiles follow (a new view, colours)."""
+        self._viewport = viewport
+        self._push()
+
+    def _on_choice(self, *_) -> None:
+        # a time step (or depth, run) in the same view keeps the colour range: the tiles'
+        # URL changes at once, without waiting for the image under them
+        if self._viewport is not None and self._key(self._viewport) == self._clim_key:
+            self._push()
+
+    def _push(self) -> None:
+        view = self.view
+        if not self._steps or view.swipe or view.change is not None:
+            return
+        url, visible = self.url(), self._visible(self._viewport)
+        if url is None:
+            return
+        # on the session's event loop (a time step is applied in a next-tick callback, with
+        # the document locked): now, so the URL leaves before the image made in the same
+        # turn; from another thread: on the next tick
+        here = pn.state.curdoc is not None and pn.state._current_thread == pn.state._thread_id
+        for step, doc in self._steps:
+            if doc is None:
+                continue
+
+            def update(step=step) -> None:
+                step.update(url=url, visible=visible)
+
+            if here and doc is pn.state.curdoc:
+                with unlocked():  # sent now, not when this turn's callback returns
+                    update()
+            else:
+                doc.add_next_tick_callback(update)
