@@ -167,6 +167,14 @@ def standalone(html: str) -> str:
     return _EXTERNAL_TAG.sub("", _PANEL_CDN.sub(inline, html))
 
 
+def data_credit(state: ExplorerState) -> str:
+    """The dataset's title and attribution, for a map's attribution line."""
+    if state.source is None:
+        return state.dataset_id or ""
+    credit = state.source.attribution
+    return state.source.title + (f" ({credit})" if credit else "")
+
+
 def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
     """A standalone HTML page of the current map: field, coastline, probe points, colour
     bar and caption, with every resource inline (no server, no other host: opens offline)."""
@@ -186,11 +194,22 @@ def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
     return io.BytesIO(standalone(text.getvalue()).encode("utf-8"))
 
 
-def png_image(view: MapView) -> io.BytesIO:
-    """The current map as a PNG: title, colour bar with units, coastline, graticule."""
+def true_frame(view: MapView):
+    """The map's last frame, drawn again true to shape (one metre per pixel across and down)
+    when the plot's size and view disagree (a plot still resizing)."""
     frame = view.frame
     if frame is None:
         raise ValueError("the map has not been drawn yet")
+    viewport = frame.viewport.true_shape()
+    if viewport is frame.viewport:
+        return frame
+    return view.frames.get(view.field_key(), view.shown, viewport)
+
+
+def png_image(view: MapView) -> io.BytesIO:
+    """The current map as a PNG: title, colour bar with units, coastline, graticule, true to
+    shape, with an attribution line."""
+    frame = true_frame(view)
     da = view.field()
     scale = ColourScale(view.colors.cmap, tuple(float(v) for v in view.clim))
     buffer = io.BytesIO()
@@ -201,6 +220,7 @@ def png_image(view: MapView) -> io.BytesIO:
         title=view.title(),
         label=quantity_label(da),
         metadata={"Title": view.title(), "Software": "Ocean Explorer"},
+        credit=data_credit(view.state),
     )
     buffer.seek(0)
     return buffer

@@ -6,7 +6,7 @@ Every command takes ``--catalog FILE`` (default: the built-in demo catalog). SOU
 catalog id, a NetCDF file/glob/directory, a Zarr store, an http(s) OPeNDAP or Zarr URL, or
 ``cmems:DATASET_ID``. Each command is a thin function over the core (``components.core``)
 and the adapters (``data_adapters``): the parser lives in :mod:`.parser`, the commands in
-:mod:`.catalog_cmds` (datasets, inspect, serve), :mod:`.maps` (render, compare),
+:mod:`.catalog_cmds` (datasets, inspect, serve), :mod:`.maps` (render, compare), :mod:`.animate`,
 :mod:`.series` (timeseries, export) and :mod:`.prepare`.
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from data_adapters import SourceError
 
+from .animate import cmd_animate
 from .catalog_cmds import cmd_datasets, cmd_inspect, cmd_serve
 from .maps import cmd_compare, cmd_render
 from .parser import EXIT_BAD_INPUT, EXPORT_LIMIT_ENV, build_parser, negative_values_attached
@@ -41,6 +42,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": cmd_inspect,
     "render": cmd_render,
     "compare": cmd_compare,
+    "animate": cmd_animate,
     "timeseries": cmd_timeseries,
     "export": cmd_export,
     "prepare": cmd_prepare,

@@ -118,14 +118,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _png_output(args: argparse.Namespace) -> pathlib.Path:
     """The PNG to write, and ``--cmap`` checked, before any source is opened."""
     output = output_file(args.output, (".png",), "a PNG")
-    if args.cmap is not None:
+    check_cmap(args.cmap)
+    return output
+
+
+def check_cmap(cmap: str | None) -> None:
+    """Refuse a ``--cmap`` that is not a cmocean colormap (one line, with a suggestion)."""
+    if cmap is not None:
         names = colormap_names()
-        if args.cmap not in names:
+        if cmap not in names:
             raise SourceError(
-                f"--cmap '{args.cmap}' is not a cmocean colormap{did_you_mean(args.cmap, names)}; "
+                f"--cmap '{cmap}' is not a cmocean colormap{did_you_mean(cmap, names)}; "
                 "e.g. thermal, haline, balance, algae, deep (reversed: add _r)"
             )
-    return output
 
 
 def _map_frame(field: xr.DataArray, args: argparse.Namespace, pyramid: Any = None) -> Frame:
