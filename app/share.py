@@ -22,12 +22,16 @@ import holoviews as hv
 import panel as pn
 
 from components import MapView
+from components.core import animation, fields
 from components.core.fields import quantity_label
+from components.core.frames import pyramid_for, render_field
 from components.core.png import ColourScale, write_map_png
+from components.core.timeaxis import time_label
 from components.map_layers import coast_layer
 from components.probe_view import pin_marks
 from components.state import ExplorerState
 from components.text import escape
+from data_adapters import SourceError
 
 #: Size of the iframe the snippet proposes (pixels).
 IFRAME_SIZE = (900, 560)
@@ -226,6 +230,41 @@ def png_image(view: MapView) -> io.BytesIO:
     return buffer
 
 
+#: Time steps the dialog's animation covers by default (from the map's date on).
+GIF_DEFAULT_STEPS = 24
+
+
+def gif_animation(view: MapView, start: str, end: str) -> io.BytesIO:
+    """The current map's run, view and colours from ``start`` to ``end`` (time labels) as an
+    animated GIF: each frame the PNG's decorated map titled with its date (capped as
+    :mod:`components.core.animation` says)."""
+    if view.change is not None or view.swipe:
+        raise ValueError("an animation shows one run: switch the map to a single run first")
+    viewport = true_frame(view).viewport
+    animation.check_frame_size(viewport.width, viewport.height)
+    s = view.state
+    series = s.dataset[s.variable]
+    steps = animation.animation_steps(series, start, end)
+    run = view.run or s.scenario
+    label = quantity_label(series)
+    frames, titles = [], []
+    for step in steps:
+        da = fields.select(
+            series, s.depth, run if "scenario" in series.dims else None, strict_depth=False,
+            time_index=step,
+        )  # fmt: skip
+        frames.append(render_field(pyramid_for(da, s.source.pyramid), viewport))
+        when = time_label(da["time"].values[()])
+        titles.append(f"{s.source.title}\n" + " · ".join(p for p in (run, when) if p))
+    clim = animation.shared_range(frames, view.colors.limits)
+    buffer = io.BytesIO()
+    animation.write_gif(
+        frames, titles, buffer, ColourScale(view.colors.cmap, clim), label, data_credit(s)
+    )
+    buffer.seek(0)
+    return buffer
+
+
 class ShareDialog:
     """The "Share / embed" button and the dialog it opens in a template's modal."""
 
@@ -251,6 +290,12 @@ class ShareDialog:
             filename="ocean-explorer.html", label="Standalone HTML page", embed=False,
             color="light",
         )  # fmt: skip
+        self.gif_start = pn.widgets.Select(name="Animation from", width=130)
+        self.gif_end = pn.widgets.Select(name="to", width=130)
+        self.gif = pn.widgets.FileDownload(
+            callback=self._gif, filename="ocean-explorer.gif", label="Animated GIF of this map",
+            embed=False, color="light", css_classes=["gif-download"],
+        )  # fmt: skip
         self.button = pn.widgets.Button(
             label="Share / embed", color="light", css_classes=["share-button"], width=130
         )
@@ -267,6 +312,11 @@ class ShareDialog:
                     "site.example</code>. For sites without a live server:</p>"
                 ),
                 pn.Row(self.png, self.html),
+                pn.Row(self.gif_start, self.gif_end, self.gif, align="end"),
+                pn.pane.HTML(
+                    "<p style='font-size:12px;color:#555'>The animation shows this view and "
+                    f"run, at most {animation.MAX_FRAMES} time steps.</p>"
+                ),
                 sizing_mode="stretch_width",
                 css_classes=["share-dialog"],
             )
@@ -278,6 +328,20 @@ class ShareDialog:
         self.link.value = texts["link"]
         self.iframe.value = texts["iframe"]
         self.script.value = texts["script"]
+        times = [t for t in self.state.param.time.objects if t is not None]
+        self.gif_start.options = self.gif_end.options = times
+        if times:
+            first = times.index(self.state.time) if self.state.time in times else 0
+            self.gif_start.value = times[first]
+            self.gif_end.value = times[min(first + GIF_DEFAULT_STEPS - 1, len(times) - 1)]
+
+    def _gif(self) -> io.BytesIO:
+        """The animation the dialog's range asks for; a problem is told as a notice."""
+        try:
+            return gif_animation(self.current_map(), self.gif_start.value, self.gif_end.value)
+        except (SourceError, ValueError) as exc:
+            self.state.report(f"Animation: {exc}")
+            raise
 
     def open(self, *_) -> None:
         self.refresh()
