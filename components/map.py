@@ -51,6 +51,7 @@ from .map_layers import (
     navigation_hook,
     no_arrows,
     no_coast,
+    tile_check_hook,
     velocity_names,
 )
 from .state import ExplorerState
@@ -437,9 +438,16 @@ class MapView(pn.viewable.Viewer):
             layers = layers * layer
         url = BASEMAPS.get(self.layers.basemap)
         if url:
-            layers = hv.Tiles(url, name=self.layers.basemap) * layers
+            tiles = hv.Tiles(url, name=self.layers.basemap)
+            layers = tiles.opts(hooks=[tile_check_hook(self._tiles_failed)]) * layers
         view = kept_view(self.state.extent)
         return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"], **view))
+
+    def _tiles_failed(self) -> None:
+        self.state.report(
+            f"The {self.layers.basemap} basemap's tiles could not be loaded (offline, or the "
+            "tile server did not answer): the map is drawn without it"
+        )
 
     @property
     def field_map(self) -> hv.DynamicMap:
