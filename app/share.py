@@ -225,6 +225,7 @@ def png_image(view: MapView) -> io.BytesIO:
         label=quantity_label(da),
         metadata={"Title": view.title(), "Software": "Ocean Explorer"},
         credit=data_credit(view.state),
+        data_box=view.home_extent(),
     )
     buffer.seek(0)
     return buffer
@@ -259,8 +260,9 @@ def gif_animation(view: MapView, start: str, end: str) -> io.BytesIO:
     clim = animation.shared_range(frames, view.colors.limits)
     buffer = io.BytesIO()
     animation.write_gif(
-        frames, titles, buffer, ColourScale(view.colors.cmap, clim), label, data_credit(s)
-    )
+        frames, titles, buffer, ColourScale(view.colors.cmap, clim), label, data_credit(s),
+        data_box=view.home_extent(),
+    )  # fmt: skip
     buffer.seek(0)
     return buffer
 

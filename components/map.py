@@ -139,13 +139,16 @@ class MapView(pn.viewable.Viewer):
             streams=[self.range, self.size, choices, colours, shown],
         )
         self._coast_map = hv.DynamicMap(
-            self._coast, streams=[self.range, self.size, Params(self.layers, ["coastline"])]
+            self._coast,
+            streams=[self.range, self.size, Params(self.layers, ["coastline", "basemap"])],
         )
         self._arrow_map = hv.DynamicMap(
             self._arrows,
             streams=[self.range, self.size, choices, shown, Params(self.layers, ["currents"])],
         )
         self._extra_layers: list[hv.DynamicMap] = []
+        self._box: tuple[float, float, float, float] | None = None
+        self._box_for: tuple | None = None
         self._divider_span = None
         self._last_image: hv.Image | None = None
         self.reader = reader or FrameReader()
@@ -407,13 +410,28 @@ class MapView(pn.viewable.Viewer):
             hooks=[navigation_hook(da)] + ([self._divider_hook] if self.swipe else []),
         )
 
-    def _coast(self, x_range=None, y_range=None, width=None, height=None, coastline=True, **_):
-        if not coastline:
+    def _coast(
+        self, x_range=None, y_range=None, width=None, height=None, coastline=True, basemap=None,
+        **_,
+    ):  # fmt: skip
+        # beyond a regional grid, the sea is drawn apart from land (with no basemap to show)
+        try:
+            data_box = self._data_box() if BASEMAPS.get(basemap) is None else None
+        except (SourceError, ValueError, KeyError):
+            data_box = None
+        if not coastline and data_box is None:
             return no_coast()
         try:
-            return coast_layer(self.viewport(x_range, y_range, width, height))
+            return coast_layer(self.viewport(x_range, y_range, width, height), data_box, coastline)
         except (SourceError, ValueError):
             return no_coast()
+
+    def _data_box(self) -> tuple[float, float, float, float]:
+        """The data's extent in Web Mercator metres, once per dataset and variable."""
+        key = (self.state.dataset_id, self.state.variable)
+        if self._box_for != key:
+            self._box, self._box_for = self.home_extent(), key
+        return self._box
 
     def _arrows(self, x_range=None, y_range=None, width=None, height=None, currents=False, **_):
         names = velocity_names(self.state.dataset) if currents else None
@@ -466,6 +484,12 @@ class MapView(pn.viewable.Viewer):
 
     def _rebuild(self, *_) -> None:
         # also for basemaps: Bokeh tile renderers cannot be switched off
+        if self.state.extent is None:
+            # a view to be framed on the data's extent (a regional dataset just chosen): the
+            # ranges the last plot reported, and its picture kept while the first frame is
+            # read, must not frame the new plot
+            self.range.reset()
+            self._last_image = None
         self._pane.object = self.overlay()
 
     # -- reading what is shown --------------------------------------------------------------

@@ -15,7 +15,7 @@ import param
 import xarray as xr
 from bokeh.models import BoxZoomTool, CustomJS, CustomJSHover, HoverTool
 
-from .core.coastlines import render_coastline
+from .core.coastlines import OUTSIDE_SEA_COLOR, outside_sea, render_coastline
 from .core.fields import quantity_label
 from .core.frames import cell_degrees
 from .core.geography import MERCATOR_HALF_WORLD, WEB_MERCATOR, BBox, Viewport, to_crs
@@ -164,10 +164,19 @@ ys = xs * h / w;
 let cx = (xr.start + xr.end) / 2, cy = (yr.start + yr.end) / 2;
 cy = Math.max(-half + ys / 2, Math.min(half - ys / 2, cy));
 const near = (a, b) => Math.abs(a - b) <= 1e-4 * Math.max(Math.abs(b), 1);
-if (!near(xr.start, cx - xs / 2) || !near(xr.end, cx + xs / 2))
+let moved = false;
+if (!near(xr.start, cx - xs / 2) || !near(xr.end, cx + xs / 2)) {
     xr.setv({start: cx - xs / 2, end: cx + xs / 2});
-if (!near(yr.start, cy - ys / 2) || !near(yr.end, cy + ys / 2))
+    moved = true;
+}
+if (!near(yr.start, cy - ys / 2) || !near(yr.end, cy + ys / 2)) {
     yr.setv({start: cy - ys / 2, end: cy + ys / 2});
+    moved = true;
+}
+// the server draws what the ranges say once told (a plain range change sends no event)
+const index = window.Bokeh && window.Bokeh.index;
+const view = moved && index && index.find_one ? index.find_one(fig) : null;
+if (view && view.trigger_ranges_update_event) view.trigger_ranges_update_event();
 """
 
 
@@ -275,12 +284,26 @@ def no_coast() -> hv.RGB:
     return hv.RGB(np.zeros((2, 2, 4), dtype=np.uint8), kdims=["x", "y"])
 
 
-def coast_layer(viewport: Viewport) -> hv.RGB:
-    """The offline coastline drawn for ``viewport`` (transparent elsewhere)."""
-    mask = render_coastline(viewport)[::-1]  # RGB rows run north to south
-    rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
-    rgba[mask] = (*COAST_COLOR, 255)
-    return hv.RGB(rgba, kdims=["x", "y"], bounds=image_bounds(viewport))
+def coast_layer(
+    viewport: Viewport,
+    data_box: tuple[float, float, float, float] | None = None,
+    coastline: bool = True,
+) -> hv.RGB:
+    """The offline coastline drawn for ``viewport`` (transparent elsewhere); with the data's
+    box ``data_box`` (x0, y0, x1, y1, Web Mercator metres), the sea outside it in
+    :data:`OUTSIDE_SEA_COLOR`, so that only land shows in the land colour beyond a regional
+    grid."""
+    rgba = np.zeros((viewport.height, viewport.width, 4), dtype=np.uint8)
+    if data_box is not None:
+        rgba[outside_sea(viewport, data_box)] = (*_rgb(OUTSIDE_SEA_COLOR), 255)
+    if coastline:
+        rgba[render_coastline(viewport)] = (*COAST_COLOR, 255)
+    # RGB rows run north to south
+    return hv.RGB(rgba[::-1], kdims=["x", "y"], bounds=image_bounds(viewport))
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
 
 
 def no_arrows() -> hv.VectorField:

@@ -15,6 +15,7 @@ import xarray as xr
 from data_adapters import Catalog, OpenedSource, SourceError, vertical
 
 from .core import fields, timeaxis
+from .core.frames import is_regional
 from .core.timeaxis import time_label
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ class ExplorerState(param.Parameterized):
             self.dataset_id = previous  # reloads it (cached), which clears the message
             self.report(f"{exc} (still showing '{previous}')")
             return
+        switched = self._opened is not None and self._opened.id != opened.id
         self._opened = opened
         ds = opened.dataset
         times = [time_label(t) for t in ds["time"].values] if "time" in ds.coords else [None]
@@ -163,6 +165,14 @@ class ExplorerState(param.Parameterized):
                 scenarios=kept or others[:1],
                 message="",
             )
+            if switched and self._regional():
+                self.extent = None  # a regional dataset opens on its own extent
+
+    def _regional(self) -> bool:
+        try:
+            return is_regional(self.field())
+        except (SourceError, ValueError, KeyError):
+            return False
 
     def report(self, text: str) -> None:
         """Tell the user about a problem (one line), even when it is the same as the last."""

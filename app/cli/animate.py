@@ -11,7 +11,7 @@ import argparse
 
 from components.core import animation, fields
 from components.core.colours import default_cmap, is_diverging, robust_range
-from components.core.frames import pyramid_for, render_field
+from components.core.frames import full_extent, pyramid_for, render_field
 from components.core.png import ColourScale
 from data_adapters import open_source
 
@@ -49,8 +49,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
     )
     try:
         animation.write_gif(
-            frames, titles, output, ColourScale(cmap, clim), label, source_credit(opened)
-        )
+            frames, titles, output, ColourScale(cmap, clim), label, source_credit(opened),
+            data_box=full_extent(first.data, viewport.crs),
+        )  # fmt: skip
     except OSError as exc:
         raise cannot_write(output, exc) from exc
     size = f"{frames[0].viewport.width}x{frames[0].viewport.height} px map"

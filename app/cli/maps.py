@@ -55,7 +55,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     }
     title = f"{opened.title}\n" + ", ".join(details)
     credit = source_credit(opened)
-    _write_png(frame, output, ColourScale(cmap, clim), title, label, metadata, args.bare, credit)
+    box = full_extent(field, frame.viewport.crs)
+    _write_png(
+        frame, output, ColourScale(cmap, clim), title, label, metadata, args.bare, credit, box
+    )
     used = [chosen[k] for k in ("variable", "time", "depth", "scenario", "member") if k in chosen]
     print(f"wrote {output} ({', '.join(used)})")
     return 0
@@ -198,14 +201,15 @@ def _write_png(
     metadata: dict[str, str],
     bare: bool,
     credit: str = "",
+    data_box: tuple[float, float, float, float] | None = None,
 ) -> None:
     """Write ``frame`` as the bare raster or as the decorated map (title, colour bar,
-    attribution line)."""
+    attribution line; the sea beyond ``data_box`` apart from land)."""
     try:
         if bare:
             write_bare_png(frame, output, scale, metadata)
         else:
-            write_map_png(frame, output, scale, title, label, metadata, credit)
+            write_map_png(frame, output, scale, title, label, metadata, credit, data_box)
     except OSError as exc:
         raise cannot_write(output, exc) from exc
 

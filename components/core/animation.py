@@ -88,9 +88,11 @@ def write_gif(
     label: str,
     credit: str = "",
     frame_ms: int = FRAME_MS,
+    data_box: tuple[float, float, float, float] | None = None,
 ) -> None:
     """Write ``frames`` as an animated GIF that loops: each the decorated map (:mod:`.png`)
-    titled by ``titles`` (one per frame: what, and the step's date), in ``scale``."""
+    titled by ``titles`` (one per frame: what, and the step's date), in ``scale``; ``data_box``
+    as :func:`.png.map_figure` takes it."""
     from PIL import Image
 
     if not frames:
@@ -98,7 +100,7 @@ def write_gif(
     check_frame_size(frames[0].viewport.width, frames[0].viewport.height)
     images = []
     for frame, title in zip(frames, titles, strict=True):
-        figure = map_figure(frame, scale, title, label, credit)
+        figure = map_figure(frame, scale, title, label, credit, data_box)
         figure.canvas.draw()
         rgba = np.asarray(figure.canvas.buffer_rgba())
         # one adaptive palette per frame: the colour bar's 256 colours and the text

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .coastlines import LAND_COLOR, coastline_vertices, scale_for_span
+from .coastlines import (
+    LAND_COLOR,
+    OUTSIDE_SEA_COLOR,
+    coastline_vertices,
+    outside_sea,
+    scale_for_span,
+)
 from .colours import palette
 from .frames import Frame
 from .geography import LONLAT, to_crs
@@ -105,6 +111,7 @@ def write_map_png(
     label: str,
     metadata: dict | None = None,
     credit: str = "",
+    data_box: tuple[float, float, float, float] | None = None,
 ) -> pathlib.Path:
     """Write the map with a title, a colour bar labelled ``label``, coastline, graticule and
     an attribution line (``credit``, the data's source, then the coastline's).
@@ -113,7 +120,7 @@ def write_map_png(
     the PNG is ``MARGIN_*`` pixels larger than the frame on each side. Give a frame whose
     viewport is :meth:`~.geography.Viewport.true_shape` for a map true to shape.
     """
-    fig = map_figure(frame, scale, title, label, credit)
+    fig = map_figure(frame, scale, title, label, credit, data_box)
     if isinstance(path, str | os.PathLike):  # else a binary file object (a download)
         path = pathlib.Path(path)
     fig.savefig(
@@ -133,12 +140,21 @@ def attribution(credit: str) -> str:
     return " · ".join(p for p in (f"Data: {credit}" if credit else "", COASTLINE_CREDIT) if p)
 
 
-def map_figure(frame: Frame, scale: ColourScale, title: str, label: str, credit: str = ""):
+def map_figure(
+    frame: Frame,
+    scale: ColourScale,
+    title: str,
+    label: str,
+    credit: str = "",
+    data_box: tuple[float, float, float, float] | None = None,
+):
     """The decorated map as a matplotlib ``Figure`` on an Agg canvas (see :func:`write_map_png`);
-    ``figure.canvas.buffer_rgba()`` after ``figure.canvas.draw()`` gives its pixels."""
+    ``figure.canvas.buffer_rgba()`` after ``figure.canvas.draw()`` gives its pixels. With the
+    data's box ``data_box`` (x0, y0, x1, y1 in the frame's CRS), the sea beyond it is drawn
+    apart from land (:func:`.coastlines.outside_sea`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.colors import ListedColormap, Normalize, to_rgba_array
     from matplotlib.figure import Figure
 
     vp = frame.viewport
@@ -158,6 +174,15 @@ def map_figure(frame: Frame, scale: ColourScale, title: str, label: str, credit:
         interpolation="none",
         aspect="auto",
     )
+    if data_box is not None:
+        outside = np.zeros((vp.height, vp.width, 4), dtype=np.uint8)
+        outside[outside_sea(vp, data_box)[::-1]] = (
+            *to_rgba_array(OUTSIDE_SEA_COLOR)[0, :3] * 255,
+            255,
+        )
+        ax.imshow(
+            outside, extent=(x0, x1, y0, y1), origin="upper", interpolation="none", aspect="auto"
+        )
     ax.plot(*_coastline(frame), color=COASTLINE_COLOR, linewidth=COASTLINE_WIDTH)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
