@@ -43,6 +43,7 @@ from .map_layers import (
     LayerSettings,
     arrow_viewport,
     arrows_layer,
+    axes_hook,
     coast_layer,
     empty_image,
     field_image,
@@ -159,7 +160,7 @@ class MapView(pn.viewable.Viewer):
             self.overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
         )
         self.state.param.watch(self._follow_variable, ["dataset_id", "variable"])
-        self.layers.param.watch(self._rebuild, "basemap")
+        self.layers.param.watch(self._rebuild, ["basemap", "graticule"])
         self.state.param.watch(self._on_loading, "loading")
         # A new variable or colour scale type needs a new colour bar (title, units, log
         # ticks), which Bokeh does not change in place: the plot is rebuilt, in the same view.
@@ -407,7 +408,8 @@ class MapView(pn.viewable.Viewer):
             title=self.title(),
             # land under a change map: a mid grey, apart from the white of "no change"
             land=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
-            hooks=[navigation_hook(da)] + ([self._divider_hook] if self.swipe else []),
+            hooks=[navigation_hook(da), axes_hook(self.layers.graticule)]
+            + ([self._divider_hook] if self.swipe else []),
         )
 
     def _coast(
@@ -443,7 +445,8 @@ class MapView(pn.viewable.Viewer):
             v = render_field(self._component(names[1]), small).values
         except (SourceError, ValueError):
             return no_arrows()
-        return arrows_layer(u, v, small)
+        units = str(self.state.dataset[names[0]].attrs.get("units") or "m/s")
+        return arrows_layer(u, v, small, units)
 
     def _component(self, name: str) -> xr.DataArray:
         """A velocity component on the same slice as the current field."""

@@ -61,12 +61,16 @@ class LayerSettings(pn.viewable.Viewer):
     currents = param.Boolean(
         default=False, doc="Arrows of the eastward/northward velocity, thinned to the view."
     )
+    graticule = param.Boolean(
+        default=False, doc="Lines at the labelled degrees of longitude/latitude."
+    )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
             pn.widgets.Select.from_param(self.param.basemap, label="Basemap"),
             pn.widgets.Checkbox.from_param(self.param.coastline, label="Coastline"),
             pn.widgets.Checkbox.from_param(self.param.currents, label="Current arrows"),
+            pn.widgets.Checkbox.from_param(self.param.graticule, label="Graticule"),
         )
 
 
@@ -100,6 +104,32 @@ def value_hover(long_name: str, units: str) -> HoverTool:
     )
 
 
+def log_ticks(clim: tuple[float, float], most: int = 8) -> list[float]:
+    """Ticks of a log colour bar over ``clim``: 1, 2, 5 times each power of ten in it (only
+    the powers of ten when those are too many), e.g. 0.01, 0.1, 1 for chlorophyll."""
+    lo, hi = (float(v) for v in clim)
+    if not (lo > 0 and hi > lo):
+        return []
+    powers = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    for mantissas in ((1, 2, 5), (1,)):
+        ticks = [m * 10.0**k for k in powers for m in mantissas if lo <= m * 10.0**k <= hi]
+        if len(ticks) <= most:
+            break
+    if len(ticks) < 2:  # a range inside one 1-2-5 step: its ends
+        ticks = [lo, hi]
+    return [float(f"{t:.3g}") for t in ticks]
+
+
+def log_colorbar_ticks(clim: tuple[float, float]) -> dict:
+    """Colour bar options that label a log scale at :func:`log_ticks` (plain numbers)."""
+    from bokeh.models import CustomJSTickFormatter, FixedTicker
+
+    return {
+        "ticker": FixedTicker(ticks=log_ticks(clim)),
+        "formatter": CustomJSTickFormatter(code="return String(Number(tick.toPrecision(3)))"),
+    }
+
+
 def field_image(
     values: np.ndarray,
     viewport: Viewport,
@@ -129,13 +159,17 @@ def field_image(
         colorbar=True,
         colorbar_position="right",
         clabel=quantity_label(attrs, name),
+        colorbar_opts=log_colorbar_ticks(clim) if log else {},
         # gestures the probes listen to: click, box, freehand and clicked polygons
         tools=[value_hover(long_name, units), "tap", "box_select", "lasso_select", "poly_select"],
         hooks=hooks,
         responsive=True,
         min_height=420,
-        xaxis=None,
-        yaxis=None,
+        # degrees on both axes (ticks and labels by :func:`axes_hook`)
+        xaxis="bottom",
+        yaxis="left",
+        xlabel="",
+        ylabel="",
         title=title,
         bgcolor=land,
         clipping_colors={"NaN": (0, 0, 0, 0)},
@@ -269,6 +303,79 @@ def tile_check_hook(on_failure: Callable[[], None]) -> Callable:
     return hook
 
 
+# Tick labels in degrees (30°W, 45°N) of Web Mercator ticks placed at round degrees.
+_LON_TICK_JS = (
+    "const lon = (((tick / 20037508.342789244 * 180) + 540) % 360) - 180;"
+    "const a = Math.round(Math.abs(lon) * 100) / 100;"
+    "return (a === 0 || a === 180) ? a + '°' : a + '°' + (lon > 0 ? 'E' : 'W')"
+)
+_LAT_TICK_JS = (
+    "const lat = Math.atan(Math.sinh(tick / 20037508.342789244 * Math.PI)) * 180 / Math.PI;"
+    "const a = Math.round(Math.abs(lat) * 100) / 100;"
+    "return a === 0 ? '0°' : a + '°' + (lat > 0 ? 'N' : 'S')"
+)
+#: The scale bar's range: the view's width in metres on the ground at its centre latitude
+#: (Web Mercator stretches distances by 1 / cos(latitude)).
+_GROUND_JS = """
+const cy = (yr.start + yr.end) / 2;
+const lat = Math.atan(Math.sinh(cy / half * Math.PI));
+ground.setv({start: 0, end: (xr.end - xr.start) * Math.cos(lat)});
+"""
+#: Colour of the graticule's lines.
+GRATICULE_COLOR = "#5b6770"
+
+
+def axes_hook(graticule: bool) -> Callable:
+    """A plot hook that labels the map's axes in degrees (ticks at round degrees), draws the
+    graticule when asked, and a scale bar true at the view's centre latitude."""
+    from bokeh.models import (
+        CustomJSTickFormatter,
+        MercatorTicker,
+        MetricLength,
+        Range1d,
+        ScaleBar,
+    )
+
+    def hook(plot, element) -> None:
+        figure = plot.state
+        if "degree-axes" in figure.tags:
+            return
+        figure.tags = [*figure.tags, "degree-axes"]
+        for axis, grid, dimension, code in (
+            (figure.xaxis, figure.xgrid, "lon", _LON_TICK_JS),
+            (figure.yaxis, figure.ygrid, "lat", _LAT_TICK_JS),
+        ):
+            ticker = MercatorTicker(dimension=dimension, desired_num_ticks=6)
+            axis.ticker = ticker
+            axis.formatter = CustomJSTickFormatter(code=code)
+            axis.major_label_text_font_size = "10px"
+            axis.axis_label = None
+            grid.ticker = ticker
+            grid.grid_line_color = GRATICULE_COLOR if graticule else None
+            grid.grid_line_alpha = 0.5
+            grid.grid_line_dash = "dashed"
+            grid.level = "overlay"
+        ground = Range1d(0, 1)
+        update = CustomJS(
+            args={"xr": figure.x_range, "yr": figure.y_range, "ground": ground,
+                  "half": MERCATOR_HALF_WORLD},
+            code=_GROUND_JS,
+        )  # fmt: skip
+        for model in (figure.x_range, figure.y_range):
+            model.js_on_change("end", update)
+        figure.js_on_event("document_ready", update)
+        figure.add_layout(
+            ScaleBar(
+                range=ground, unit="m", dimensional=MetricLength(include=["m", "km"]),
+                location="bottom_left",
+                bar_length=0.18, label_text_font_size="11px", background_fill_alpha=0.7,
+                border_line_color=None, tags=["scale-bar"],
+            )
+        )  # fmt: skip
+
+    return hook
+
+
 def image_bounds(viewport: Viewport) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) of ``viewport``: the bounds an image of it is drawn at."""
     return (viewport.x_range[0], viewport.y_range[0], viewport.x_range[1], viewport.y_range[1])
@@ -306,9 +413,9 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
 
 
-def no_arrows() -> hv.VectorField:
-    """An empty current-arrows layer."""
-    return hv.VectorField([], kdims=["x", "y"], vdims=["angle", "speed"])
+def no_arrows() -> hv.Overlay:
+    """An empty current-arrows layer (no arrows, no reference arrow)."""
+    return hv.VectorField([], kdims=["x", "y"], vdims=["angle", "speed"]) * hv.Text(0, 0, "")
 
 
 def arrow_viewport(viewport: Viewport) -> Viewport:
@@ -318,19 +425,41 @@ def arrow_viewport(viewport: Viewport) -> Viewport:
     return Viewport(viewport.x_range, viewport.y_range, cols, rows, viewport.crs)
 
 
-def arrows_layer(u: np.ndarray, v: np.ndarray, small: Viewport) -> hv.VectorField:
+def reference_speed(top: float) -> float:
+    """A round speed (1, 2 or 5 times a power of ten) at most ``top``, for the key arrow."""
+    if not top > 0:
+        return 0.0
+    power = 10.0 ** np.floor(np.log10(top))
+    return float(f"{max(m for m in (1, 2, 5) if m * power <= top) * power:.3g}")
+
+
+def arrows_layer(u: np.ndarray, v: np.ndarray, small: Viewport, units: str = "m/s") -> hv.Overlay:
     """Current arrows from the eastward ``u`` and northward ``v`` rendered in ``small``,
-    lengths scaled by the fastest in view."""
+    lengths scaled by the fastest in view, and a reference arrow in the lower right corner
+    labelled with its speed ("0.5 m/s")."""
     x, y = small.pixel_centres()
     xx, yy = np.meshgrid(x, y)
     speed = np.hypot(u, v)
     ok = np.isfinite(speed)
     top = float(np.nanmax(speed[ok])) if ok.any() else 1.0
-    return hv.VectorField(
-        (xx[ok], yy[ok], np.arctan2(v, u)[ok], speed[ok] / (top or 1.0)),
+    top = top or 1.0
+    ref = reference_speed(top)
+    (x0, x1), (y0, y1) = small.x_range, small.y_range
+    key_x, key_y = x1 - 0.14 * (x1 - x0), y0 + 0.1 * (y1 - y0)
+    arrows = hv.VectorField(
+        (
+            np.append(xx[ok], key_x),
+            np.append(yy[ok], key_y),
+            np.append(np.arctan2(v, u)[ok], 0.0),
+            np.append(speed[ok] / top, ref / top),
+        ),
         kdims=["x", "y"],
         vdims=["angle", "speed"],
     ).opts(magnitude="speed", color="#202020", alpha=0.8, line_width=1.2, pivot="tail", scale=0.9)
+    label = hv.Text(key_x, key_y + 0.04 * (y1 - y0), f"{ref:g} {units}", halign="left").opts(
+        text_font_size="11px", text_color="#202020"
+    )
+    return arrows * label
 
 
 def lonlat_extent_to_mercator(bbox: tuple[float, float, float, float]):
