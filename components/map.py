@@ -44,6 +44,7 @@ from .map_layers import (
     arrow_viewport,
     arrows_layer,
     axes_hook,
+    close_polygon_hook,
     coast_layer,
     empty_image,
     field_image,
@@ -408,7 +409,7 @@ class MapView(pn.viewable.Viewer):
             title=self.title(),
             # land under a change map: a mid grey, apart from the white of "no change"
             land=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
-            hooks=[navigation_hook(da), axes_hook(self.layers.graticule)]
+            hooks=[navigation_hook(da), axes_hook(self.layers.graticule), close_polygon_hook]
             + ([self._divider_hook] if self.swipe else []),
         )
 

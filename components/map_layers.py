@@ -376,6 +376,35 @@ def axes_hook(graticule: bool) -> Callable:
     return hook
 
 
+#: A double-click closes the polygon being drawn with Poly Select (Bokeh closes it on a long
+#: press or Enter only; a double-click would add two more vertices and go on drawing).
+_CLOSE_POLYGON_JS = """
+const index = window.Bokeh && window.Bokeh.index;
+const plot = index && index.find_one ? index.find_one(fig) : null;
+if (!plot || !plot.tool_views) return;
+for (const [tool, view] of plot.tool_views) {
+    if (tool.constructor.__name__ !== "PolySelectTool" || !view._is_selecting) continue;
+    if (tool.overlay.xs.length >= 3) {
+        view._finish_selection({});
+        fig._polygon_closed_at = Date.now();
+    } else if (Date.now() - (fig._polygon_closed_at || 0) < 1000) {
+        // the double-click's second click began a new polygon: drop it
+        view._is_selecting = false;
+        view._clear_overlay();
+    }
+}
+"""
+
+
+def close_polygon_hook(plot, element) -> None:
+    """A plot hook: a double-click closes the polygon being drawn (:data:`_CLOSE_POLYGON_JS`)."""
+    figure = plot.state
+    if "close-polygon" in figure.tags:
+        return
+    figure.tags = [*figure.tags, "close-polygon"]
+    figure.js_on_event("doubletap", CustomJS(args={"fig": figure}, code=_CLOSE_POLYGON_JS))
+
+
 def image_bounds(viewport: Viewport) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) of ``viewport``: the bounds an image of it is drawn at."""
     return (viewport.x_range[0], viewport.y_range[0], viewport.x_range[1], viewport.y_range[1])
