@@ -34,28 +34,22 @@ from .core.frames import (
     FrameCache,
     full_extent,
     pyramid_for,
-    render_field,
 )
 from .core.geography import WEB_MERCATOR, Viewport
 from .frame_reader import FrameReader
 from .map_layers import (
     BASEMAPS,
     LayerSettings,
-    arrow_viewport,
-    arrows_layer,
     axes_hook,
     close_polygon_hook,
-    coast_layer,
     empty_image,
     field_image,
     kept_view,
     lonlat_extent_to_mercator,
     navigation_hook,
-    no_arrows,
-    no_coast,
     tile_check_hook,
-    velocity_names,
 )
+from .map_overlays import MapOverlays
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -78,7 +72,7 @@ MAP_HEIGHT = 520
 DEFAULT_SIZE = (900, 520)
 
 
-class MapView(pn.viewable.Viewer):
+class MapView(MapOverlays, pn.viewable.Viewer):
     """The map of ``state``'s field, with colour and layer settings as sub-objects.
 
     By default it shows the state's current run. Comparisons use the same view to show one
@@ -149,8 +143,6 @@ class MapView(pn.viewable.Viewer):
             streams=[self.range, self.size, choices, shown, Params(self.layers, ["currents"])],
         )
         self._extra_layers: list[hv.DynamicMap] = []
-        self._box: tuple[float, float, float, float] | None = None
-        self._box_for: tuple | None = None
         self._divider_span = None
         self._last_image: hv.Image | None = None
         self.reader = reader or FrameReader()
@@ -413,46 +405,6 @@ class MapView(pn.viewable.Viewer):
             + ([self._divider_hook] if self.swipe else []),
         )
 
-    def _coast(
-        self, x_range=None, y_range=None, width=None, height=None, coastline=True, basemap=None,
-        **_,
-    ):  # fmt: skip
-        # beyond a regional grid, the sea is drawn apart from land (with no basemap to show)
-        try:
-            data_box = self._data_box() if BASEMAPS.get(basemap) is None else None
-        except (SourceError, ValueError, KeyError):
-            data_box = None
-        if not coastline and data_box is None:
-            return no_coast()
-        try:
-            return coast_layer(self.viewport(x_range, y_range, width, height), data_box, coastline)
-        except (SourceError, ValueError):
-            return no_coast()
-
-    def _data_box(self) -> tuple[float, float, float, float]:
-        """The data's extent in Web Mercator metres, once per dataset and variable."""
-        key = (self.state.dataset_id, self.state.variable)
-        if self._box_for != key:
-            self._box, self._box_for = self.home_extent(), key
-        return self._box
-
-    def _arrows(self, x_range=None, y_range=None, width=None, height=None, currents=False, **_):
-        names = velocity_names(self.state.dataset) if currents else None
-        if names is None:
-            return no_arrows()
-        try:
-            small = arrow_viewport(self.viewport(x_range, y_range, width, height))
-            u = render_field(self._component(names[0]), small).values
-            v = render_field(self._component(names[1]), small).values
-        except (SourceError, ValueError):
-            return no_arrows()
-        units = str(self.state.dataset[names[0]].attrs.get("units") or "m/s")
-        return arrows_layer(u, v, small, units)
-
-    def _component(self, name: str) -> xr.DataArray:
-        """A velocity component on the same slice as the current field."""
-        return self.state.field(scenario=self._run(), variable=name)
-
     def overlay(self) -> hv.Overlay:
         """Field, arrows and coastline, over a tile basemap when one is chosen."""
         layers = self._field_map * self._arrow_map * self._coast_map
@@ -464,12 +416,6 @@ class MapView(pn.viewable.Viewer):
             layers = tiles.opts(hooks=[tile_check_hook(self._tiles_failed)]) * layers
         view = kept_view(self.state.extent)
         return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"], **view))
-
-    def _tiles_failed(self) -> None:
-        self.state.report(
-            f"The {self.layers.basemap} basemap's tiles could not be loaded (offline, or the "
-            "tile server did not answer): the map is drawn without it"
-        )
 
     @property
     def field_map(self) -> hv.DynamicMap:

@@ -320,6 +320,8 @@ _GROUND_JS = """
 const cy = (yr.start + yr.end) / 2;
 const lat = Math.atan(Math.sinh(cy / half * Math.PI));
 ground.setv({start: 0, end: (xr.end - xr.start) * Math.cos(lat)});
+// across more than 60° of longitude the scale changes too much with latitude for one bar
+bar.visible = (xr.end - xr.start) < half / 3;
 """
 #: Colour of the graticule's lines.
 GRATICULE_COLOR = "#5b6770"
@@ -356,22 +358,20 @@ def axes_hook(graticule: bool) -> Callable:
             grid.grid_line_dash = "dashed"
             grid.level = "overlay"
         ground = Range1d(0, 1)
+        bar = ScaleBar(
+            range=ground, unit="m", dimensional=MetricLength(include=["m", "km"]),
+            location="bottom_left", bar_length=0.18, label_text_font_size="11px",
+            background_fill_alpha=0.7, border_line_color=None, tags=["scale-bar"],
+        )  # fmt: skip
         update = CustomJS(
-            args={"xr": figure.x_range, "yr": figure.y_range, "ground": ground,
+            args={"xr": figure.x_range, "yr": figure.y_range, "ground": ground, "bar": bar,
                   "half": MERCATOR_HALF_WORLD},
             code=_GROUND_JS,
         )  # fmt: skip
         for model in (figure.x_range, figure.y_range):
             model.js_on_change("end", update)
         figure.js_on_event("document_ready", update)
-        figure.add_layout(
-            ScaleBar(
-                range=ground, unit="m", dimensional=MetricLength(include=["m", "km"]),
-                location="bottom_left",
-                bar_length=0.18, label_text_font_size="11px", background_fill_alpha=0.7,
-                border_line_color=None, tags=["scale-bar"],
-            )
-        )  # fmt: skip
+        figure.add_layout(bar)
 
     return hook
 
