@@ -22,12 +22,16 @@ import holoviews as hv
 import panel as pn
 
 from components import CompareView, MapView
+from components.core import animation, fields
 from components.core.fields import quantity_label
+from components.core.frames import pyramid_for, render_field
 from components.core.png import ColourScale, write_map_png
+from components.core.timeaxis import time_label
 from components.map_layers import coast_layer
 from components.probe_view import pin_marks
 from components.state import ExplorerState
 from components.text import escape
+from data_adapters import SourceError
 
 from .uploads import UPLOAD_TTL_S
 
@@ -178,6 +182,14 @@ def standalone(html: str) -> str:
     return _EXTERNAL_TAG.sub("", _PANEL_CDN.sub(inline, html))
 
 
+def data_credit(state: ExplorerState) -> str:
+    """The dataset's title and attribution, for a map's attribution line."""
+    if state.source is None:
+        return state.dataset_id or ""
+    credit = state.source.attribution
+    return state.source.title + (f" ({credit})" if credit else "")
+
+
 def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
     """A standalone HTML page of the current map: field, coastline, probe points, colour
     bar and caption, with every resource inline (no server, no other host: opens offline)."""
@@ -197,11 +209,22 @@ def html_page(view: MapView, state: ExplorerState) -> io.BytesIO:
     return io.BytesIO(standalone(text.getvalue()).encode("utf-8"))
 
 
-def png_image(view: MapView) -> io.BytesIO:
-    """The current map as a PNG: title, colour bar with units, coastline, graticule."""
+def true_frame(view: MapView):
+    """The map's last frame, drawn again true to shape (one metre per pixel across and down)
+    when the plot's size and view disagree (a plot still resizing)."""
     frame = view.frame
     if frame is None:
         raise ValueError("the map has not been drawn yet")
+    viewport = frame.viewport.true_shape()
+    if viewport is frame.viewport:
+        return frame
+    return view.frames.get(view.field_key(), view.shown, viewport)
+
+
+def png_image(view: MapView) -> io.BytesIO:
+    """The current map as a PNG: title, colour bar with units, coastline, graticule, true to
+    shape, with an attribution line."""
+    frame = true_frame(view)
     da = view.field()
     scale = ColourScale(view.colors.cmap, tuple(float(v) for v in view.clim))
     buffer = io.BytesIO()
@@ -212,6 +235,8 @@ def png_image(view: MapView) -> io.BytesIO:
         title=view.title(),
         label=quantity_label(da),
         metadata={"Title": view.title(), "Software": "Ocean Explorer"},
+        credit=data_credit(view.state),
+        data_box=view.home_extent(),
     )
     buffer.seek(0)
     return buffer
@@ -241,6 +266,40 @@ if (navigator.clipboard && window.isSecureContext) {
 """
 #: The Copy button's label before a click.
 COPY_LABEL = "Copy link"
+#: Time steps the dialog's animation covers by default (from the map's date on).
+GIF_DEFAULT_STEPS = 24
+
+
+def gif_animation(view: MapView, start: str, end: str) -> io.BytesIO:
+    """The current map's run, view and colours from ``start`` to ``end`` (time labels) as an
+    animated GIF: each frame the PNG's decorated map titled with its date (capped as
+    :mod:`components.core.animation` says)."""
+    if view.change is not None or view.swipe:
+        raise ValueError("an animation shows one run: switch the map to a single run first")
+    viewport = true_frame(view).viewport
+    animation.check_frame_size(viewport.width, viewport.height)
+    s = view.state
+    series = s.dataset[s.variable]
+    steps = animation.animation_steps(series, start, end)
+    run = view.run or s.scenario
+    label = quantity_label(series)
+    frames, titles = [], []
+    for step in steps:
+        da = fields.select(
+            series, s.depth, run if "scenario" in series.dims else None, strict_depth=False,
+            time_index=step,
+        )  # fmt: skip
+        frames.append(render_field(pyramid_for(da, s.source.pyramid), viewport))
+        when = time_label(da["time"].values[()])
+        titles.append(f"{s.source.title}\n" + " · ".join(p for p in (run, when) if p))
+    clim = animation.shared_range(frames, view.colors.limits)
+    buffer = io.BytesIO()
+    animation.write_gif(
+        frames, titles, buffer, ColourScale(view.colors.cmap, clim), label, data_credit(s),
+        data_box=view.home_extent(),
+    )  # fmt: skip
+    buffer.seek(0)
+    return buffer
 
 
 class ShareDialog:
@@ -282,6 +341,12 @@ class ShareDialog:
         self.upload_note = pn.pane.HTML(
             "", css_classes=["upload-link-note"], sizing_mode="stretch_width", visible=False
         )
+        self.gif_start = pn.widgets.Select(name="Animation from", width=130)
+        self.gif_end = pn.widgets.Select(name="to", width=130)
+        self.gif = pn.widgets.FileDownload(
+            callback=self._gif, filename="ocean-explorer.gif", label="Animated GIF of this map",
+            embed=False, color="light", css_classes=["gif-download"],
+        )  # fmt: skip
         self.button = pn.widgets.Button(
             label="Share / embed", color="light", css_classes=["share-button"], width=130
         )
@@ -300,6 +365,11 @@ class ShareDialog:
                     "site.example</code>. For sites without a live server:</p>"
                 ),
                 pn.Row(self.png, self.html),
+                pn.Row(self.gif_start, self.gif_end, self.gif, align="end"),
+                pn.pane.HTML(
+                    "<p style='font-size:12px;color:#555'>The animation shows this view and "
+                    f"run, at most {animation.MAX_FRAMES} time steps.</p>"
+                ),
                 sizing_mode="stretch_width",
                 css_classes=["share-dialog"],
             )
@@ -325,6 +395,20 @@ class ShareDialog:
             else ""
         )
         self.upload_note.visible = uploaded
+        times = [t for t in self.state.param.time.objects if t is not None]
+        self.gif_start.options = self.gif_end.options = times
+        if times:
+            first = times.index(self.state.time) if self.state.time in times else 0
+            self.gif_start.value = times[first]
+            self.gif_end.value = times[min(first + GIF_DEFAULT_STEPS - 1, len(times) - 1)]
+
+    def _gif(self) -> io.BytesIO:
+        """The animation the dialog's range asks for; a problem is told as a notice."""
+        try:
+            return gif_animation(self.current_map(), self.gif_start.value, self.gif_end.value)
+        except (SourceError, ValueError) as exc:
+            self.state.report(f"Animation: {exc}")
+            raise
 
     def open(self, *_) -> None:
         self.refresh()

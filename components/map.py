@@ -27,7 +27,6 @@ from .colors import ColorSettings
 from .controls import LatestOnly, next_tick
 from .core import comparison
 from .core.coastlines import LAND_COLOR
-from .core.derived import velocity_names
 from .core.frames import (
     FRAMES,
     FieldPyramid,
@@ -35,24 +34,22 @@ from .core.frames import (
     FrameCache,
     full_extent,
     pyramid_for,
-    render_field,
 )
 from .core.geography import WEB_MERCATOR, Viewport
 from .frame_reader import FrameReader
 from .map_layers import (
     BASEMAPS,
     LayerSettings,
-    arrow_viewport,
-    arrows_layer,
-    coast_layer,
+    axes_hook,
+    close_polygon_hook,
     empty_image,
     field_image,
     kept_view,
     lonlat_extent_to_mercator,
     navigation_hook,
-    no_arrows,
-    no_coast,
+    tile_check_hook,
 )
+from .map_overlays import MapOverlays
 from .map_tiles import MapTiles
 from .state import ExplorerState
 
@@ -76,7 +73,7 @@ MAP_HEIGHT = 520
 DEFAULT_SIZE = (900, 520)
 
 
-class MapView(pn.viewable.Viewer):
+class MapView(MapOverlays, pn.viewable.Viewer):
     """The map of ``state``'s field, with colour and layer settings as sub-objects.
 
     By default it shows the state's current run. Comparisons use the same view to show one
@@ -141,7 +138,8 @@ class MapView(pn.viewable.Viewer):
             streams=[self.range, self.size, choices, colours, shown],
         )
         self._coast_map = hv.DynamicMap(
-            self._coast, streams=[self.range, self.size, Params(self.layers, ["coastline"])]
+            self._coast,
+            streams=[self.range, self.size, Params(self.layers, ["coastline", "basemap"])],
         )
         self._arrow_map = hv.DynamicMap(
             self._arrows,
@@ -158,7 +156,7 @@ class MapView(pn.viewable.Viewer):
             self.overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
         )
         self.state.param.watch(self._follow_variable, ["dataset_id", "variable", "show"])
-        self.layers.param.watch(self._rebuild, "basemap")
+        self.layers.param.watch(self._rebuild, ["basemap", "graticule"])
         self.state.param.watch(self._on_loading, "loading")
         # A new variable or colour scale type needs a new colour bar (title, units, log
         # ticks), which Bokeh does not change in place: the plot is rebuilt, in the same view.
@@ -407,32 +405,9 @@ class MapView(pn.viewable.Viewer):
             title=self.title(),
             # land under a change map: a mid grey, apart from the white of "no change"
             land=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
-            hooks=[navigation_hook(da)] + ([self._divider_hook] if self.swipe else []),
+            hooks=[navigation_hook(da), axes_hook(self.layers.graticule), close_polygon_hook]
+            + ([self._divider_hook] if self.swipe else []),
         )
-
-    def _coast(self, x_range=None, y_range=None, width=None, height=None, coastline=True, **_):
-        if not coastline:
-            return no_coast()
-        try:
-            return coast_layer(self.viewport(x_range, y_range, width, height))
-        except (SourceError, ValueError):
-            return no_coast()
-
-    def _arrows(self, x_range=None, y_range=None, width=None, height=None, currents=False, **_):
-        names = velocity_names(self.state.dataset) if currents else None
-        if names is None:
-            return no_arrows()
-        try:
-            small = arrow_viewport(self.viewport(x_range, y_range, width, height))
-            u = render_field(self._component(names[0]), small).values
-            v = render_field(self._component(names[1]), small).values
-        except (SourceError, ValueError):
-            return no_arrows()
-        return arrows_layer(u, v, small)
-
-    def _component(self, name: str) -> xr.DataArray:
-        """A velocity component on the same slice as the current field."""
-        return self.state.field(scenario=self._run(), variable=name)
 
     def overlay(self) -> hv.Overlay:
         """Field, arrows and coastline, over a tile basemap when one is chosen."""
@@ -442,7 +417,8 @@ class MapView(pn.viewable.Viewer):
         layers = self._tiles.over(layers)  # the field's tiles under the image, where used
         url = BASEMAPS.get(self.layers.basemap)
         if url:
-            layers = hv.Tiles(url, name=self.layers.basemap) * layers
+            tiles = hv.Tiles(url, name=self.layers.basemap)
+            layers = tiles.opts(hooks=[tile_check_hook(self._tiles_failed)]) * layers
         view = kept_view(self.state.extent)
         return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"], **view))
 
@@ -463,6 +439,12 @@ class MapView(pn.viewable.Viewer):
 
     def _rebuild(self, *_) -> None:
         # also for basemaps: Bokeh tile renderers cannot be switched off
+        if self.state.extent is None:
+            # a view to be framed on the data's extent (a regional dataset just chosen): the
+            # ranges the last plot reported, and its picture kept while the first frame is
+            # read, must not frame the new plot
+            self.range.reset()
+            self._last_image = None
         self._pane.object = self.overlay()
 
     # -- reading what is shown --------------------------------------------------------------

@@ -15,7 +15,7 @@ import param
 import xarray as xr
 from bokeh.models import BoxZoomTool, CustomJS, CustomJSHover, HoverTool
 
-from .core.coastlines import render_coastline
+from .core.coastlines import OUTSIDE_SEA_COLOR, outside_sea, render_coastline
 from .core.fields import quantity_label
 from .core.frames import cell_degrees
 from .core.geography import MERCATOR_HALF_WORLD, WEB_MERCATOR, BBox, Viewport, to_crs
@@ -61,12 +61,16 @@ class LayerSettings(pn.viewable.Viewer):
     currents = param.Boolean(
         default=False, doc="Arrows of the eastward/northward velocity, thinned to the view."
     )
+    graticule = param.Boolean(
+        default=False, doc="Lines at the labelled degrees of longitude/latitude."
+    )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
             pn.widgets.Select.from_param(self.param.basemap, label="Basemap"),
             pn.widgets.Checkbox.from_param(self.param.coastline, label="Coastline"),
             pn.widgets.Checkbox.from_param(self.param.currents, label="Current arrows"),
+            pn.widgets.Checkbox.from_param(self.param.graticule, label="Graticule"),
         )
 
 
@@ -80,6 +84,32 @@ def value_hover(long_name: str, units: str) -> HoverTool:
             "@image": CustomJSHover(code=_VALUE_JS, args={"units": units}),
         },
     )
+
+
+def log_ticks(clim: tuple[float, float], most: int = 8) -> list[float]:
+    """Ticks of a log colour bar over ``clim``: 1, 2, 5 times each power of ten in it (only
+    the powers of ten when those are too many), e.g. 0.01, 0.1, 1 for chlorophyll."""
+    lo, hi = (float(v) for v in clim)
+    if not (lo > 0 and hi > lo):
+        return []
+    powers = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    for mantissas in ((1, 2, 5), (1,)):
+        ticks = [m * 10.0**k for k in powers for m in mantissas if lo <= m * 10.0**k <= hi]
+        if len(ticks) <= most:
+            break
+    if len(ticks) < 2:  # a range inside one 1-2-5 step: its ends
+        ticks = [lo, hi]
+    return [float(f"{t:.3g}") for t in ticks]
+
+
+def log_colorbar_ticks(clim: tuple[float, float]) -> dict:
+    """Colour bar options that label a log scale at :func:`log_ticks` (plain numbers)."""
+    from bokeh.models import CustomJSTickFormatter, FixedTicker
+
+    return {
+        "ticker": FixedTicker(ticks=log_ticks(clim)),
+        "formatter": CustomJSTickFormatter(code="return String(Number(tick.toPrecision(3)))"),
+    }
 
 
 def field_image(
@@ -111,13 +141,17 @@ def field_image(
         colorbar=True,
         colorbar_position="right",
         clabel=quantity_label(attrs, name),
+        colorbar_opts=log_colorbar_ticks(clim) if log else {},
         # gestures the probes listen to: click, box, freehand and clicked polygons
         tools=[value_hover(long_name, units), "tap", "box_select", "lasso_select", "poly_select"],
         hooks=hooks,
         responsive=True,
         min_height=420,
-        xaxis=None,
-        yaxis=None,
+        # degrees on both axes (ticks and labels by :func:`axes_hook`)
+        xaxis="bottom",
+        yaxis="left",
+        xlabel="",
+        ylabel="",
         title=title,
         bgcolor=land,
         clipping_colors={"NaN": (0, 0, 0, 0)},
@@ -146,10 +180,19 @@ ys = xs * h / w;
 let cx = (xr.start + xr.end) / 2, cy = (yr.start + yr.end) / 2;
 cy = Math.max(-half + ys / 2, Math.min(half - ys / 2, cy));
 const near = (a, b) => Math.abs(a - b) <= 1e-4 * Math.max(Math.abs(b), 1);
-if (!near(xr.start, cx - xs / 2) || !near(xr.end, cx + xs / 2))
+let moved = false;
+if (!near(xr.start, cx - xs / 2) || !near(xr.end, cx + xs / 2)) {
     xr.setv({start: cx - xs / 2, end: cx + xs / 2});
-if (!near(yr.start, cy - ys / 2) || !near(yr.end, cy + ys / 2))
+    moved = true;
+}
+if (!near(yr.start, cy - ys / 2) || !near(yr.end, cy + ys / 2)) {
     yr.setv({start: cy - ys / 2, end: cy + ys / 2});
+    moved = true;
+}
+// the server draws what the ranges say once told (a plain range change sends no event)
+const index = window.Bokeh && window.Bokeh.index;
+const view = moved && index && index.find_one ? index.find_one(fig) : null;
+if (view && view.trigger_ranges_update_event) view.trigger_ranges_update_event();
 """
 
 
@@ -199,6 +242,154 @@ def navigation_hook(da: xr.DataArray | None) -> Callable:
     return hook
 
 
+#: Tag a map figure gets (in the browser) when its basemap's tiles cannot be loaded.
+TILES_FAILED = "tiles-failed"
+#: Loads one tile of the basemap (the whole world at zoom 0) once the map is shown; when it
+#: fails (offline, blocked, server down), tags the figure: one notice for the map, not one a
+#: tile.
+_TILE_PROBE_JS = """
+if (fig.tags.includes(failed) || src._probed) return;
+src._probed = true;
+const url = src.url.replace(/{Z}/i, "0").replace(/{X}/i, "0").replace(/{Y}/i, "0");
+const img = new Image();
+img.onerror = () => { if (!fig.tags.includes(failed)) fig.tags = [...fig.tags, failed]; };
+img.src = url;
+"""
+
+
+def tile_check_hook(on_failure: Callable[[], None]) -> Callable:
+    """A plot hook for a tile basemap: ``on_failure()`` is called (on the server) once when
+    the browser cannot load its tiles."""
+
+    def hook(plot, element) -> None:
+        from bokeh.models import TileRenderer
+
+        figure = plot.state
+        if "tile-probe" in figure.tags:
+            return
+        figure.tags = [*figure.tags, "tile-probe"]
+        for renderer in figure.select(type=TileRenderer):
+            probe = CustomJS(
+                args={"fig": figure, "src": renderer.tile_source, "failed": TILES_FAILED},
+                code=_TILE_PROBE_JS,
+            )
+            # a map rebuilt in a page already open (another basemap) has no document_ready:
+            # its first layout or view change starts the probe as well
+            figure.js_on_event("document_ready", probe)
+            for model, attr in ((figure, "inner_width"), (figure.x_range, "end")):
+                model.js_on_change(attr, probe)
+
+        def changed(attr, old, new) -> None:
+            if TILES_FAILED in new and TILES_FAILED not in old:
+                on_failure()
+
+        figure.on_change("tags", changed)
+
+    return hook
+
+
+# Tick labels in degrees (30°W, 45°N) of Web Mercator ticks placed at round degrees.
+_LON_TICK_JS = (
+    "const lon = (((tick / 20037508.342789244 * 180) + 540) % 360) - 180;"
+    "const a = Math.round(Math.abs(lon) * 100) / 100;"
+    "return (a === 0 || a === 180) ? a + '°' : a + '°' + (lon > 0 ? 'E' : 'W')"
+)
+_LAT_TICK_JS = (
+    "const lat = Math.atan(Math.sinh(tick / 20037508.342789244 * Math.PI)) * 180 / Math.PI;"
+    "const a = Math.round(Math.abs(lat) * 100) / 100;"
+    "return a === 0 ? '0°' : a + '°' + (lat > 0 ? 'N' : 'S')"
+)
+#: The scale bar's range: the view's width in metres on the ground at its centre latitude
+#: (Web Mercator stretches distances by 1 / cos(latitude)).
+_GROUND_JS = """
+const cy = (yr.start + yr.end) / 2;
+const lat = Math.atan(Math.sinh(cy / half * Math.PI));
+ground.setv({start: 0, end: (xr.end - xr.start) * Math.cos(lat)});
+// across more than 60° of longitude the scale changes too much with latitude for one bar
+bar.visible = (xr.end - xr.start) < half / 3;
+"""
+#: Colour of the graticule's lines.
+GRATICULE_COLOR = "#5b6770"
+
+
+def axes_hook(graticule: bool) -> Callable:
+    """A plot hook that labels the map's axes in degrees (ticks at round degrees), draws the
+    graticule when asked, and a scale bar true at the view's centre latitude."""
+    from bokeh.models import (
+        CustomJSTickFormatter,
+        MercatorTicker,
+        MetricLength,
+        Range1d,
+        ScaleBar,
+    )
+
+    def hook(plot, element) -> None:
+        figure = plot.state
+        if "degree-axes" in figure.tags:
+            return
+        figure.tags = [*figure.tags, "degree-axes"]
+        for axis, grid, dimension, code in (
+            (figure.xaxis, figure.xgrid, "lon", _LON_TICK_JS),
+            (figure.yaxis, figure.ygrid, "lat", _LAT_TICK_JS),
+        ):
+            ticker = MercatorTicker(dimension=dimension, desired_num_ticks=6)
+            axis.ticker = ticker
+            axis.formatter = CustomJSTickFormatter(code=code)
+            axis.major_label_text_font_size = "10px"
+            axis.axis_label = None
+            grid.ticker = ticker
+            grid.grid_line_color = GRATICULE_COLOR if graticule else None
+            grid.grid_line_alpha = 0.5
+            grid.grid_line_dash = "dashed"
+            grid.level = "overlay"
+        ground = Range1d(0, 1)
+        bar = ScaleBar(
+            range=ground, unit="m", dimensional=MetricLength(include=["m", "km"]),
+            location="bottom_left", bar_length=0.18, label_text_font_size="11px",
+            background_fill_alpha=0.7, border_line_color=None, tags=["scale-bar"],
+        )  # fmt: skip
+        update = CustomJS(
+            args={"xr": figure.x_range, "yr": figure.y_range, "ground": ground, "bar": bar,
+                  "half": MERCATOR_HALF_WORLD},
+            code=_GROUND_JS,
+        )  # fmt: skip
+        for model in (figure.x_range, figure.y_range):
+            model.js_on_change("end", update)
+        figure.js_on_event("document_ready", update)
+        figure.add_layout(bar)
+
+    return hook
+
+
+#: A double-click closes the polygon being drawn with Poly Select (Bokeh closes it on a long
+#: press or Enter only; a double-click would add two more vertices and go on drawing).
+_CLOSE_POLYGON_JS = """
+const index = window.Bokeh && window.Bokeh.index;
+const plot = index && index.find_one ? index.find_one(fig) : null;
+if (!plot || !plot.tool_views) return;
+for (const [tool, view] of plot.tool_views) {
+    if (tool.constructor.__name__ !== "PolySelectTool" || !view._is_selecting) continue;
+    if (tool.overlay.xs.length >= 3) {
+        view._finish_selection({});
+        fig._polygon_closed_at = Date.now();
+    } else if (Date.now() - (fig._polygon_closed_at || 0) < 1000) {
+        // the double-click's second click began a new polygon: drop it
+        view._is_selecting = false;
+        view._clear_overlay();
+    }
+}
+"""
+
+
+def close_polygon_hook(plot, element) -> None:
+    """A plot hook: a double-click closes the polygon being drawn (:data:`_CLOSE_POLYGON_JS`)."""
+    figure = plot.state
+    if "close-polygon" in figure.tags:
+        return
+    figure.tags = [*figure.tags, "close-polygon"]
+    figure.js_on_event("doubletap", CustomJS(args={"fig": figure}, code=_CLOSE_POLYGON_JS))
+
+
 def image_bounds(viewport: Viewport) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) of ``viewport``: the bounds an image of it is drawn at."""
     return (viewport.x_range[0], viewport.y_range[0], viewport.x_range[1], viewport.y_range[1])
@@ -214,17 +405,31 @@ def no_coast() -> hv.RGB:
     return hv.RGB(np.zeros((2, 2, 4), dtype=np.uint8), kdims=["x", "y"])
 
 
-def coast_layer(viewport: Viewport) -> hv.RGB:
-    """The offline coastline drawn for ``viewport`` (transparent elsewhere)."""
-    mask = render_coastline(viewport)[::-1]  # RGB rows run north to south
-    rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
-    rgba[mask] = (*COAST_COLOR, 255)
-    return hv.RGB(rgba, kdims=["x", "y"], bounds=image_bounds(viewport))
+def coast_layer(
+    viewport: Viewport,
+    data_box: tuple[float, float, float, float] | None = None,
+    coastline: bool = True,
+) -> hv.RGB:
+    """The offline coastline drawn for ``viewport`` (transparent elsewhere); with the data's
+    box ``data_box`` (x0, y0, x1, y1, Web Mercator metres), the sea outside it in
+    :data:`OUTSIDE_SEA_COLOR`, so that only land shows in the land colour beyond a regional
+    grid."""
+    rgba = np.zeros((viewport.height, viewport.width, 4), dtype=np.uint8)
+    if data_box is not None:
+        rgba[outside_sea(viewport, data_box)] = (*_rgb(OUTSIDE_SEA_COLOR), 255)
+    if coastline:
+        rgba[render_coastline(viewport)] = (*COAST_COLOR, 255)
+    # RGB rows run north to south
+    return hv.RGB(rgba[::-1], kdims=["x", "y"], bounds=image_bounds(viewport))
 
 
-def no_arrows() -> hv.VectorField:
-    """An empty current-arrows layer."""
-    return hv.VectorField([], kdims=["x", "y"], vdims=["angle", "speed"])
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def no_arrows() -> hv.Overlay:
+    """An empty current-arrows layer (no arrows, no reference arrow)."""
+    return hv.VectorField([], kdims=["x", "y"], vdims=["angle", "speed"]) * hv.Text(0, 0, "")
 
 
 def arrow_viewport(viewport: Viewport) -> Viewport:
@@ -234,19 +439,41 @@ def arrow_viewport(viewport: Viewport) -> Viewport:
     return Viewport(viewport.x_range, viewport.y_range, cols, rows, viewport.crs)
 
 
-def arrows_layer(u: np.ndarray, v: np.ndarray, small: Viewport) -> hv.VectorField:
+def reference_speed(top: float) -> float:
+    """A round speed (1, 2 or 5 times a power of ten) at most ``top``, for the key arrow."""
+    if not top > 0:
+        return 0.0
+    power = 10.0 ** np.floor(np.log10(top))
+    return float(f"{max(m for m in (1, 2, 5) if m * power <= top) * power:.3g}")
+
+
+def arrows_layer(u: np.ndarray, v: np.ndarray, small: Viewport, units: str = "m/s") -> hv.Overlay:
     """Current arrows from the eastward ``u`` and northward ``v`` rendered in ``small``,
-    lengths scaled by the fastest in view."""
+    lengths scaled by the fastest in view, and a reference arrow in the lower right corner
+    labelled with its speed ("0.5 m/s")."""
     x, y = small.pixel_centres()
     xx, yy = np.meshgrid(x, y)
     speed = np.hypot(u, v)
     ok = np.isfinite(speed)
     top = float(np.nanmax(speed[ok])) if ok.any() else 1.0
-    return hv.VectorField(
-        (xx[ok], yy[ok], np.arctan2(v, u)[ok], speed[ok] / (top or 1.0)),
+    top = top or 1.0
+    ref = reference_speed(top)
+    (x0, x1), (y0, y1) = small.x_range, small.y_range
+    key_x, key_y = x1 - 0.14 * (x1 - x0), y0 + 0.1 * (y1 - y0)
+    arrows = hv.VectorField(
+        (
+            np.append(xx[ok], key_x),
+            np.append(yy[ok], key_y),
+            np.append(np.arctan2(v, u)[ok], 0.0),
+            np.append(speed[ok] / top, ref / top),
+        ),
         kdims=["x", "y"],
         vdims=["angle", "speed"],
     ).opts(magnitude="speed", color="#202020", alpha=0.8, line_width=1.2, pivot="tail", scale=0.9)
+    label = hv.Text(key_x, key_y + 0.04 * (y1 - y0), f"{ref:g} {units}", halign="left").opts(
+        text_font_size="11px", text_color="#202020"
+    )
+    return arrows * label
 
 
 def lonlat_extent_to_mercator(bbox: tuple[float, float, float, float]):

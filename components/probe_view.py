@@ -104,6 +104,10 @@ class ProbeView(pn.viewable.Viewer):
         self.answers = ProbeAnswers(self.state)
         self._streams: list = []  # kept: a stream lives as long as its subscriber needs it
         self.feedback = GestureFeedback()  # the browser's own sign that a gesture asked
+        # recent clicks (Web Mercator x, y) and the points before each; the last polygon's
+        # vertices (a click on one is its closing double-click)
+        self._taps: list[tuple[tuple[float, float], list]] = []
+        self._polygon_xy = np.empty((0, 2))
         self.listen_to(self.map_view)
         # filled when first shown: the tabs' contents are computed by the event loop that
         # shows them (a server session or a notebook)
@@ -137,6 +141,11 @@ class ProbeView(pn.viewable.Viewer):
     def _on_tap(self, x=None, y=None, **_) -> None:
         if x is None or y is None:
             return
+        if _near_any((x, y), self._polygon_xy):
+            return  # the double-click that closed a polygon, not a probe
+        self._polygon_xy = np.empty((0, 2))
+        # a polygon's vertices are clicks too: remember what each click replaced
+        self._taps = [*self._taps[-(POLYGON_VERTICES_KEPT - 1) :], ((x, y), self.state.points)]
         lon = _wrap_lon(x_to_lon(np.array([x]))[0])
         lat = float(y_to_lat(np.array([y]))[0])
         tab = TABS[0] if self.shown == "Area" else self.shown
@@ -176,6 +185,11 @@ class ProbeView(pn.viewable.Viewer):
         if geometry is None or len(geometry) < 3:
             return
         xy = np.asarray(geometry, dtype=float)
+        # the clicks that placed the vertices probed nothing: the points before them stay
+        vertex_taps = [before for at, before in self._taps if _near_any(at, xy)]
+        if vertex_taps:
+            self.state.points = vertex_taps[0]
+        self._taps, self._polygon_xy = [], xy
         lons = x_to_lon(xy[:, 0])  # not wrapped: a polygon across the dateline stays whole
         lats = y_to_lat(xy[:, 1])
         vertices = [(float(a), float(b)) for a, b in zip(lons, lats, strict=True)]
@@ -440,6 +454,18 @@ class ProbeView(pn.viewable.Viewer):
             self.param.watch(lambda e: setattr(self.tabs, "active", TABS.index(e.new)), "shown")
             self.param.watch(lambda e: self.panes[TABS.index(e.new)].refresh(), "shown")
         return pn.Column(controls, self.tabs, sizing_mode="stretch_width")
+
+
+#: Clicks remembered while a polygon may be being drawn (its most vertices).
+POLYGON_VERTICES_KEPT = 64
+
+
+def _near_any(xy: tuple[float, float], vertices: np.ndarray, tolerance_m: float = 1.0) -> bool:
+    """True when ``xy`` is within ``tolerance_m`` Web Mercator metres of one of ``vertices``."""
+    vertices = np.asarray(vertices, dtype=float).reshape(-1, 2)
+    if not vertices.size:
+        return False
+    return bool((np.abs(vertices - np.asarray(xy, dtype=float)).max(axis=1) <= tolerance_m).any())
 
 
 def _outline(region, polygon) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,7 @@ from .core import (
     shown_maps,
     timeaxis,
 )
+from .core.frames import is_regional
 from .core.timeaxis import time_label
 
 log = logging.getLogger(__name__)
@@ -257,6 +258,7 @@ class ExplorerState(param.Parameterized):
             self.dataset_id = previous  # reloads it (cached), which clears the message
             self.report(f"{exc} (still showing '{previous}')")
             return
+        switched = self._opened is not None and self._opened.id != opened.id
         self._opened = opened
         ds = opened.dataset
         times = [time_label(t) for t in ds["time"].values] if "time" in ds.coords else [None]
@@ -286,8 +288,16 @@ class ExplorerState(param.Parameterized):
                 scenarios=kept or others[:1],
                 message="",
             )
+            if switched and self._regional():
+                self.extent = None  # a regional dataset opens on its own extent
         if refused:
             self.report(refused)
+
+    def _regional(self) -> bool:
+        try:
+            return is_regional(self.field())
+        except (SourceError, ValueError, KeyError):
+            return False
 
     def _with_expressions(self, opened: OpenedSource) -> tuple[OpenedSource, str]:
         """``opened`` with derived variables and those of the session's expressions that its

@@ -7,8 +7,9 @@ catalog id, a NetCDF file/glob/directory, a Zarr store, an http(s) OPeNDAP or Za
 ``cmems:DATASET_ID`` or ``stac:ROOT#COLLECTION/ITEM``. Each command is a thin function over
 the core (``components.core``) and the adapters (``data_adapters``): the parser lives in
 :mod:`.parser`, the commands in :mod:`.catalog_cmds` (datasets, inspect, serve), :mod:`.maps`
-(render, compare), :mod:`.series` (timeseries, export), :mod:`.mhw` (mhw, and ``--show`` on
-series), :mod:`.search`, :mod:`.prepare` and :mod:`.observe` (validate, collocate).
+(render, compare), :mod:`.animate`, :mod:`.series` (timeseries, export), :mod:`.mhw` (mhw, and
+``--show`` on series), :mod:`.search`, :mod:`.prepare` and :mod:`.observe` (validate,
+collocate).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 from data_adapters import SourceError
 
+from .animate import cmd_animate
 from .arguments import negative_values_attached
 from .catalog_cmds import cmd_datasets, cmd_inspect, cmd_serve
 from .maps import cmd_compare, cmd_render
@@ -47,6 +49,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": cmd_inspect,
     "render": cmd_render,
     "compare": cmd_compare,
+    "animate": cmd_animate,
     "timeseries": cmd_timeseries,
     "export": cmd_export,
     "prepare": cmd_prepare,

@@ -50,6 +50,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     field, chosen = chosen_field.data, chosen_field.chosen
     frame = _map_frame(field, args, opened.pyramid)
+    _say_if_extended(frame, args)
     cmap = args.cmap or default_cmap(field)
     if args.log and args.clim is not None and args.clim[0] <= 0:
         raise SourceError("--clim: a log scale (--log) needs a positive range (LO > 0)")
@@ -68,8 +69,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         "Software": "ocean-explorer render",
     }
     title = f"{opened.title}\n" + ", ".join(details)
+    credit = source_credit(opened)
+    box = full_extent(field, frame.viewport.crs)
     scale = ColourScale(cmap, clim, args.log)
-    _write_png(frame, output, scale, title, label, metadata, args.bare)
+    _write_png(frame, output, scale, title, label, metadata, args.bare, credit, box)
     used = [chosen[k] for k in ("variable", "time", "depth", "scenario", "member") if k in chosen]
     print(f"wrote {output} ({', '.join(used)})")
     return 0
@@ -101,6 +104,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if members:
         chosen["members"] = f"ensemble mean of {members} members"
     frame = _map_frame(delta, args)
+    _say_if_extended(frame, args)
     cmap = args.cmap or comparison.CHANGE_CMAPS[args.mode]
     clim = args.clim or comparison.change_range(frame.values)
     label = fields.quantity_label(delta, args.var)
@@ -114,7 +118,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if regridded:
         metadata["Comment"] = f"regridded onto the baseline's grid: {regridded}"
     title = f"{opened.title}: {change}\n" + ", ".join(details)
-    _write_png(frame, output, ColourScale(cmap, clim), title, label, metadata, args.bare)
+    credit = source_credit(opened)
+    _write_png(frame, output, ColourScale(cmap, clim), title, label, metadata, args.bare, credit)
     written = [str(output)]
     if stats is not None and stats_file is not None:
         _write_stats(stats_file, stats, args, delta, baseline, scenario, chosen)
@@ -130,20 +135,38 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _png_output(args: argparse.Namespace) -> pathlib.Path:
     """The PNG to write, and ``--cmap`` checked, before any source is opened."""
     output = output_file(args.output, (".png",), "a PNG")
-    if args.cmap is not None:
-        names = colormap_names()
-        if args.cmap not in names:
-            raise SourceError(
-                f"--cmap '{args.cmap}' is not a cmocean colormap{did_you_mean(args.cmap, names)}; "
-                "e.g. thermal, haline, balance, algae, deep (reversed: add _r)"
-            )
+    check_cmap(args.cmap)
     return output
 
 
+def check_cmap(cmap: str | None) -> None:
+    """Refuse a ``--cmap`` that is not a cmocean colormap (one line, with a suggestion)."""
+    if cmap is not None:
+        names = colormap_names()
+        if cmap not in names:
+            raise SourceError(
+                f"--cmap '{cmap}' is not a cmocean colormap{did_you_mean(cmap, names)}; "
+                "e.g. thermal, haline, balance, algae, deep (reversed: add _r)"
+            )
+
+
 def _map_frame(field: xr.DataArray, args: argparse.Namespace, pyramid: Any = None) -> Frame:
-    """``field`` rendered into the viewport of ``--bbox`` (default: the data's extent),
-    ``--width``, ``--height`` and ``--crs``: the frame a PNG shows. With the ``pyramid`` of
-    the source it is a slice of, through that pyramid's levels, as the dashboard renders it."""
+    """``field`` rendered into :func:`map_viewport`: the frame a PNG shows. With the
+    ``pyramid`` of the source it is a slice of, through that pyramid's levels, as the
+    dashboard renders it."""
+    frame = render_field(pyramid_for(field, pyramid), map_viewport(field, args))
+    if not np.isfinite(frame.values).any():
+        warning = "ocean-explorer: warning: no data in this extent (land, or outside the data)"
+        print(warning, file=sys.stderr)
+    return frame
+
+
+def map_viewport(field: xr.DataArray, args: argparse.Namespace) -> Viewport:
+    """The viewport of ``--bbox`` (default: the data's extent), ``--width``, ``--height`` and
+    ``--crs``. A decorated map is true to shape (one CRS unit per pixel across and down): a
+    box of another shape than the size asked is extended about its centre, or the image made
+    smaller where the box would pass the world; ``--bare`` keeps the box and size as given
+    (an overlay or tile placed by its corners)."""
     if args.bbox is not None and args.crs == WEB_MERCATOR:
         _, south, _, north = args.bbox
         if south >= MERCATOR_MAX_LAT or north <= -MERCATOR_MAX_LAT:
@@ -159,11 +182,28 @@ def _map_frame(field: xr.DataArray, args: argparse.Namespace, pyramid: Any = Non
             viewport = Viewport((x0, x1), (y0, y1), args.width, args.height, args.crs)
     except ValueError as exc:
         raise SourceError(f"--bbox: cannot make a map of this extent ({exc})") from exc
-    frame = render_field(pyramid_for(field, pyramid), viewport)
-    if not np.isfinite(frame.values).any():
-        warning = "ocean-explorer: warning: no data in this extent (land, or outside the data)"
-        print(warning, file=sys.stderr)
-    return frame
+    return viewport if getattr(args, "bare", False) else viewport.true_shape()
+
+
+def _say_if_extended(frame: Frame, args: argparse.Namespace) -> None:
+    """One line on stderr when the map shows more than the box, or is smaller than asked,
+    to keep true shapes."""
+    vp = frame.viewport
+    if (vp.width, vp.height) != (args.width, args.height):
+        print(
+            f"ocean-explorer: note: map {vp.width}x{vp.height} px rather than "
+            f"{args.width}x{args.height}, to keep true shapes (the box's own proportions)",
+            file=sys.stderr,
+        )
+    elif args.bbox is not None and not args.bare:
+        west, south, east, north = (round(v, 2) for v in vp.lon_lat_bounds())
+        asked = Viewport.from_bbox(args.bbox, vp.width, vp.height, vp.crs)
+        if asked.x_range != vp.x_range or asked.y_range != vp.y_range:
+            print(
+                f"ocean-explorer: note: box extended to {west:g},{south:g},{east:g},{north:g} "
+                "to keep true shapes at this size (--bare keeps the box as given)",
+                file=sys.stderr,
+            )
 
 
 def _write_png(
@@ -174,13 +214,16 @@ def _write_png(
     label: str,
     metadata: dict[str, str],
     bare: bool,
+    credit: str = "",
+    data_box: tuple[float, float, float, float] | None = None,
 ) -> None:
-    """Write ``frame`` as the bare raster or as the decorated map (title, colour bar)."""
+    """Write ``frame`` as the bare raster or as the decorated map (title, colour bar,
+    attribution line; the sea beyond ``data_box`` apart from land)."""
     try:
         if bare:
             write_bare_png(frame, output, scale, metadata)
         else:
-            write_map_png(frame, output, scale, title, label, metadata)
+            write_map_png(frame, output, scale, title, label, metadata, credit, data_box)
     except OSError as exc:
         raise cannot_write(output, exc) from exc
 

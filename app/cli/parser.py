@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
 
     _add_compare_parser(sub, common)
+    _add_animate_parser(sub, common)
 
     p = sub.add_parser(
         "timeseries",
@@ -360,6 +361,47 @@ def _add_map_options(p: argparse.ArgumentParser, cmap: str, clim: str, log: bool
         default=LONLAT,
         help=f"map projection: {LONLAT} (longitude/latitude, default) or {WEB_MERCATOR}",
     )
+
+
+def _add_animate_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``animate`` command's arguments."""
+    p = sub.add_parser(
+        "animate",
+        parents=[common],
+        help="write an animated GIF of one field over a time range",
+        description="Write an animated GIF of one field from --start to --end: each frame the "
+        "map render draws (title with its date, colour bar, coastline, attribution), in one "
+        "colour range. At most 120 frames and 1,000,000 map pixels a frame.",
+    )
+    p.add_argument("source", metavar="SOURCE", help="catalog id, path or URL")
+    p.add_argument("--var", required=True, metavar="V", help="data variable, e.g. thetao")
+    p.add_argument("--start", metavar="ISO", help="first time, e.g. 2025-03-01 (default: first)")
+    p.add_argument("--end", metavar="ISO", help="last time, e.g. 2025-03-31 (default: last)")
+    p.add_argument(
+        "--every", type=int, default=1, metavar="N", help="one time step in N (default 1)"
+    )
+    p.add_argument("--depth", type=float, metavar="M", help=DEPTH_HELP + " (default: the top)")
+    p.add_argument("--scenario", metavar="S", help="scenario run (default: the baseline)")
+    p.add_argument(
+        "--bbox",
+        type=bbox_arg,
+        metavar="W,S,E,N",
+        help="extent in degrees; W > E crosses the dateline (default: the data's extent)",
+    )
+    p.add_argument("--width", type=pixels_arg, default=640, help="map width, px (default 640)")
+    p.add_argument("--height", type=pixels_arg, default=360, help="map height, px (default 360)")
+    p.add_argument("--cmap", metavar="NAME", help="cmocean colormap (default: by variable)")
+    p.add_argument(
+        "--clim", type=clim_arg, metavar="LO,HI", help="colour range (default: robust, all frames)"
+    )
+    p.add_argument(
+        "--crs",
+        type=str.upper,
+        choices=CRSES,
+        default=LONLAT,
+        help=f"map projection: {LONLAT} (longitude/latitude, default) or {WEB_MERCATOR}",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUT.gif", help="GIF file to write")
 
 
 def _add_compare_parser(sub: Any, common: argparse.ArgumentParser) -> None:

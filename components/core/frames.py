@@ -529,6 +529,17 @@ def full_extent(da: xr.DataArray, crs: str = LONLAT) -> tuple[float, float, floa
     return float(x0), float(y0), float(x1), float(y1)
 
 
+#: A grid narrower than this in longitude or latitude (degrees) is regional: a map of it
+#: opens on its extent rather than keeping the view of the dataset before.
+REGIONAL_LON_SPAN, REGIONAL_LAT_SPAN = 300.0, 100.0
+
+
+def is_regional(da: xr.DataArray) -> bool:
+    """True when ``da``'s grid covers a region rather than (nearly) the globe."""
+    west, south, east, north = full_extent(da, LONLAT)
+    return east - west < REGIONAL_LON_SPAN or north - south < REGIONAL_LAT_SPAN
+
+
 def _lon_arc(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float]:
     """(west, east) of the shortest arc of longitude holding all of 2-D ``lon``.
 

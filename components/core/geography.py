@@ -95,6 +95,48 @@ class Viewport:
         lat0, lat1 = y_to_lat(np.array(self.y_range))
         return float(lon0), float(lat0), float(lon1), float(lat1)
 
+    @property
+    def units_per_pixel(self) -> tuple[float, float]:
+        """(across, down): ``crs`` units (metres or degrees) one pixel spans each way."""
+        return (
+            (self.x_range[1] - self.x_range[0]) / self.width,
+            (self.y_range[1] - self.y_range[0]) / self.height,
+        )
+
+    def true_shape(self) -> Viewport:
+        """This view drawn with one ``crs`` unit per pixel across and down (shapes kept).
+
+        The box is extended about its centre along the short side, as the dashboard's map
+        does, so it still shows all it showed; where that would pass the world (one turn of
+        longitude, the poles or Web Mercator's ±85°), the image is made smaller on that side
+        instead. Unchanged when already true to within a tenth of a pixel.
+        """
+        across, down = self.units_per_pixel
+        if (
+            abs(self.width * (across / down - 1)) < 0.1
+            and abs(self.height * (down / across - 1)) < 0.1
+        ):
+            return self
+        (x0, x1), (y0, y1) = self.x_range, self.y_range
+        y_limit = MERCATOR_HALF_WORLD if self.crs == WEB_MERCATOR else 90.0
+        x_world = 2 * (MERCATOR_HALF_WORLD if self.crs == WEB_MERCATOR else 180.0)
+        width, height = self.width, self.height
+        if across > down:  # extend the box north and south
+            span = across * height
+            if span <= 2 * y_limit:
+                centre = min(max((y0 + y1) / 2, -y_limit + span / 2), y_limit - span / 2)
+                y0, y1 = centre - span / 2, centre + span / 2
+            else:
+                height = max(1, round((y1 - y0) / across))
+        else:  # extend it east and west
+            span = down * width
+            if span <= x_world:
+                centre = (x0 + x1) / 2
+                x0, x1 = centre - span / 2, centre + span / 2
+            else:
+                width = max(1, round((x1 - x0) / down))
+        return Viewport((x0, x1), (y0, y1), width, height, self.crs)
+
     def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
         """x (width,) and y (height,) of pixel centres, in ``crs`` units, y ascending."""
         (x0, x1), (y0, y1) = self.x_range, self.y_range

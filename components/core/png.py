@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .coastlines import LAND_COLOR, coastline_vertices, scale_for_span
+from .coastlines import (
+    LAND_COLOR,
+    OUTSIDE_SEA_COLOR,
+    coastline_vertices,
+    outside_sea,
+    scale_for_span,
+)
 from .colours import palette
 from .frames import Frame
 from .geography import LONLAT, to_crs
@@ -25,8 +31,11 @@ from .geography import LONLAT, to_crs
 LUT_SIZE = 256
 #: Dots per inch of the decorated PNG: 1 point = 100/72 px; sizes below are in pixels.
 DPI = 100
-#: Space around the map for tick labels (left, bottom), colour bar (right) and title (top).
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_TOP = 62, 118, 40, 62
+#: Space around the map for tick labels (left), tick labels and the attribution line
+#: (bottom), colour bar (right) and title (top).
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_TOP = 62, 118, 56, 62
+#: Credit for the coastline and land drawn on every decorated map.
+COASTLINE_CREDIT = "Coastline: GSHHG (Wessel & Smith)"
 #: Colour bar width and its gap from the map, in pixels.
 COLORBAR_WIDTH, COLORBAR_GAP = 16, 14
 COASTLINE_COLOR = "#3b3b3b"
@@ -131,15 +140,51 @@ def write_map_png(
     title: str,
     label: str,
     metadata: dict | None = None,
+    credit: str = "",
+    data_box: tuple[float, float, float, float] | None = None,
 ) -> pathlib.Path:
-    """Write the map with a title, a colour bar labelled ``label``, coastline and graticule.
+    """Write the map with a title, a colour bar labelled ``label``, coastline, graticule and
+    an attribution line (``credit``, the data's source, then the coastline's).
 
     The map area is the frame itself, pixel for pixel, on the land colour of the dashboard;
-    the PNG is ``MARGIN_*`` pixels larger than the frame on each side.
+    the PNG is ``MARGIN_*`` pixels larger than the frame on each side. Give a frame whose
+    viewport is :meth:`~.geography.Viewport.true_shape` for a map true to shape.
     """
+    fig = map_figure(frame, scale, title, label, credit, data_box)
+    if isinstance(path, str | os.PathLike):  # else a binary file object (a download)
+        path = pathlib.Path(path)
+    fig.savefig(
+        path, format="png", dpi=DPI, metadata={**extent_metadata(frame), **(metadata or {})}
+    )
+    return path
+
+
+def extent_metadata(frame: Frame) -> dict[str, str]:
+    """The PNG text saying where the map area is: ``x0,y0,x1,y1`` in its CRS, and the CRS."""
+    (x0, x1), (y0, y1) = frame.viewport.x_range, frame.viewport.y_range
+    return {"Extent": f"{x0:.6g},{y0:.6g},{x1:.6g},{y1:.6g}", "CRS": frame.viewport.crs}
+
+
+def attribution(credit: str) -> str:
+    """The attribution line of a map: the data's credit, then the coastline's."""
+    return " · ".join(p for p in (f"Data: {credit}" if credit else "", COASTLINE_CREDIT) if p)
+
+
+def map_figure(
+    frame: Frame,
+    scale: ColourScale,
+    title: str,
+    label: str,
+    credit: str = "",
+    data_box: tuple[float, float, float, float] | None = None,
+):
+    """The decorated map as a matplotlib ``Figure`` on an Agg canvas (see :func:`write_map_png`);
+    ``figure.canvas.buffer_rgba()`` after ``figure.canvas.draw()`` gives its pixels. With the
+    data's box ``data_box`` (x0, y0, x1, y1 in the frame's CRS), the sea beyond it is drawn
+    apart from land (:func:`.coastlines.outside_sea`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import ListedColormap, LogNorm, Normalize
+    from matplotlib.colors import ListedColormap, LogNorm, Normalize, to_rgba_array
     from matplotlib.figure import Figure
 
     vp = frame.viewport
@@ -159,6 +204,15 @@ def write_map_png(
         interpolation="none",
         aspect="auto",
     )
+    if data_box is not None:
+        outside = np.zeros((vp.height, vp.width, 4), dtype=np.uint8)
+        outside[outside_sea(vp, data_box)[::-1]] = (
+            *to_rgba_array(OUTSIDE_SEA_COLOR)[0, :3] * 255,
+            255,
+        )
+        ax.imshow(
+            outside, extent=(x0, x1, y0, y1), origin="upper", interpolation="none", aspect="auto"
+        )
     ax.plot(*_coastline(frame), color=COASTLINE_COLOR, linewidth=COASTLINE_WIDTH)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -185,11 +239,11 @@ def write_map_png(
     bar = fig.colorbar(mappable, cax=cax, extend=_extend(frame.values, scale.clim))
     bar.set_label(label, fontsize=fontsize)
     bar.ax.tick_params(labelsize=fontsize - 1)
-
-    if isinstance(path, str | os.PathLike):  # else a binary file object (a download)
-        path = pathlib.Path(path)
-    fig.savefig(path, format="png", dpi=DPI, metadata=metadata or {})
-    return path
+    fig.text(
+        4 / fig_w, 4 / fig_h, attribution(credit), ha="left", va="bottom",
+        fontsize=max(fontsize - 3, 6), color="#555555",
+    )  # fmt: skip
+    return fig
 
 
 def _extend(values: np.ndarray, clim: tuple[float, float]) -> str:

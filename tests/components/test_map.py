@@ -10,7 +10,7 @@ from components import ColorSettings, ExplorerState, MapView, TimeControls
 from components.controls import LatestOnly
 from components.core.colours import default_cmap, palette, robust_range
 from components.core.derived import velocity_names
-from components.map_layers import lonlat_extent_to_mercator
+from components.map_layers import log_ticks, lonlat_extent_to_mercator, reference_speed
 from data_adapters import Catalog
 
 
@@ -162,9 +162,24 @@ def test_current_arrows_follow_the_velocity_variables(state):
     view = MapView(state=state)
     x0, y0, x1, y1 = lonlat_extent_to_mercator((-80.0, -60.0, 40.0, 60.0))
     off = view._arrows(x_range=(x0, x1), y_range=(y0, y1), width=600, height=600)
-    assert len(off) == 0
+    assert len(off.get(0)) == 0
     on = view._arrows(x_range=(x0, x1), y_range=(y0, y1), width=600, height=600, currents=True)
-    assert 100 < len(on) <= 32 * 32  # thinned to the view, not one arrow per cell
+    arrows, key = on.get(0), on.get(1)
+    assert 100 < len(arrows) <= 32 * 32 + 1  # thinned to the view, not one arrow per cell
+    # the reference arrow (the last) says its speed: a round speed up to the fastest in view
+    fastest = float(np.nanmax(np.hypot(*(view._component(n).values for n in ("uo", "vo")))))
+    ref = float(key.text.split()[0])
+    assert key.text.endswith(" m s-1") and ref <= fastest * 1.05  # the data's units
+    assert ref / fastest >= 0.2
+    speeds = arrows.dimension_values("speed")
+    assert speeds[:-1].max() == pytest.approx(1.0)  # lengths relative to the fastest
+    assert 0.2 <= speeds[-1] <= 1.0  # the key: its speed relative to the same fastest
+
+
+def test_log_colour_bar_has_ticks_below_half():
+    assert log_ticks((0.01, 5.0)) == [0.01, 0.1, 1.0]
+    assert log_ticks((0.03, 0.9)) == [0.05, 0.1, 0.2, 0.5]
+    assert reference_speed(0.73) == 0.5 and reference_speed(1.9) == 1.0
 
 
 def test_coastline_is_drawn_where_the_coast_is(state):

@@ -68,3 +68,26 @@ def wait_for_title(page, start: str, timeout_s: float = 60.0) -> str:
             return found[0]
         page.wait_for_timeout(300)
     raise AssertionError(f"no plot title with {start!r}: {page.evaluate(TITLES_JS)}")
+
+
+#: The map's plot frame (the data area, inside the axes) in canvas pixels: left, top, width,
+#: height (the figure with the map's tools).
+FRAME_JS = """() => {
+    for (const doc of window.Bokeh.documents)
+        for (const m of doc.all_models)
+            if (m.constructor.__name__ === "Figure" && m.tags && m.tags.includes("true-shape")) {
+                const view = window.Bokeh.index.find_one(m);
+                if (view && view.frame && view.frame.bbox.width > 0) {
+                    const b = view.frame.bbox;
+                    return [b.left, b.top, b.width, b.height];
+                }
+            }
+    return null;
+}"""
+
+
+def in_frame(page, canvas, fx: float, fy: float) -> tuple[float, float]:
+    """Page coordinates of the fraction (fx, fy) of the map's data area (inside its axes)."""
+    box = canvas.bounding_box()
+    left, top, width, height = page.evaluate(FRAME_JS)
+    return box["x"] + left + width * fx, box["y"] + top + height * fy

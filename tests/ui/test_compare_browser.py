@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from .pages import pixels, wait_for_map, wait_for_title
+from .pages import FRAME_JS, pixels, wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -79,7 +79,8 @@ def test_dragging_the_swipe_divider_moves_the_split(small_demo_server, page):
     # the divider is the one white column across the middle of the map
     band = rgb[rgb.shape[0] // 4 : 3 * rgb.shape[0] // 4, : int(rgb.shape[1] * 0.8)].min(axis=2)
     white = np.flatnonzero(band.min(axis=0) > 225)
-    white = white[white > 20]
+    left, _, width, _ = page.evaluate(FRAME_JS)  # inside the data area, not the axes
+    white = white[(white > left + 5) & (white < left + width - 5)]
     assert white.size, "no divider line on the map"
     x_line = float(white.mean())
     box = canvas.bounding_box()

@@ -9,7 +9,7 @@ import xarray as xr
 from data_adapters.demo import DemoOceanAdapter
 
 from .conftest import serving
-from .pages import distinct_colours, hover_readout, wait_for_change, wait_for_map
+from .pages import distinct_colours, hover_readout, in_frame, wait_for_change, wait_for_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -105,7 +105,11 @@ def test_hover_over_land_says_so(small_demo_server, page):
     page.goto(small_demo_server, wait_until="domcontentloaded")
     canvas, _ = wait_for_map(page)
     # the bottom rows of the whole-globe view are Antarctica's interior
-    *_, value_text = hover_readout(page, canvas, 0.5, 0.97)
+    x, y = in_frame(page, canvas, 0.5, 0.98)
+    box = canvas.bounding_box()
+    *_, value_text = hover_readout(
+        page, canvas, (x - box["x"]) / box["width"], (y - box["y"]) / box["height"]
+    )
     assert value_text == "NaN"  # land has no value: no number, no units
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .pages import hover_readout, wait_for_map, wait_for_title
+from .pages import hover_readout, in_frame, wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,9 +63,8 @@ def test_pinned_points_get_a_line_each_and_can_be_removed(small_demo_server, pag
 def test_a_click_on_land_says_so(small_demo_server, page):
     page.goto(small_demo_server, wait_until="domcontentloaded")
     canvas, _ = wait_for_map(page)
-    box = canvas.bounding_box()
     # the bottom rows of the whole-globe view are Antarctica's interior
-    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.97)
+    page.mouse.click(*in_frame(page, canvas, 0.5, 0.98))
     notice = page.locator(".notyf__message").first
     notice.wait_for(state="visible", timeout=30_000)
     assert "is on land" in notice.inner_text()
