@@ -240,8 +240,9 @@ class CompareView(pn.viewable.Viewer):
                 "scenario": name,
                 **{k: stats[k] for k in comparison.IMPACT_KEYS},
             }
-            if heatwaves is not None:
+            if heatwaves is not None:  # the baseline's beside each scenario's (CSV columns)
                 row.update(heatwaves[name])
+                row.update({f"baseline_{k}": v for k, v in heatwaves[s.baseline].items()})
             if steps is not None:  # what is counted travels with the count (CSV columns)
                 row.update(exceed=s.exceed, exceed_value=s.event_value)
                 row["steps_exceeding"] = steps[name]

@@ -45,5 +45,7 @@ def test_the_heatwave_scenario_has_more_heatwave_days_and_area_than_the_baseline
     severe = heat["area_severe_km2"] + heat["area_extreme_km2"]
     assert severe > 1e5 and severe > base["area_severe_km2"] + base["area_extreme_km2"]
     assert table.attrs["units"] == "1"  # the change of a category, not of degC
+    csv = view.table_csv().getvalue().splitlines()[1].split(",")
+    assert {"heatwave_days", "area_extreme_km2", "baseline_heatwave_days"} <= set(csv)
     markdown = view._table_markdown()
     assert "heatwave days (mean of the last 30 days)" in markdown and "km² Extreme" in markdown
