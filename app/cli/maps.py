@@ -84,6 +84,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     opened = opened_source(args, catalog_=catalog)
     da, baseline, scenario, regridded = _compare_pair(opened, args, catalog)
     shown = processing.Processing.parse(args.show, args.reference)
+    if shown.needs_climate and args.mode == "pct":
+        raise SourceError(
+            f"--mode pct: a relative change of the {processing.SHOW_LABELS[shown.show]} has no "
+            "meaning (it is measured from the climatology, not from zero); use --mode diff"
+        )
     try:
         if shown.needs_climate:
             pair, chosen = _shown_runs(da, baseline, scenario, shown, args, opened, regridded)

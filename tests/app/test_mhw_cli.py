@@ -264,6 +264,11 @@ def test_compare_shows_the_change_of_the_category(runs_file, capsys, tmp_path):
     )  # fmt: skip
     assert code == 0, err
     assert json.loads(stats.read_text())["units"] == "degC"
+    code, _, err = run(
+        capsys, "compare", str(runs_file), "--var", "sst", "--scenario", "heatwave",
+        "--show", "anomaly", "--mode", "pct", "-o", str(out),
+    )  # fmt: skip
+    assert code == 2 and "use --mode diff" in err and len(err.strip().splitlines()) == 1
 
 
 def test_export_writes_the_shown_quantity_with_its_units(runs_file, capsys, tmp_path):
