@@ -27,11 +27,11 @@ from data_adapters.errors import as_source_error, read_errors
 
 from .answer_pane import AnswerPane
 from .colors import ColorSettings
-from .core import comparison, regions, timeaxis
+from .core import comparison, mhw, regions, shown_maps, timeaxis
 from .core.frames import FrameCache
 from .map import MAP_HEIGHT, MapView
 from .map_layers import LayerSettings
-from .state import ExplorerState
+from .state import ExplorerState, climate_inputs
 from .text import escape
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,7 @@ class CompareView(pn.viewable.Viewer):
         change = "pct" if s.mode == "relative" else "diff"
         rows = []
         steps = self._steps_above(mask, [s.baseline, *scenarios])
+        heatwaves = self._heatwaves(mask, [s.baseline, *scenarios])
         units = str(da.attrs.get("units", ""))
         for name in scenarios:
             delta = comparison.change(
@@ -239,6 +240,9 @@ class CompareView(pn.viewable.Viewer):
                 "scenario": name,
                 **{k: stats[k] for k in comparison.IMPACT_KEYS},
             }
+            if heatwaves is not None:  # the baseline's beside each scenario's (CSV columns)
+                row.update(heatwaves[name])
+                row.update({f"baseline_{k}": v for k, v in heatwaves[s.baseline].items()})
             if steps is not None:  # what is counted travels with the count (CSV columns)
                 row.update(exceed=s.exceed, exceed_value=s.event_value)
                 row["steps_exceeding"] = steps[name]
@@ -246,13 +250,32 @@ class CompareView(pn.viewable.Viewer):
                     row["baseline_steps_exceeding"] = steps[s.baseline]
             rows.append(row)
         table = pd.DataFrame(rows)
-        table.attrs.update(units=units if change == "diff" else "%", value_units=units)
+        shown_units = str(s.shown_attrs().get("units", ""))  # a category's change: "1"
+        table.attrs.update(units=shown_units if change == "diff" else "%", value_units=units)
+        if heatwaves is not None:
+            table.attrs["baseline_heatwaves"] = heatwaves[s.baseline]
         if steps is not None:
             times = s.dataset[s.variable]["time"].values
             table.attrs["exceedance"] = comparison.exceedance_label(
                 s.exceed, s.event_value, units, timeaxis.step_name(times)
             )
         return table
+
+    def _heatwaves(
+        self, mask: xr.DataArray, names: list[str]
+    ) -> dict[str, dict[str, float]] | None:
+        """Per run, when Show is a marine-heatwave choice: its heatwave days in the region
+        and km² per category at the current time (:func:`shown_maps.heatwave_impact`)."""
+        s = self.state
+        chosen = s.processing()
+        if not chosen.show.startswith("mhw") or "time" not in s.dataset[s.variable].dims:
+            return None
+        step = s.param.time.objects.index(s.time)
+        out = {}
+        for name in names:
+            run, base, key = climate_inputs(s, name)
+            out[name] = shown_maps.heatwave_impact(run, base, step, chosen, mask, key)
+        return out
 
     def _steps_above(self, mask: xr.DataArray, names: list[str]) -> dict[str, int] | None:
         s = self.state
@@ -305,6 +328,12 @@ class CompareView(pn.viewable.Viewer):
             return f"*{escape(as_source_error(exc, str(s.dataset_id)))}*"
         units = escape(table.attrs["units"])
         head = ["scenario", *comparison.describe(table.iloc[0].to_dict(), units)]
+        heat = table.attrs.get("baseline_heatwaves")
+        if heat is not None:
+            head += [
+                f"heatwave days (mean of the last {shown_maps.HEATWAVE_WINDOW_DAYS} days)",
+                *(f"km² {name}" for name in mhw.CATEGORIES.values()),
+            ]
         if "exceedance" in table.attrs:
             head.append(f"{escape(table.attrs['exceedance'])} (regional mean)")
         lines = [
@@ -316,6 +345,8 @@ class CompareView(pn.viewable.Viewer):
         ]
         for row in table.to_dict("records"):
             cells = [escape(row["scenario"]), *comparison.describe(row, units).values()]
+            if heat is not None:
+                cells += _heatwave_cells(row, heat)
             if "steps_exceeding" in row:
                 base = row.get("baseline_steps_exceeding")
                 count = f"{row['steps_exceeding']}"
@@ -331,7 +362,7 @@ class CompareView(pn.viewable.Viewer):
             [
                 s.mode, s.baseline, s.scenarios, s.time, s.depth, s.variable,
                 s.threshold, s.within_spread, s.event_value, s.exceed, s.region, s.polygon,
-                s.extent,
+                s.extent, s.show, s.reference, s.climate_baseline,
             ],
             what="the impact table",
         )  # fmt: skip
@@ -340,3 +371,13 @@ class CompareView(pn.viewable.Viewer):
             color="light", embed=False, height=32,
         )  # fmt: skip
         return pn.Column(self._pane, self.note, pn.Row(body, download), sizing_mode="stretch_width")
+
+
+def _heatwave_cells(row: dict[str, Any], baseline: dict[str, float]) -> list[str]:
+    """A scenario's heatwave days and km² per category, each with the baseline's."""
+    days = f"{row['heatwave_days']:.1f} (baseline {baseline['heatwave_days']:.1f})"
+    areas = [
+        f"{row[key]:,.0f} (baseline {baseline[key]:,.0f})"
+        for key in (f"area_{name.lower()}_km2" for name in mhw.CATEGORIES.values())
+    ]
+    return [days, *areas]

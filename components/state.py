@@ -449,13 +449,7 @@ class ExplorerState(param.Parameterized):
         run = (scenario or self.scenario) if "scenario" in da.dims else None
         chosen = self.processing()
         if shown and chosen.needs_climate and step is not None and variable is None:
-            series = fields.select(da, self.depth, run, members=members, strict_depth=False)
-            base = processing.climate_run(da, run or self.scenario, chosen.baseline)
-            base = fields.select(base, self.depth, None, members=members, strict_depth=False)
-            base_run = processing.climate_label(da, run or self.scenario, chosen.baseline)
-            depth = vertical.label(series["depth"]) if "depth" in series.coords else None
-            source = processing.source_stamp(self.dataset_id)
-            key = shown_maps.map_key(source, str(da.name), depth, base_run)
+            series, base, key = climate_inputs(self, scenario, members)
             return shown_maps.shown_map(series, base, step, chosen, key)
         return fields.select(
             da, self.depth, run, members=members, strict_depth=False, time_index=step
@@ -496,3 +490,21 @@ class ExplorerState(param.Parameterized):
         if note:  # the nearest step is an end of the data: say so rather than jump silently
             self.report(note)
         return index
+
+
+def climate_inputs(
+    state: ExplorerState, scenario: str | None = None, members: bool = False
+) -> tuple[xr.DataArray, xr.DataArray, str]:
+    """The variable's run ``scenario`` of ``state`` (default: its current one) at the
+    current level on every step, the run its climatology comes from, and that
+    climatology's cache key (all lazy): what :func:`shown_maps.shown_map` and its kin take."""
+    da = state.dataset[state.variable]
+    run = (scenario or state.scenario) if "scenario" in da.dims else None
+    chosen = state.processing()
+    series = fields.select(da, state.depth, run, members=members, strict_depth=False)
+    base = processing.climate_run(da, run or state.scenario, chosen.baseline)
+    base = fields.select(base, state.depth, None, members=members, strict_depth=False)
+    base_run = processing.climate_label(da, run or state.scenario, chosen.baseline)
+    depth = vertical.label(series["depth"]) if "depth" in series.coords else None
+    source = processing.source_stamp(state.dataset_id)
+    return series, base, shown_maps.map_key(source, str(da.name), depth, base_run)

@@ -86,9 +86,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     opened = opened_source(args, catalog_=catalog)
     da, baseline, scenario, regridded = _compare_pair(opened, args, catalog)
+    shown = processing.Processing.parse(args.show, args.reference)
+    if shown.needs_climate and args.mode == "pct":
+        raise SourceError(
+            f"--mode pct: a relative change of the {processing.SHOW_LABELS[shown.show]} has no "
+            "meaning (it is measured from the climatology, not from zero); use --mode diff"
+        )
     try:
-        da, chosen = _both_runs_at(da, args.time, args.depth)
-        pair = comparison.runs(da, baseline, [scenario])
+        if shown.needs_climate:
+            pair, chosen = _shown_runs(da, baseline, scenario, shown, args, opened, regridded)
+        else:
+            da, chosen = _both_runs_at(da, args.time, args.depth)
+            pair = comparison.runs(da, baseline, [scenario])
         delta = comparison.change(pair[baseline], pair[scenario], args.mode)
         if delta.ndim != 2:
             raise SourceError(
@@ -109,7 +118,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     clim = args.clim or comparison.change_range(frame.values)
     label = fields.quantity_label(delta, args.var)
     change = f"{scenario} {MINUS} {baseline}"
-    details = [label, *(chosen[k] for k in ("time", "depth", "members") if k in chosen)]
+    parts = ("time", "depth", "members", "show")
+    details = [label, *(chosen[k] for k in parts if k in chosen)]
     metadata = {
         "Title": f"{opened.title}: {change}, " + ", ".join(details),
         "Source": source_credit(opened),
@@ -249,6 +259,31 @@ def _both_runs_at(
     return da, chosen
 
 
+def _shown_runs(
+    da: xr.DataArray,
+    baseline: str,
+    scenario: str,
+    shown: processing.Processing,
+    args: argparse.Namespace,
+    opened: OpenedSource,
+    regridded: str | None,
+) -> tuple[dict[str, xr.DataArray], dict[str, str]]:
+    """The baseline and the scenario as ``--show`` shows them at ``--time`` and ``--depth``
+    (the maps ``render`` draws, each against the first run's climatology), and the labels
+    of that step, level and shown quantity."""
+    ds = da.to_dataset(name=args.var)
+    # runs read from other sources are not the source's: their climatology is not cached
+    same_source = all(run in fields.scenario_labels(opened.dataset) for run in (baseline, scenario))
+    key = processing.source_stamp(opened.id) if same_source and not regridded else None
+    pair, chosen = {}, {}
+    for run in (baseline, scenario):
+        choice = fields.Choice(args.var, time=args.time, depth=args.depth, scenario=run)
+        one = shown_maps.shown_field(ds, choice, shown, opened.id, key, "--time")
+        pair[run] = one.data.drop_vars("scenario", errors="ignore")
+        chosen = one.chosen
+    return pair, chosen
+
+
 def _looks_like_source(text: str) -> bool:
     """True for what names a path, glob or URL rather than a run's label."""
     return os.path.exists(text) or any(c in text for c in "/\\:.*?[")
@@ -351,6 +386,7 @@ def _write_stats(
         mode=args.mode,
         units=str(delta.attrs.get("units") or ""),
         threshold=args.threshold,
+        show=args.show,
         time=chosen.get("time"),
         depth=float(delta["depth"]) if "depth" in delta.coords else None,
         bbox=list(args.bbox) if args.bbox is not None else None,

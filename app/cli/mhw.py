@@ -65,6 +65,41 @@ def processed_point(
     return joined.transpose("time", ...).assign_attrs(shown[0].attrs)
 
 
+def processed_block(
+    da: xr.DataArray,
+    subset: xr.DataArray,
+    choice: processing.Processing,
+    args: argparse.Namespace,
+    source_id: str,
+    start: str | None = None,
+    end: str | None = None,
+) -> xr.DataArray:
+    """The box of ``subset`` (one run of ``da``, on time) as ``--show`` asks, on its period.
+
+    The box is read over the whole series (the climatology's reference period, and the days
+    around the period that start or end its heatwaves), then the period is cut; the values
+    carry the shown quantity's units and long_name.
+    """
+    if "member" in subset.dims:
+        raise SourceError("--show of an ensemble: export one member's value instead")
+    run = args.scenario or fields.scenario_labels(da)[0]
+    base_label = processing.climate_label(da, run, choice.baseline)
+
+    def box(label: str) -> xr.DataArray:
+        one = fields.select(da, depth=args.depth, scenario=label, whole_column=True)
+        one = regions.in_box(one, args.bbox) if args.bbox is not None else one
+        return one.transpose("time", ...)
+
+    block = box(run).compute()
+    base = block if base_label == run else box(base_label).compute()
+    where = ",".join(f"{x:g}" for x in args.bbox) if args.bbox is not None else "grid"
+    key = climate_key(source_id, str(da.name), args.depth, where, base_label)
+    out = processing.shown_series(block, base, choice, key)
+    if start is not None or end is not None:
+        out = fields.period(out, start, end)
+    return out.transpose(*subset.dims).rename(subset.name)
+
+
 def cmd_mhw(args: argparse.Namespace) -> int:
     """Write marine heatwaves: the events at a point, or the daily area per category in a box."""
     output = output_file(args.output, (".csv",), "CSV") if args.output else None

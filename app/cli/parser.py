@@ -258,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help=f"largest export in MB (default: ${EXPORT_LIMIT_ENV} or {DEFAULT_EXPORT_LIMIT_MB:g})",
     )
+    add_processing_options(p)
     _add_prepare_parser(sub, common)
     _add_observation_parsers(sub, common)
     return parser
@@ -275,8 +276,9 @@ def _add_expressions(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_processing_options(p: argparse.ArgumentParser) -> None:
-    """``--show``, ``--reference`` and ``--baseline``: what is shown of the variable."""
+def add_processing_options(p: argparse.ArgumentParser, baseline: bool = True) -> None:
+    """``--show``, ``--reference`` and (unless ``baseline=False``: ``compare``, whose
+    ``--baseline`` is a run) ``--baseline``: what is shown of the variable."""
     p.add_argument(
         "--show",
         choices=SHOWS,
@@ -291,6 +293,8 @@ def add_processing_options(p: argparse.ArgumentParser) -> None:
         help="reference period of the climatology, years (1993/2022) or dates (default: the "
         "first 30 full years of the data, or all its full years)",
     )
+    if not baseline:
+        return
     p.add_argument(
         "--baseline",
         choices=BASELINES,
@@ -474,6 +478,7 @@ def _add_compare_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     _add_map_options(
         p, cmap="balance for diff, diff for pct", clim="symmetric about zero, ±max |change| in view"
     )
+    add_processing_options(p, baseline=False)
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
     p.add_argument("--stats", metavar="OUT.json", help="also write the statistics as JSON")
 

@@ -13,12 +13,12 @@ import argparse
 import os
 import sys
 
-from components.core import fields, probes, regions, tables, timeaxis
+from components.core import fields, probes, processing, regions, tables, timeaxis
 from data_adapters import SourceError, vertical
 
 from .arguments import megabytes_arg
 from .common import cannot_write, every_run, megabytes, opened_source, output_file
-from .mhw import processed_point
+from .mhw import processed_block, processed_point
 from .parser import DEFAULT_EXPORT_LIMIT_MB, EXPORT_LIMIT_ENV
 
 
@@ -86,6 +86,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
         if args.bbox is not None:
             subset = regions.in_box(subset, args.bbox)
+        shown = processing.Processing.parse(args.show, args.reference, args.baseline)
+        if shown.needs_climate:
+            # the whole series of the box: the source's series layout when it has one
+            series = every_run(opened, opened.for_series()[args.var], args.scenario)
+            subset = processed_block(series, subset, shown, args, opened.id, start, end)
     except SourceError as exc:
         raise SourceError(f"{opened.id}: {exc}") from exc
     as_csv = output.suffix.lower() == ".csv"
@@ -108,6 +113,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             ("end", args.end),
             ("depth", args.depth),
             ("scenario", args.scenario),
+            ("show", None if args.show == "value" else args.show),
+            ("reference", subset.attrs.get("reference_period")),
         )
         if v is not None
     )

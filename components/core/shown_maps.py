@@ -19,8 +19,15 @@ from data_adapters.cache import atomic_write_bytes, cache_dir
 from data_adapters.errors import SourceError
 
 from . import climatology as clim
-from . import dhw, fields, mhw
-from .processing import Processing, climate_label, climate_run, shown_attrs
+from . import dhw, fields, mhw, regions
+from .processing import (
+    Climate,
+    Processing,
+    category_areas,
+    climate_label,
+    climate_run,
+    shown_attrs,
+)
 from .timeaxis import nearest_step
 
 
@@ -127,6 +134,46 @@ def shown_map(
     return one.copy(data=values.astype(np.float32)).assign_attrs(
         shown_attrs(run.attrs, processing.show, reference)
     )
+
+
+#: Days up to the shown one over which a region's heatwave days are counted.
+HEATWAVE_WINDOW_DAYS = 30
+
+
+def heatwave_impact(
+    run: xr.DataArray,
+    base: xr.DataArray,
+    step: int,
+    processing: Processing,
+    mask: xr.DataArray,
+    key: str | None = None,
+) -> dict[str, float]:
+    """Marine heatwaves in the cells of ``mask`` (a region of ``run``'s grid, daily, lazy)
+    against the climatology of ``base``: ``heatwave_days``, the days of the
+    :data:`HEATWAVE_WINDOW_DAYS` up to step ``step`` that the region's sea spent in a
+    heatwave (the area-weighted mean over its cells), and on step ``step`` the area in each
+    category (``area_moderate_km2`` ... ``area_extreme_km2``, the columns of
+    :func:`processing.category_areas`)."""
+    times = run["time"].values
+    if clim.step_kind(times) != "daily":
+        raise SourceError("marine heatwaves need daily data; show the anomaly of monthly data")
+    reference = processing.reference or clim.default_reference(times)
+    lo = max(step - HEATWAVE_WINDOW_DAYS + 1, 0)
+    first, last = max(lo - mhw.CONTEXT_DAYS, 0), min(step + mhw.CONTEXT_DAYS, len(times) - 1)
+    seas, thresh = curves_at(base, reference, clim.day_of_year(times[first : last + 1]), key)
+    window = np.asarray(run.isel(time=slice(first, last + 1)).values, dtype=np.float64)
+    area = np.asarray(regions.cell_area_km2(run).values, dtype=np.float64)
+    sea = np.asarray(mask.values, dtype=bool) & np.isfinite(window[step - first])
+    area = np.where(sea, area, np.nan)
+    if not sea.any():
+        raise SourceError("no sea in the region to count marine heatwaves in")
+    climate = Climate(reference, seas, thresh)
+    days = category_areas(window, times[first : last + 1], climate, area).drop(columns="date")
+    counted = days.iloc[lo - first : step - first + 1]
+    return {
+        "heatwave_days": float(counted.to_numpy().sum() / np.nansum(area)),
+        **{k: float(v) for k, v in days.iloc[step - first].items()},
+    }
 
 
 def _monthly_anomaly(

@@ -212,3 +212,87 @@ def test_prepare_climatology_writes_it_ahead_and_render_reads_it(
     assert code == 0, err and out.exists()
     after = list((tmp_path / "cache" / "climatology").rglob("doy*.npz"))
     assert {p: p.stat().st_mtime_ns for p in after} == before  # read, not computed again
+
+
+@pytest.fixture(scope="module")
+def runs_file(tmp_path_factory) -> pathlib.Path:
+    """Ten years (2011-2020) of two runs: a baseline, and a heatwave run whose one cell is
+    4 °C above the baseline on 1-20 July 2020."""
+    path = tmp_path_factory.mktemp("runs") / "runs.nc"
+    recent = TIMES >= "2011-01-01"
+    base = _sst()[recent]
+    base[HOT[recent], 1, 2] -= 4.0  # the baseline run has no heatwave
+    hot = base.copy()
+    hot[HOT[recent], 1, 2] += 4.0
+    xr.Dataset(
+        {
+            "sst": (
+                ("scenario", "time", "lat", "lon"),
+                np.stack([base, hot]),
+                {"units": "degC", "long_name": "SST"},
+            )
+        },
+        coords={
+            "scenario": ["baseline", "heatwave"],
+            "time": TIMES[recent],
+            "lat": ("lat", LAT, {"units": "degrees_north"}),
+            "lon": ("lon", LON, {"units": "degrees_east"}),
+        },
+    ).to_netcdf(path)
+    return path
+
+
+def test_compare_shows_the_change_of_the_category(runs_file, capsys, tmp_path):
+    """Heatwave minus baseline of the category: +4 (Extreme) at the hot cell, 0 elsewhere."""
+    out, stats = tmp_path / "change.png", tmp_path / "change.json"
+    code, _, err = run(
+        capsys, "compare", str(runs_file), "--var", "sst", "--scenario", "heatwave",
+        "--time", "2020-07-10", "--show", "mhw-category", "--reference", "2011/2020",
+        "--stats", str(stats), "-o", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    import json
+
+    doc = json.loads(stats.read_text())
+    assert doc["max_diff"] == pytest.approx(4.0) and doc["min_diff"] == pytest.approx(0.0)
+    assert doc["units"] == "1" and doc["show"] == "mhw-category"
+    assert doc["area_km2_exceeding"] == pytest.approx(doc["area_km2"] / 12, rel=0.01)
+    # the value's change over the same day is the 4 °C of the heatwave, not a category
+    code, _, err = run(
+        capsys, "compare", str(runs_file), "--var", "sst", "--scenario", "heatwave",
+        "--time", "2020-07-10", "--stats", str(stats), "-o", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(stats.read_text())["units"] == "degC"
+    code, _, err = run(
+        capsys, "compare", str(runs_file), "--var", "sst", "--scenario", "heatwave",
+        "--show", "anomaly", "--mode", "pct", "-o", str(out),
+    )  # fmt: skip
+    assert code == 2 and "use --mode diff" in err and len(err.strip().splitlines()) == 1
+
+
+def test_export_writes_the_shown_quantity_with_its_units(runs_file, capsys, tmp_path):
+    out = tmp_path / "category.nc"
+    code, _, err = run(
+        capsys, "export", str(runs_file), "--var", "sst", "--scenario", "heatwave",
+        "--start", "2020-07-09", "--end", "2020-07-10", "--show", "mhw-category",
+        "-o", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    with xr.open_dataset(out) as ds:
+        written = ds["sst"].load()
+    assert written.sizes["time"] == 2
+    assert written.attrs["units"] == "1"
+    assert "marine heatwave category" in written.attrs["long_name"]
+    assert written.attrs["reference_period"] == "2011/2020"
+    assert (written.isel(lat=1, lon=2).values == 4).all()
+    assert float(written.sum()) == 8.0  # no other cell is in a heatwave
+    csv_out = tmp_path / "anomaly.csv"
+    code, _, err = run(
+        capsys, "export", str(runs_file), "--var", "sst", "--scenario", "heatwave",
+        "--start", "2020-07-10", "--end", "2020-07-10", "--show", "anomaly",
+        "--bbox=-149,41,-148,42", "-o", str(csv_out),
+    )  # fmt: skip
+    assert code == 0, err
+    rows = pd.read_csv(csv_out, comment="#")
+    assert len(rows) == 1 and 3.0 < float(rows.iloc[0, -1]) < 5.5
