@@ -1,5 +1,7 @@
-"""The sidebar's composite controls, built from the session's state: expressions and the
-comparison's settings."""
+"""The sidebar's composite controls, built from the session's state.
+
+The "Add expression" box and the comparison's settings.
+"""
 
 from __future__ import annotations
 
