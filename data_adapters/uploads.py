@@ -334,6 +334,10 @@ def _open_here(kind: str, path: str, name: str) -> dict[str, Any]:
     return summarize(opened.dataset, name, opened.title)
 
 
+#: How the loader and the C libraries say the address-space limit was reached.
+_OUT_OF_ADDRESS_SPACE = ("failed to map segment", "annot allocate memory")
+
+
 def _child(argv: list[str]) -> int:
     """Entry of the checking process: ``KIND PATH NAME MEMORY_MB``; one JSON line out."""
     import resource
@@ -348,7 +352,11 @@ def _child(argv: list[str]) -> int:
     except MemoryError:
         answer = {"error": f"{name}: opening it needs more than {memory_mb} MB (the limit)"}
     except Exception as exc:  # any library's error, in one line
-        answer = {"error": f"{name}: cannot be opened ({short_reason(exc)}); check the file"}
+        if any(sign in str(exc) for sign in _OUT_OF_ADDRESS_SPACE):
+            # a library loaded for this file found no room under the limit
+            answer = {"error": f"{name}: opening it needs more than {memory_mb} MB (the limit)"}
+        else:
+            answer = {"error": f"{name}: cannot be opened ({short_reason(exc)}); check the file"}
     print(json.dumps(answer, default=str))
     return 0
 
