@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .pages import wait_for_map, wait_for_title
+from .pages import in_frame, wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -56,11 +56,11 @@ def test_a_drawn_box_says_at_once_that_it_computes(small_demo_server, browser):
     page.get_by_text("frame ").first.wait_for(timeout=60_000)  # the server drew the map
     page.locator(".bk-tool-icon-box-select").first.click()
     page.evaluate(WATCH_BANNER_JS)
-    box = canvas.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.45
+    x0, y0 = in_frame(page, canvas, 0.05, 0.45)  # inside the map's axes
+    x1, y1 = in_frame(page, canvas, 0.20, 0.55)
     page.mouse.move(x0, y0)
     page.mouse.down()
-    page.mouse.move(x0 + box["width"] * 0.15, y0 + box["height"] * 0.1, steps=6)
+    page.mouse.move(x1, y1, steps=6)
     page.mouse.up()
     shown = wait_for(page, "() => window.__banner.shown !== null && window.__banner")
     assert shown["shown"] - shown["released"] <= 200.0, shown
