@@ -21,7 +21,10 @@ class SessionCatalog(Catalog):
     """The shared catalog's datasets and groups, plus this session's own datasets."""
 
     def __init__(self, shared: Catalog) -> None:
-        super().__init__(dict(shared.datasets), dict(shared.groups), shared.path)
+        # the server's catalogues too: Find data searches them, and links open only from them
+        super().__init__(
+            dict(shared.datasets), dict(shared.groups), shared.path, shared.catalogues
+        )
         self.shared = shared
         self.added: dict[str, OpenedSource] = {}
         self._added_lock = threading.Lock()

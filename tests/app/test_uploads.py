@@ -112,6 +112,20 @@ def test_a_session_catalog_keeps_its_uploads_to_itself(outcome, tmp_path):
     receiver.close()
 
 
+def test_a_session_catalog_searches_and_opens_only_the_servers_catalogues():
+    shared = Catalog.from_dict(
+        {
+            "datasets": [{"id": "demo", "title": "D", "adapter": "demo"}],
+            "catalogues": {"stac": ["http://127.0.0.1:9/stac/"], "cmems": False},
+        }
+    )
+    session = SessionCatalog(shared)
+    assert session.catalogues == shared.catalogues
+    # a link to the default data lake is refused where the server does not search it
+    assert not session.catalogues.allows("stac:https://api.dive.edito.eu/data/#c/i")
+    assert session.catalogues.allows("stac:http://127.0.0.1:9/stac/#c/i")
+
+
 def test_a_gridded_upload_compared_with_a_catalog_dataset_shows_upload_minus_it(outcome, tmp_path):
     base = write_netcdf(run(0.0), tmp_path / "base.nc")
     shared = Catalog.from_dict(
