@@ -22,9 +22,7 @@ class SessionCatalog(Catalog):
 
     def __init__(self, shared: Catalog) -> None:
         # the server's catalogues too: Find data searches them, and links open only from them
-        super().__init__(
-            dict(shared.datasets), dict(shared.groups), shared.path, shared.catalogues
-        )
+        super().__init__(dict(shared.datasets), dict(shared.groups), shared.path, shared.catalogues)
         self.shared = shared
         self.added: dict[str, OpenedSource] = {}
         self._added_lock = threading.Lock()
