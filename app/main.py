@@ -166,8 +166,7 @@ def create_app(
     )
     comparing = state.param.mode.rx() != "map"
     s = state.param
-    add_data = AddData(state, session.observations, upload_max_mb, frames)
-    add_data.start()
+    add_data = _add_data_card(state, session.observations, upload_max_mb, frames)
     sidebar = [
         CatalogView(state=state),
         pn.Card(
@@ -177,7 +176,7 @@ def create_app(
             sizing_mode="stretch_width",
             css_classes=["find-data"],
         ),
-        pn.Card(add_data, title="Add your data", collapsed=True, sizing_mode="stretch_width"),
+        add_data,
         pn.widgets.Select.from_param(state.param.variable, label="Variable"),
         expression_input(state),
         time_controls,
@@ -233,6 +232,22 @@ def create_app(
     share = ShareDialog(state, session.front_map, template, compare_view)
     template.header.append(pn.Row(pn.layout.HSpacer(), share.button, align="center"))
     return template
+
+
+def _add_data_card(state, observations, upload_max_mb: float, frames) -> pn.Card:
+    """The "Add your data" card: its uploader (a file dropper, a private directory, an
+    expiry timer) is made when the card is first opened, so a session that never uploads
+    holds none of it."""
+    card = pn.Card(title="Add your data", collapsed=True, sizing_mode="stretch_width")
+
+    def opened(event) -> None:
+        if not event.new and not card.objects:
+            add_data = AddData(state, observations, upload_max_mb, frames)
+            add_data.start()
+            card.objects = [add_data]
+
+    card.param.watch(opened, "collapsed")
+    return card
 
 
 def _beside(maps: pn.viewable.Viewable, probes: pn.viewable.Viewable) -> pn.FlexBox:
