@@ -28,45 +28,17 @@ from typing import TYPE_CHECKING, Any
 from .errors import SourceError, did_you_mean
 from .opened import OpenedSource, join_scenarios
 from .registry import adapter_for_uri
+from .stac_sources import STAC_PREFIX, parse_source
 from .transport import is_url, redact, timeout_or_default
 
 if TYPE_CHECKING:
     from .search import Hit, Query
 
-STAC_PREFIX = "stac:"
 EDITO_ROOT = "https://api.dive.edito.eu/data/"
 CMEMS_PREFIX = "cmems:"
 KEYS = ("stac", "cmems")
 #: Joins the two sources of a comparison's id: ``<dataset id> vs <hit source>``.
 VS = " vs "
-
-
-def source_for(root: str, collection: str, item: str) -> str:
-    """The SOURCE string of an item: ``stac:<root>#<collection>/<item>``."""
-    return f"{STAC_PREFIX}{root}#{collection}/{item}"
-
-
-def parse_source(uri: str) -> tuple[str, str, str]:
-    """``(root, collection, item)`` of a ``stac:`` SOURCE string.
-
-    Raises
-    ------
-    SourceError
-        When the string does not have the form ``stac:<root>#<collection>/<item>``.
-    """
-    body = uri[len(STAC_PREFIX) :] if uri.startswith(STAC_PREFIX) else uri
-    root, sep, rest = body.partition("#")
-    collection, slash, item = rest.partition("/")
-    if not (root and sep and slash and collection and item):
-        raise SourceError(
-            f"{uri}: not a STAC source; write stac:<API root or catalog.json>#<collection>/<item>"
-        )
-    return root, collection, item
-
-
-def is_static(root: str) -> bool:
-    """True when ``root`` is a static catalog file (``catalog.json``), not an API root."""
-    return root.split("?", 1)[0].rstrip("/").endswith(".json")
 
 
 def same_root(a: str, b: str) -> bool:

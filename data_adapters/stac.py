@@ -30,12 +30,12 @@ import xarray as xr
 from pystac.utils import make_absolute_href
 
 from .base import Adapter
-from .catalogues import STAC_PREFIX as PREFIX
-from .catalogues import is_static, parse_source, source_for
 from .errors import SourceError, short_reason
 from .http_store import MissingChunks
 from .netcdf import NetCDFAdapter
 from .pyramid import MapPyramid
+from .stac_sources import STAC_PREFIX as PREFIX
+from .stac_sources import is_static, parse_source, source_for
 from .transport import check_reachable, get_once, is_url, redact, timeout_or_default
 from .zarr_store import ZarrAdapter
 
