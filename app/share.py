@@ -246,7 +246,7 @@ def png_image(view: MapView) -> io.BytesIO:
 #: secure pages, localhost included; else a selected hidden text area), then "Copied".
 COPY_JS = """
 const text = link.value;
-const done = () => { button.label = "Copied"; };
+const done = () => { source.label = "Copied"; };
 const fallback = () => {
   const area = document.createElement("textarea");
   area.value = text;
@@ -320,7 +320,10 @@ class ShareDialog:
         self.copy = pn.widgets.Button(
             label=COPY_LABEL, color="primary", width=110, align="end", css_classes=["copy-link"]
         )
-        self.copy.js_on_click(args={"link": self.link, "button": self.copy}, code=COPY_JS)
+        # the button is the callback's ``source``: Panel keeps callbacks in a registry keyed
+        # weakly by the button, so an argument that is the button itself would never let go
+        # of it, nor of the session's template and design
+        self.copy.js_on_click(args={"link": self.link}, code=COPY_JS)
         self.iframe = pn.widgets.TextAreaInput(
             label="Embed in a web page (iframe, minimal chrome)", height=90,
             sizing_mode="stretch_width",
@@ -341,8 +344,8 @@ class ShareDialog:
         self.upload_note = pn.pane.HTML(
             "", css_classes=["upload-link-note"], sizing_mode="stretch_width", visible=False
         )
-        self.gif_start = pn.widgets.Select(name="Animation from", width=130)
-        self.gif_end = pn.widgets.Select(name="to", width=130)
+        self.gif_start = pn.widgets.Select(label="Animation from", width=130)
+        self.gif_end = pn.widgets.Select(label="to", width=130)
         self.gif = pn.widgets.FileDownload(
             callback=self._gif, filename="ocean-explorer.gif", label="Animated GIF of this map",
             embed=False, color="light", css_classes=["gif-download"],

@@ -172,7 +172,7 @@ class FindView(pn.viewable.Viewer):
             name="",
             sizing_mode="stretch_width",
         )
-        go = pn.widgets.Button(name="Search", button_type="primary", css_classes=["find-search"])
+        go = pn.widgets.Button(label="Search", button_type="primary", css_classes=["find-search"])
         go.on_click(self._search_clicked)
         box.param.watch(self._search_clicked, "enter_pressed")
         names = ", ".join(self.state.catalog.catalogues.names()) or "none"
