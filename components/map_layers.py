@@ -18,7 +18,7 @@ from bokeh.models import BoxZoomTool, CustomJS, CustomJSHover, HoverTool
 from .core.coastlines import OUTSIDE_SEA_COLOR, outside_sea, render_coastline
 from .core.fields import quantity_label
 from .core.frames import cell_degrees
-from .core.geography import MERCATOR_HALF_WORLD, WEB_MERCATOR, BBox, Viewport, to_crs
+from .core.geography import MERCATOR_HALF_WORLD, WEB_MERCATOR, Viewport
 
 #: Tile basemaps offered (offline they simply stay blank).
 BASEMAPS = {
@@ -308,8 +308,32 @@ ground.setv({start: 0, end: (xr.end - xr.start) * Math.cos(lat)});
 // across more than 60° of longitude the scale changes too much with latitude for one bar
 bar.visible = (xr.end - xr.start) < half / 3;
 """
+#: Longitude tick steps (degrees) the x axis chooses from, as the view is zoomed.
+LONGITUDE_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90)
 #: Colour of the graticule's lines.
 GRATICULE_COLOR = "#5b6770"
+
+
+def ground_metres(x_range: tuple[float, float], y_range: tuple[float, float]) -> float:
+    """The width of a Web Mercator view in metres on the ground at its centre latitude (what
+    the scale bar measures; the browser keeps it so with :data:`_GROUND_JS`)."""
+    lat = np.arctan(np.sinh((y_range[0] + y_range[1]) / 2 / MERCATOR_HALF_WORLD * np.pi))
+    return float((x_range[1] - x_range[0]) * np.cos(lat))
+
+
+def longitude_ticker(desired: int = 6):
+    """Ticks at round degrees of longitude on a Web Mercator x axis, however far the view is
+    panned (Bokeh's MercatorTicker gives nonsense past the dateline, x beyond the world)."""
+    from bokeh.models import CompositeTicker, SingleIntervalTicker
+
+    metres = MERCATOR_HALF_WORLD / 180.0  # longitude is linear in x
+    return CompositeTicker(
+        tickers=[
+            SingleIntervalTicker(interval=step * metres, num_minor_ticks=0)
+            for step in LONGITUDE_STEPS
+        ],
+        desired_num_ticks=desired,
+    )
 
 
 def axes_hook(graticule: bool) -> Callable:
@@ -328,11 +352,11 @@ def axes_hook(graticule: bool) -> Callable:
         if "degree-axes" in figure.tags:
             return
         figure.tags = [*figure.tags, "degree-axes"]
-        for axis, grid, dimension, code in (
-            (figure.xaxis, figure.xgrid, "lon", _LON_TICK_JS),
-            (figure.yaxis, figure.ygrid, "lat", _LAT_TICK_JS),
-        ):
-            ticker = MercatorTicker(dimension=dimension, desired_num_ticks=6)
+        for axis, grid, ticker, code in (
+            (figure.xaxis, figure.xgrid, longitude_ticker(), _LON_TICK_JS),
+            (figure.yaxis, figure.ygrid, MercatorTicker(dimension="lat", desired_num_ticks=6),
+             _LAT_TICK_JS),
+        ):  # fmt: skip
             axis.ticker = ticker
             axis.formatter = CustomJSTickFormatter(code=code)
             axis.major_label_text_font_size = "10px"
@@ -342,11 +366,17 @@ def axes_hook(graticule: bool) -> Callable:
             grid.grid_line_alpha = 0.5
             grid.grid_line_dash = "dashed"
             grid.level = "overlay"
-        ground = Range1d(0, 1)
+        # the scale bar measures the view as it is now (a plot rebuilt in a page that is
+        # already open gets no document_ready event), and follows the ranges from then on
+        x_range = (figure.x_range.start, figure.x_range.end)
+        y_range = (figure.y_range.start, figure.y_range.end)
+        known = all(isinstance(v, int | float) for v in (*x_range, *y_range))
+        ground = Range1d(0, ground_metres(x_range, y_range) if known else 1)
         bar = ScaleBar(
             range=ground, unit="m", dimensional=MetricLength(include=["m", "km"]),
             location="bottom_left", bar_length=0.18, label_text_font_size="11px",
             background_fill_alpha=0.7, border_line_color=None, tags=["scale-bar"],
+            visible=not known or x_range[1] - x_range[0] < MERCATOR_HALF_WORLD / 3,
         )  # fmt: skip
         update = CustomJS(
             args={"xr": figure.x_range, "yr": figure.y_range, "ground": ground, "bar": bar,
@@ -477,12 +507,10 @@ def arrows_layer(u: np.ndarray, v: np.ndarray, small: Viewport, units: str = "m/
 
 
 def lonlat_extent_to_mercator(bbox: tuple[float, float, float, float]):
-    """(x0, y0, x1, y1) in Web Mercator of a [W, S, E, N] box in degrees."""
-    box = BBox.of(*bbox, view=True)
-    x, y = to_crs(
-        np.array([box.west, box.east_unwrapped]), np.array([box.south, box.north]), WEB_MERCATOR
-    )
-    return float(x[0]), float(y[0]), float(x[1]), float(y[1])
+    """(x0, y0, x1, y1) in Web Mercator of a [W, S, E, N] box in degrees (a view: see
+    :meth:`Viewport.from_bbox`)."""
+    view = Viewport.from_bbox(bbox, 2, 2, WEB_MERCATOR)
+    return view.x_range[0], view.y_range[0], view.x_range[1], view.y_range[1]
 
 
 def kept_view(extent: tuple[float, float, float, float] | None) -> dict:

@@ -80,9 +80,13 @@ class Viewport:
     def from_bbox(
         cls, bbox: tuple[float, float, float, float], width: int, height: int, crs: str = LONLAT
     ) -> Viewport:
-        """A viewport over [W, S, E, N] in degrees; W > E crosses the dateline."""
+        """A viewport over [W, S, E, N] in degrees; W > E crosses the dateline. A view given
+        with W < E stays where it is, past the dateline too (-190 to -100: the view of a
+        plot panned there), rather than move a world round."""
         box = BBox.of(*bbox, view=True)
         west, south, east, north = box.west, box.south, box.east_unwrapped, box.north
+        if bbox[0] < bbox[2] < bbox[0] + 360.0:
+            west, east = float(bbox[0]), float(bbox[2])
         x0, y0 = to_crs(np.array(west), np.array(south), crs)
         x1, y1 = to_crs(np.array(east), np.array(north), crs)
         return cls((float(x0), float(x1)), (float(y0), float(y1)), width, height, crs)

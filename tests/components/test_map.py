@@ -248,3 +248,25 @@ def test_log_scale_gives_a_log_colour_bar(state):
     assert type(shown_colour_bar(root).color_mapper) is LinearColorMapper
     view.colors.log_scale = True
     assert isinstance(shown_colour_bar(root).color_mapper, LogColorMapper)
+
+
+def test_a_view_past_the_dateline_stays_where_it_is_when_the_map_is_rebuilt(state):
+    # A plot panned west past the dateline reports -195..-165. A new variable rebuilds the
+    # plot "in the same view": moved a world east instead, it showed none of its picture,
+    # ticks labelled nonsense and the scale bar read "1 m".
+    from bokeh.models import Plot, ScaleBar
+
+    from components.core.geography import lon_to_x
+
+    state.extent = (-195.0, 40.0, -165.0, 60.0)
+    view = MapView(state=state)
+    root = view._pane.get_root()
+    state.variable = "chl"
+    (plot,) = root.select({"type": Plot})
+    assert (plot.x_range.start, plot.x_range.end) == pytest.approx(
+        tuple(lon_to_x(np.array([-195.0, -165.0])))
+    )
+    # the scale bar measures the rebuilt view at once: 30° of longitude near 50°N
+    (bar,) = root.select({"type": ScaleBar})
+    assert bar.visible
+    assert 1.9e6 < bar.range.end < 2.4e6
