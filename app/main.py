@@ -239,6 +239,8 @@ def _add_data_card(state, observations, upload_max_mb: float, frames) -> pn.Card
     expiry timer) is made when the card is first opened, so a session that never uploads
     holds none of it."""
     card = pn.Card(title="Add your data", collapsed=True, sizing_mode="stretch_width")
+    # the dropper comes after the page has loaded: its script must come with the page
+    pn.extension("filedropper")
 
     def opened(event) -> None:
         if not event.new and not card.objects:

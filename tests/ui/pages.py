@@ -18,14 +18,22 @@ def distinct_colours(rgb: np.ndarray) -> int:
 
 
 def wait_for_map(page, min_colours: int = 150, timeout_s: float = 90.0):
-    """The map canvas once it shows a colour field; returns (locator, pixels)."""
+    """The map canvas once it shows a colour field; returns (locator, pixels). A map rebuilt
+    meanwhile (another dataset or variable) replaces its canvas: the new one is waited for."""
+    from playwright.sync_api import Error as PlaywrightError
+
     canvas = page.locator(".bk-Canvas canvas").first
     canvas.wait_for(state="attached", timeout=timeout_s * 1000)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        rgb = pixels(canvas.screenshot())
-        if distinct_colours(rgb) >= min_colours:
-            return canvas, rgb
+        try:
+            rgb = pixels(canvas.screenshot())
+        except PlaywrightError as exc:  # the canvas went with the old plot
+            if "not attached" not in str(exc):
+                raise
+        else:
+            if distinct_colours(rgb) >= min_colours:
+                return canvas, rgb
         page.wait_for_timeout(300)
     raise AssertionError("the map never showed a colour field")
 

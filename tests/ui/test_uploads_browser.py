@@ -21,7 +21,7 @@ from data_adapters import Catalog
 from tests.synthetic import SYNTHETIC, write_netcdf
 
 from .conftest import serving
-from .pages import distinct_colours, pixels, wait_for_map, wait_for_title
+from .pages import wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -108,8 +108,7 @@ def test_an_uploaded_netcdf_is_mapped_for_that_session_only(upload_server, brows
     chooser.set_input_files(str(path))
     # the map now shows the upload: its title names the file, its field is painted
     wait_for_title(first, "my-model.nc")
-    canvas = first.locator(".bk-Canvas canvas").first
-    assert distinct_colours(pixels(canvas.screenshot())) > 20
+    wait_for_map(first, min_colours=20)
     assert any("my-model.nc" in t for t in catalogue_titles(first))
     # another session (another browser context) lists nothing of it
     other = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -193,8 +192,7 @@ def test_a_zipped_zarr_store_is_mapped(upload_server, browser, tmp_path):
     chooser = open_add_data(page, upload_server)
     chooser.set_input_files(str(zipped))
     wait_for_title(page, "my-store.zip")
-    canvas = page.locator(".bk-Canvas canvas").first
-    assert distinct_colours(pixels(canvas.screenshot())) > 20
+    wait_for_map(page, min_colours=20)
     page.close()
 
 
