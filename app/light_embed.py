@@ -23,7 +23,7 @@ from components.core.geography import BBox
 from components.state import ExplorerState
 
 from .map_requests import NotFoundError
-from .tile_server import MAX_AGE_LATEST_S, MapHandler, MapServing, tilejson
+from .tile_server import MapHandler, MapServing, tilejson
 from .urlstate import MAX_VALUE_CHARS, UrlValueError, numbers
 
 SCRIPT = (pathlib.Path(__file__).resolve().parents[1] / "assets" / "light-map.js").read_text(
@@ -96,15 +96,10 @@ class LightMapHandler(MapHandler):
                     bbox = list(BBox.parse(query["bbox"]).as_tuple())
                 except ValueError as exc:
                     raise UrlValueError(f"bbox: {exc}") from exc
-        except NotFoundError as exc:
-            self.refuse(404, str(exc))
+        except (NotFoundError, UrlValueError) as exc:
+            self.refuse_request(exc)
             return
-        except UrlValueError as exc:
-            self.refuse(400, str(exc))
-            return
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", f"public, max-age={MAX_AGE_LATEST_S}")
-        self.finish(page(service, req, doc, bbox))
+        self.send_document("text/html; charset=utf-8", page(service, req, doc, bbox))
 
     def _variables(self, dataset: str) -> list[str]:
         service = self.serving.service

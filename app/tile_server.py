@@ -218,6 +218,17 @@ class MapHandler(AuthRequestHandler):
         """How this handler reports a refusal (WMS overrides it with its XML report)."""
         self.refuse(status, message)
 
+    def refuse_request(self, exc: Exception) -> None:
+        """Refuse a request that names what this server does not have (404) or has a wrong
+        parameter (400), saying which."""
+        self.map_error(404 if isinstance(exc, NotFoundError) else 400, str(exc))
+
+    def send_document(self, content_type: str, body: str) -> None:
+        """Send a page or document made for the newest data (cached as long as a tile of it)."""
+        self.set_header("Content-Type", content_type)
+        self.set_header("Cache-Control", f"public, max-age={MAX_AGE_LATEST_S}")
+        self.finish(body)
+
 
 class TileHandler(MapHandler):
     """``/tiles/{dataset}/{variable}/{z}/{x}/{y}.png``."""
@@ -234,11 +245,8 @@ class TileHandler(MapHandler):
                     "are then several pixels wide); zoom out"
                 )
             viewport = tile_viewport(int(z), int(x), int(y))
-        except NotFoundError as exc:
-            self.refuse(404, str(exc))
-            return
-        except (UrlValueError, ValueError) as exc:
-            self.refuse(400, str(exc))
+        except (NotFoundError, ValueError) as exc:  # UrlValueError is a ValueError
+            self.refuse_request(exc)
             return
         tag = req.etag("tile", int(z), int(x), int(y))
         if not self.cache_headers(req, tag):
@@ -255,15 +263,10 @@ class TileJsonHandler(MapHandler):
             req = service.request(dataset, variable, self.query())
             # the automatic colour range may render an overview: off the event loop
             doc = await self.off_loop(tilejson, service, req, self.origin_root())
-        except NotFoundError as exc:
-            self.refuse(404, str(exc))
+        except (NotFoundError, UrlValueError) as exc:
+            self.refuse_request(exc)
             return
-        except UrlValueError as exc:
-            self.refuse(400, str(exc))
-            return
-        self.set_header("Content-Type", "application/json")
-        self.set_header("Cache-Control", f"public, max-age={MAX_AGE_LATEST_S}")
-        self.finish(json.dumps(doc))
+        self.send_document("application/json", json.dumps(doc))
 
 
 def tile_query(req: MapRequest, clim: tuple[float, float], time: str | None) -> dict[str, str]:
