@@ -114,7 +114,10 @@ def cmd_mhw(args: argparse.Namespace) -> int:
     base_label = processing.climate_label(da, run, choice.baseline)
     try:
         if args.bbox is None:
-            sea = fields.select(da, depth=args.depth, scenario=args.scenario)
+            # the sea cell is found on one map of the map layout: a step of the series layout
+            # would read (or, for the demo, compute) the whole time axis of its tile
+            maps = every_run(opened, opened.dataset[args.var], args.scenario)
+            sea = fields.select(maps, depth=args.depth, scenario=args.scenario)
             cell = probes.nearest_ocean_cell(sea, args.lon, args.lat)
             series = probes.point_series(da, cell, depth=args.depth, scenario=run).compute()
             base = series
