@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from tests import load
-from tests.ui.conftest import serving
+from tests.ui.conftest import DEMO_HALF_CATALOG, serving, serving_catalog
 
 pytestmark = [pytest.mark.slow]
 
@@ -44,15 +44,9 @@ def wait_for_sessions(url: str, count: int, timeout_s: float = 60.0) -> dict:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("load")
-    catalog = root / "catalog.yaml"
-    catalog.write_text(
-        "datasets:\n  - id: demo-half\n    title: Demo ocean, half degree\n"
-        "    adapter: demo\n    resolution: 0.5\n    days: 30\n"
-    )
-    log = root / "serve.log"
-    with serving("--catalog", str(catalog), "--session-expiry", "1", log=log) as url:
+    with serving_catalog(root, DEMO_HALF_CATALOG, "--session-expiry", "1") as url:
         load.register_models()
-        yield url, log
+        yield url, root / "serve.log"
 
 
 @pytest.mark.timeout(max(300, 40 * SESSIONS))

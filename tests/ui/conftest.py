@@ -114,22 +114,29 @@ def page(browser):
     context.close()
 
 
+#: The small demo ocean most browser tests serve: quick to open and to probe.
+DEMO_HALF_CATALOG = """
+datasets:
+  - id: demo-half
+    title: Demo ocean, half degree
+    adapter: demo
+    resolution: 0.5
+    days: 30
+"""
+
+
+@contextlib.contextmanager
+def serving_catalog(root: pathlib.Path, catalog: str, *args: str) -> Iterator[str]:
+    """:func:`serving` the catalog ``catalog`` (YAML, written into ``root``) with ``args``;
+    the server's log is ``root / "serve.log"``."""
+    path = root / "catalog.yaml"
+    path.write_text(textwrap.dedent(catalog))
+    with serving("--catalog", str(path), *args, log=root / "serve.log") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def small_demo_server(tmp_path_factory) -> Iterator[str]:
     """The app on a small demo ocean (1/2 degree, 30 days): quick to open and to probe."""
-    root = tmp_path_factory.mktemp("map-ui")
-    catalog = root / "catalog.yaml"
-    catalog.write_text(
-        textwrap.dedent(
-            """
-            datasets:
-              - id: demo-half
-                title: Demo ocean, half degree
-                adapter: demo
-                resolution: 0.5
-                days: 30
-            """
-        )
-    )
-    with serving("--catalog", str(catalog), log=root / "serve.log") as url:
+    with serving_catalog(tmp_path_factory.mktemp("map-ui"), DEMO_HALF_CATALOG) as url:
         yield url

@@ -10,7 +10,7 @@ import urllib.parse
 import numpy as np
 import pytest
 
-from .conftest import serving
+from .conftest import DEMO_HALF_CATALOG, serving_catalog
 from .pages import pixels, wait_for_change, wait_for_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -45,12 +45,7 @@ def wait_for_tiles(page, time: str, after: int = 0) -> list:
 def tiles_server(tmp_path_factory):
     """The app on a small demo ocean, its maps stepping over tiles (``--map-tiles``)."""
     root = tmp_path_factory.mktemp("map-tiles")
-    catalog = root / "catalog.yaml"
-    catalog.write_text(
-        "datasets:\n  - id: demo-half\n    title: Demo ocean, half degree\n"
-        "    adapter: demo\n    resolution: 0.5\n    days: 30\n"
-    )
-    with serving("--catalog", str(catalog), "--map-tiles", log=root / "serve.log") as url:
+    with serving_catalog(root, DEMO_HALF_CATALOG, "--map-tiles") as url:
         yield url
 
 

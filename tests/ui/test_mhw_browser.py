@@ -4,14 +4,13 @@ heatwave scenario, a click for the point's heatwaves and their table, the choice
 from __future__ import annotations
 
 import re
-import textwrap
 import time
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from .conftest import serving
+from .conftest import serving_catalog
 from .pages import hover_readout, wait_for_change, wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -20,24 +19,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def past_server(tmp_path_factory):
     """A 1-degree demo ocean with a past (2020-2025) and its heatwave scenario."""
-    root = tmp_path_factory.mktemp("mhw-ui")
-    catalog = root / "catalog.yaml"
-    catalog.write_text(
-        textwrap.dedent(
-            """
-            datasets:
-              - id: demo-past-small
-                title: Demo ocean with a past
-                adapter: demo
-                resolution: 1.0
-                start: "2020-01-01"
-                days: 2192
-                variability: true
-                scenarios: [baseline, heatwave]
-            """
-        )
-    )
-    with serving("--catalog", str(catalog), log=root / "serve.log") as url:
+    catalog = """
+    datasets:
+      - id: demo-past-small
+        title: Demo ocean with a past
+        adapter: demo
+        resolution: 1.0
+        start: "2020-01-01"
+        days: 2192
+        variability: true
+        scenarios: [baseline, heatwave]
+    """
+    with serving_catalog(tmp_path_factory.mktemp("mhw-ui"), catalog) as url:
         yield url
 
 

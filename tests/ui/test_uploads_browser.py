@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-import textwrap
 import time
 import zipfile
 
@@ -20,7 +19,7 @@ from playwright.sync_api import expect
 from data_adapters import Catalog
 from tests.synthetic import SYNTHETIC, write_netcdf
 
-from .conftest import serving
+from .conftest import DEMO_HALF_CATALOG, serving_catalog
 from .pages import wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -52,21 +51,7 @@ SCATTER_JS = """() => {
 @pytest.fixture(scope="module")
 def upload_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("uploads-ui")
-    catalog = root / "catalog.yaml"
-    catalog.write_text(
-        textwrap.dedent(
-            """
-            datasets:
-              - id: demo-half
-                title: Demo ocean, half degree
-                adapter: demo
-                resolution: 0.5
-                days: 30
-            """
-        )
-    )
-    log = root / "serve.log"
-    with serving("--catalog", str(catalog), "--upload-max-mb", str(LIMIT_MB), log=log) as url:
+    with serving_catalog(root, DEMO_HALF_CATALOG, "--upload-max-mb", str(LIMIT_MB)) as url:
         yield url
 
 
