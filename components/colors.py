@@ -46,6 +46,18 @@ class ColorSettings(pn.viewable.Viewer):
         if fixed is not None:
             self.param.update(mode="fixed", vmin=fixed[0], vmax=fixed[1])
 
+    def _below_max(self, value: float) -> None:
+        if self.vmax is not None and value >= self.vmax:
+            raise ValueError(
+                f"is not below max ({self.vmax:g}): type a smaller min, or raise max first"
+            )
+
+    def _above_min(self, value: float) -> None:
+        if self.vmin is not None and value <= self.vmin:
+            raise ValueError(
+                f"is not above min ({self.vmin:g}): type a larger max, or lower min first"
+            )
+
     def palette(self) -> list[str]:
         """The colormap as hex colours."""
         return palette(self.cmap)
@@ -71,8 +83,8 @@ class ColorSettings(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         fixed = pn.Row(
-            number_box(self, "vmin", label="min", width=110),
-            number_box(self, "vmax", label="max", width=110),
+            number_box(self, "vmin", label="min", width=110, check=self._below_max),
+            number_box(self, "vmax", label="max", width=110, check=self._above_min),
             visible=self.param.mode.rx() == "fixed",
         )
         return pn.Column(

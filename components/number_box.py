@@ -70,12 +70,14 @@ def number_box(
     name: str,
     label: str | None = None,
     notify: Callable[[str], None] = _warn,
+    check: Callable[[float], None] | None = None,
     **kwargs: Any,
 ) -> pn.widgets.TextInput:
     """A text box for ``target``'s number parameter ``name``, both ways: typing applies a
-    number (within the parameter's bounds; empty is None where None is allowed), the box
-    follows the parameter, and anything that is not such a number goes to ``notify`` as
-    ``"<label>: '<text>' <why and fix>"`` while the box shows the value that applies."""
+    number (within the parameter's bounds, and passing ``check``, which raises ValueError
+    saying why not; empty is None where None is allowed), the box follows the parameter, and
+    anything that is not such a number goes to ``notify`` as ``"<label>: '<text>' <why and
+    fix>"`` while the box shows the value that applies."""
     p = target.param[name]
     label = label or p.label
     box = pn.widgets.TextInput(label=label, value=_text(getattr(target, name)), **kwargs)
@@ -85,6 +87,8 @@ def number_box(
             value = parse_number(event.new, allow_none=p.allow_None)
             if value is not None:
                 _check_bounds(p, value)
+                if check is not None:
+                    check(value)
         except ValueError as exc:
             shown = event.new.strip()
             shown = shown if len(shown) <= 30 else shown[:27] + "..."

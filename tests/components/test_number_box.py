@@ -3,6 +3,7 @@ with a notice that names the box and the fix, the box showing again what applies
 
 from __future__ import annotations
 
+import panel as pn
 import pytest
 
 from components import ColorSettings, ExplorerState
@@ -71,3 +72,18 @@ def test_the_colour_range_boxes_refuse_words():
     low.value = "zero"
     assert colors.vmin == 0.0 and low.value == "0"
     assert notices == ["min: 'zero' is not a number (e.g. 1.5 or -0.2)"]
+
+
+def test_a_colour_range_with_min_above_max_is_refused():
+    # min above max would silently turn the colour bar upside down
+    colors = ColorSettings(mode="fixed", vmin=0.0, vmax=10.0)
+    low, high = (
+        w for w in colors.__panel__().select(pn.widgets.TextInput) if w.label in ("min", "max")
+    )
+    low.value = "12"
+    assert (colors.vmin, low.value) == (0.0, "0")
+    high.value = "-1"
+    assert (colors.vmax, high.value) == (10.0, "10")
+    high.value = "20"  # raise max first, then min may follow
+    low.value = "12"
+    assert (colors.vmin, colors.vmax) == (12.0, 20.0)
