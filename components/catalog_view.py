@@ -100,7 +100,10 @@ class CatalogView(pn.viewable.Viewer):
             )
             button.on_click(lambda _, i=row["id"]: setattr(self.state, "dataset_id", i))
             items.append(button)
-        return pn.Column(*items, sizing_mode="stretch_width", max_height=260, scroll=True)
+        # a gap below the list: its last row, cut where it scrolls, is not lost under the cards
+        return pn.Column(
+            *items, sizing_mode="stretch_width", max_height=260, scroll=True, margin=(0, 0, 10, 0)
+        )
 
     def metadata(self) -> dict[str, str]:
         """What is known of the open dataset: title, source, institution, time range,
