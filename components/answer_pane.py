@@ -82,7 +82,13 @@ class AnswerPane(pn.viewable.Viewer):
         # the stale look is on a column around the answer: styles set on the answer itself
         # would be passed on to its plot, which Bokeh refuses (Panel 1.9)
         self.body = pn.Column(
-            pn.panel(pn.bind(latest, *depends, self.param.asked), sizing_mode="stretch_width"),
+            # the first answer once the page has loaded: an answer that came while the page
+            # was still connecting could be lost on its way, and the pane stayed empty
+            pn.panel(
+                pn.bind(latest, *depends, self.param.asked),
+                sizing_mode="stretch_width",
+                defer_load=True,
+            ),
             sizing_mode="stretch_width",
         )
         for dependency in depends:

@@ -38,7 +38,7 @@ def test_a_new_question_marks_the_answer_on_screen_stale_until_its_answer_comes(
     async def run():
         # made in the event loop, as a server session makes it
         pane = AnswerPane(compute, [question.param.value], what="the sum")
-        pane.__panel__()
+        pane.__panel__().get_root()  # shown: a pane answers once it is on a page
         release[0].set()
         await until(lambda: "answer to 0" in shown(pane))
         assert not pane.banner.visible

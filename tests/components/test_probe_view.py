@@ -189,7 +189,7 @@ def test_quick_clicks_show_the_answer_to_the_last(view, monkeypatch):
         assert condition()
 
     async def run():
-        view.__panel__()
+        view.__panel__().get_root()  # shown: a pane answers once it is on a page
         pane = view.panes[0]  # the time series tab's answer
         shown = pane.body[0]._inner_layout
         points = [None]
@@ -239,7 +239,7 @@ def test_only_the_tab_in_front_computes_and_the_others_when_shown(view):
         assert condition()
 
     async def run():
-        view.__panel__()
+        view.__panel__().get_root()  # shown: a pane answers once it is on a page
         tap(view, -30.2, 20.3)
         await until(lambda: computed("series") and not view.panes[0].computing)
         await until(lambda: len(asyncio.all_tasks()) == 1)  # every tab's call came back

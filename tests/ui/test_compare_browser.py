@@ -135,3 +135,16 @@ def test_side_by_side_maps_pan_and_zoom_together(small_demo_server, page):
     width = after["baseline"][1] - after["baseline"][0]
     assert width < 0.9 * (before["baseline"][1] - before["baseline"][0])
     assert after["warming_1p5"] == pytest.approx(after["baseline"])
+
+
+def test_every_compare_embed_shows_its_impact_table(small_demo_server, browser):
+    # an answer computed while the page was still connecting could be lost on its way: about
+    # one embed in three then showed its maps and never its impact table
+    for _ in range(3):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(
+            small_demo_server + "embed/compare?scenario=warming_1p5,warming_3&mode=difference"
+        )
+        impact = page.locator("table", has_text="mean Δ").first
+        expect(impact).to_contain_text("warming_3", timeout=60_000)
+        page.close()
