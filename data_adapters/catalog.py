@@ -44,7 +44,7 @@ import yaml
 from .base import Adapter
 from .catalogues import DEFAULT as DEFAULT_CATALOGUES
 from .catalogues import CatalogueSettings
-from .errors import SourceError, did_you_mean
+from .errors import SourceError, check_known_keys, did_you_mean
 from .opened import (
     OpenedSource,
     join_scenarios,
@@ -335,12 +335,7 @@ def _check_keys(item: Any, allowed: tuple[str, ...], where: str, extra_ok: bool)
     if not isinstance(item, dict):
         raise SourceError(f"{where}: expected a mapping of keys, got {type(item).__name__}")
     if not extra_ok:
-        for key in item:
-            if key not in allowed:
-                raise SourceError(
-                    f"{where}: unknown key '{key}'{did_you_mean(key, allowed)}; "
-                    f"allowed: {', '.join(allowed)}"
-                )
+        check_known_keys(item, allowed, where)
     return item
 
 

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import SourceError, did_you_mean
+from .errors import SourceError, check_known_keys
 from .opened import OpenedSource, join_scenarios
 from .registry import adapter_for_uri
 from .stac_sources import STAC_PREFIX, parse_source
@@ -86,11 +86,7 @@ class CatalogueSettings:
             return DEFAULT
         if not isinstance(doc, dict):
             raise SourceError(f"{where}: 'catalogues' must be a mapping with 'stac' and 'cmems'")
-        for key in doc:
-            if key not in KEYS:
-                raise SourceError(
-                    f"{where}: unknown key 'catalogues.{key}'{did_you_mean(key, KEYS)}"
-                )
+        check_known_keys(doc, KEYS, where, prefix="catalogues.")
         roots = []
         for item in doc.get("stac") or []:
             if isinstance(item, str):

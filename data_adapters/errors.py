@@ -21,7 +21,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""`` when none is close."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_known_keys(
+    keys: Iterable[str], allowed: Sequence[str], where: str, prefix: str = ""
+) -> None:
+    """Refuse the first of ``keys`` not in ``allowed``: ``"<where>: unknown key '<prefix><key>'
+    (did you mean 'x'?); allowed: a, b"`` (a catalog's typo, named where it is)."""
+    for key in keys:
+        if key not in allowed:
+            raise SourceError(
+                f"{where}: unknown key '{prefix}{key}'{did_you_mean(key, allowed)}; "
+                f"allowed: {', '.join(allowed)}"
+            )
 
 
 def short_reason(exc: BaseException, limit: int = 160) -> str:
