@@ -20,6 +20,11 @@ from data_adapters import SourceError, open_source
 from .common import cannot_write, every_run, output_file
 from .common import catalog as load_catalog
 
+#: Most values (cells x days, with the baseline's when it is another run) the box form of
+#: ``mhw`` reads at once: 50 million, about 0.4 GB a run as float64 (a 20° x 20° box at 1/4°
+#: over 20 years), so that its climatology stays within 2 GB.
+MAX_BOX_VALUES = 5 * 10**7
+
 
 def climate_key(source_id: str, var: str, depth: float | None, where: str, base_run: str) -> str:
     """What identifies a cached point or box climatology: source, variable, depth, cells and
@@ -136,6 +141,15 @@ def cmd_mhw(args: argparse.Namespace) -> int:
             if base_label != run:
                 base = regions.in_box(
                     fields.select(da, depth=args.depth, scenario=base_label), args.bbox
+                )
+            values = block.size * (1 if base is block else 2)
+            if values > MAX_BOX_VALUES:
+                raise SourceError(
+                    f"the box holds {block.size // block.sizes['time']:,} cells x "
+                    f"{block.sizes['time']:,} days ({values:,} values"
+                    + (" with the baseline's" if base is not block else "")
+                    + f"); mhw "
+                    f"reads at most {MAX_BOX_VALUES:,} at once: choose a smaller box"
                 )
             table = _box_areas(block, base, choice, opened.id, args, base_label)
             what = f"daily area per marine-heatwave category in {len(table)} days"

@@ -111,6 +111,13 @@ def test_mhw_in_a_box_gives_the_daily_area_in_each_category(sst_file, capsys):
     assert day.sum() == pytest.approx(one_cell, rel=1e-6)
 
 
+def test_mhw_refuses_a_box_too_large_to_read_at_once(capsys):
+    # the whole 1-degree globe over 33 years: 780 million values, refused before any read
+    code, out, err = run(capsys, "mhw", "demo-past", "--var", "thetao", "--bbox=-180,-80,180,80")
+    assert code == 2 and out == ""
+    assert "days" in err and "choose a smaller box" in err and len(err.strip().splitlines()) == 1
+
+
 def test_timeseries_shows_the_anomaly_and_the_category(sst_file, capsys):
     args = ["timeseries", str(sst_file), "--var", "sst", "--lon=-148.6", "--lat=41.6"]
     window = ["--start", "2020-07-09", "--end", "2020-07-10"]
