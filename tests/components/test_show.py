@@ -61,6 +61,20 @@ def test_the_map_shows_the_category_of_the_heatwave_and_the_permanent_heatwave_o
     assert (fixed[sea] > 0).mean() > 0.8 and (shifted[sea] > 0).mean() < 0.2
 
 
+@pytest.mark.slow
+def test_the_map_shows_degree_heating_weeks_where_the_heatwave_is(catalog):
+    # NOAA Coral Reef Watch's alert level 2 is 8 degC-weeks: the heatwave passes it at its
+    # centre by late July; the open sea elsewhere and the baseline run gather none
+    state = ExplorerState(catalog, dataset_id="past")
+    state.param.update(variable="thetao", time="2025-07-25", scenario="heatwave", show="dhw")
+    dhw = state.field()
+    assert dhw.attrs["units"] == "degC week" and "degree heating weeks" in dhw.attrs["long_name"]
+    assert _at(dhw, -145, 45) > 8 and _at(dhw, -30, -30) == 0
+    assert np.isnan(_at(dhw, 20, 0))  # Africa: land
+    state.scenario = "baseline"
+    assert _at(state.field(), -145, 45) == 0
+
+
 def test_a_point_gets_its_event_table_and_the_url_keeps_the_choice(catalog):
     state = ExplorerState(catalog, dataset_id="past")
     state.param.update(variable="thetao", time="2025-07-25", scenario="heatwave")
