@@ -170,6 +170,41 @@ def test_a_region_statistic_runs_on_the_cluster(client, store):
     assert np.diff(stats["mean"].values) == pytest.approx([0.1, 0.1], abs=1e-4)
 
 
+def test_an_anomaly_and_a_points_heatwaves_compute_on_the_cluster(client, tmp_path, monkeypatch):
+    from components import ExplorerState
+    from components.core import probes, processing
+
+    past = {
+        "id": "past", "adapter": "demo", "resolution": 1.0, "start": "2021-01-01",
+        "days": 1096, "variability": True, "scenarios": ["baseline", "heatwave"],
+    }  # fmt: skip
+    catalog = Catalog.from_dict({"datasets": [past]})
+
+    def answers(cache: str) -> tuple[np.ndarray, list]:
+        monkeypatch.setenv("OCEAN_EXPLORER_CACHE", str(tmp_path / cache))  # computed afresh
+        state = ExplorerState(catalog, dataset_id="past")
+        state.param.update(variable="thetao", time="2023-07-25", scenario="heatwave")
+        state.show = "anomaly"
+        anomaly = np.asarray(state.field().values)
+        da = state.series_dataset["thetao"]
+        cell = probes.nearest_ocean_cell(state.field(shown=False), -145.0, 45.0)
+        run, base = (
+            probes.point_series(da, cell, scenario=name).compute()
+            for name in ("heatwave", "baseline")
+        )
+        reference = processing.Processing.parse("mhw-category", None, "fixed").reference
+        table, _, _ = processing.event_table(run, base, reference, (cache, cell.label()))
+        return anomaly, table.to_dict("records")
+
+    seen = len(client.get_task_stream())
+    anomaly, events = answers("cluster")
+    assert tasks_since(client, seen)  # the climatology's reads ran as the cluster's tasks
+    threaded_anomaly, threaded_events = on_threads(lambda: answers("threads"))
+    np.testing.assert_allclose(anomaly, threaded_anomaly, rtol=1e-6, equal_nan=True)
+    assert events == threaded_events and events  # the heatwave, found the same way
+    assert np.isfinite(anomaly).mean() > 0.5 and np.nanmax(anomaly) > 1.0  # the sea; warm
+
+
 def test_serve_sends_its_work_to_the_cluster(client, cluster, store, tmp_path):
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(
