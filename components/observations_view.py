@@ -81,7 +81,8 @@ class ObservationsView(pn.viewable.Viewer):
         try:
             da = s.series_dataset[s.variable]
             runs = ALL_SCENARIOS if "scenario" in da.dims else None
-            pairs = collocate.collocate(obs, da, self.column, runs, self.time_match)
+            maps = s.dataset[s.variable]  # the sea mask's map: one step of the map layout
+            pairs = collocate.collocate(obs, da, self.column, runs, self.time_match, maps)
         except SourceError as exc:
             self.pairs = None
             s.report(f"Compare with model: {exc}")

@@ -50,7 +50,8 @@ def cmd_collocate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     try:
-        pairs = collocate.collocate(obs, da, column, args.scenario, args.time_match)
+        maps = every_run(opened, opened.dataset[args.var], args.scenario)  # the sea mask's map
+        pairs = collocate.collocate(obs, da, column, args.scenario, args.time_match, maps)
     except SourceError as exc:
         raise SourceError(f"{opened.id}: {exc}") from exc
     if args.scenario == fields.ALL_SCENARIOS:

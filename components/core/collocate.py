@@ -115,6 +115,7 @@ def collocate(
     column: str,
     scenario: str | None = None,
     time_match: str = "nearest",
+    maps: xr.DataArray | None = None,
 ) -> pd.DataFrame:
     """The pairs of observations (column ``column``) and model values of ``da``.
 
@@ -123,6 +124,10 @@ def collocate(
     da
         The model variable on the data contract (lazy: only the cells of the observations
         are read, plus one map for the sea mask).
+    maps
+        The same variable in a map layout (a time step a chunk), where the sea mask's one
+        map is read (default: ``da``). Give it when ``da`` is a point-series layout: one map
+        of that reads every cell's whole series.
     scenario
         The run (None: the baseline); ``"all"`` pairs every run (rows repeated per run,
         with a ``scenario`` column).
@@ -146,7 +151,9 @@ def collocate(
         )
     if scenario == ALL_SCENARIOS:
         runs = scenario_labels(da)
-        parts = [collocate(obs, da, column, run, time_match).assign(scenario=run) for run in runs]
+        parts = [
+            collocate(obs, da, column, run, time_match, maps).assign(scenario=run) for run in runs
+        ]
         return pd.concat(parts, ignore_index=True)
     table = obs.table[obs.table[column].notna()].reset_index(drop=True)
     run = select(da, scenario=scenario, whole_column=True)
@@ -155,7 +162,8 @@ def collocate(
         pairs["depth"] = table["depth"]
     pairs["observed"] = table[column].to_numpy(float)
     status = np.full(len(table), MATCHED, dtype=object)
-    rows, cols, cell_lon, cell_lat, distance = _places(run, table, status)
+    sea = run if maps is None else select(maps, scenario=scenario, whole_column=True)
+    rows, cols, cell_lon, cell_lat, distance = _places(sea, table, status)
     t0, t1, weight = _times(run, table["time"].to_numpy(), time_match, status)
     model = np.full(len(table), np.nan)
     ok = status == MATCHED
@@ -170,9 +178,9 @@ def collocate(
     return pairs
 
 
-def _places(run: xr.DataArray, table: pd.DataFrame, status: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Grid row and column of each observation's nearest sea cell (the probes' rule)."""
-    sea = run
+def _places(sea: xr.DataArray, table: pd.DataFrame, status: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Grid row and column of each observation's nearest sea cell (the probes' rule) on the
+    first map of ``sea``."""
     extra = {d: 0 for d in sea.dims if d not in ("lat", "lon", "y", "x")}
     sea = sea.isel(extra).load()  # the sea mask: one map, read once
     n = len(table)

@@ -113,3 +113,16 @@ def test_the_pairs_csv_has_iso_times_and_empty_missing_values():
     )
     assert lines[1].startswith("2025-01-01,1.0,1.0,0.0,0.0,1.0,1.0,matched,1.0,1.0,")
     assert lines[2] == "2025-01-02,40.0,2.0,0.0,5.0,,,outside,,,"
+
+
+def test_a_series_layout_with_its_map_layout_gives_the_same_pairs():
+    # the app and the CLI read values from the point-series layout (whole series per small
+    # tile) and the sea mask from one map of the map layout: one map of the series layout
+    # would read every cell's whole series
+    maps = model(runs=True)
+    series = maps.chunk({"time": -1, "lat": 1, "lon": 1})
+    rows = [*EXACT, ("2025-01-02", 13.0, 2.0, 0.0, 5.0)]  # and one point on land
+    expected = collocate.collocate(observations(rows), maps, "temp", "all")
+    pairs = collocate.collocate(observations(rows), series, "temp", "all", maps=maps)
+    pd.testing.assert_frame_equal(pairs, expected)
+    assert (pairs["status"] == "land").sum() == 2  # once per run
