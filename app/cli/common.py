@@ -11,7 +11,7 @@ import pathlib
 
 import xarray as xr
 
-from components.core import derived, expressions
+from components.core import derived, expressions, fields, probes
 from data_adapters import Catalog, OpenedSource, SourceError, open_source
 
 
@@ -61,6 +61,22 @@ def every_run(opened: OpenedSource, da: xr.DataArray, scenario: str | None) -> x
     if scenario is None or "scenario" in da.dims or "scenario" not in ds.dims:
         return da
     return da.expand_dims(scenario=ds["scenario"].values).assign_attrs(da.attrs)
+
+
+def nearest_sea_cell(
+    opened: OpenedSource,
+    var: str,
+    lon: float,
+    lat: float,
+    depth: float | None = None,
+    scenario: str | None = None,
+) -> probes.Cell:
+    """The sea cell nearest (lon, lat) at ``depth``, found on the first map of the source's
+    map layout (one chunk; a step of its series layout would read, or for the demo compute,
+    the whole series of the cells around the point)."""
+    maps = every_run(opened, opened.dataset[var], scenario)
+    runs = None if scenario == fields.ALL_SCENARIOS else scenario
+    return probes.nearest_ocean_cell(fields.select(maps, depth=depth, scenario=runs), lon, lat)
 
 
 def opened_source(

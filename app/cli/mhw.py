@@ -17,7 +17,7 @@ from components.core import fields, probes, processing, regions, tables
 from components.core.climatology import cache_key
 from data_adapters import SourceError, open_source
 
-from .common import cannot_write, every_run, output_file
+from .common import cannot_write, every_run, nearest_sea_cell, output_file
 from .common import catalog as load_catalog
 
 #: Most values (cells x days, with the baseline's when it is another run) the box form of
@@ -119,11 +119,7 @@ def cmd_mhw(args: argparse.Namespace) -> int:
     base_label = processing.climate_label(da, run, choice.baseline)
     try:
         if args.bbox is None:
-            # the sea cell is found on one map of the map layout: a step of the series layout
-            # would read (or, for the demo, compute) the whole time axis of its tile
-            maps = every_run(opened, opened.dataset[args.var], args.scenario)
-            sea = fields.select(maps, depth=args.depth, scenario=args.scenario)
-            cell = probes.nearest_ocean_cell(sea, args.lon, args.lat)
+            cell = nearest_sea_cell(opened, args.var, args.lon, args.lat, args.depth, args.scenario)
             series = probes.point_series(da, cell, depth=args.depth, scenario=run).compute()
             base = series
             if base_label != run:

@@ -13,11 +13,18 @@ import argparse
 import os
 import sys
 
-from components.core import fields, probes, processing, regions, tables, timeaxis
+from components.core import fields, processing, regions, tables, timeaxis
 from data_adapters import SourceError, vertical
 
 from .arguments import megabytes_arg
-from .common import cannot_write, every_run, megabytes, opened_source, output_file
+from .common import (
+    cannot_write,
+    every_run,
+    megabytes,
+    nearest_sea_cell,
+    opened_source,
+    output_file,
+)
 from .mhw import processed_block, processed_point
 from .parser import DEFAULT_EXPORT_LIMIT_MB, EXPORT_LIMIT_ENV
 
@@ -32,9 +39,7 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
     da = every_run(opened, opened.for_series()[args.var], args.scenario)
     try:
         # where the sea is: the chosen level of the baseline (or chosen) run, at its first step
-        runs = None if args.scenario == fields.ALL_SCENARIOS else args.scenario
-        sea = fields.select(da, depth=args.depth, scenario=runs)
-        cell = probes.nearest_ocean_cell(sea, args.lon, args.lat)
+        cell = nearest_sea_cell(opened, args.var, args.lon, args.lat, args.depth, args.scenario)
         series = processed_point(da, cell, args, opened.id, start, end)
     except SourceError as exc:
         raise SourceError(f"{opened.id}: {exc}") from exc
