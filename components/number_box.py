@@ -10,6 +10,7 @@ fix, and the box shows again the value that applies.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +82,7 @@ def number_box(
     p = target.param[name]
     label = label or p.label
     box = pn.widgets.TextInput(label=label, value=_text(getattr(target, name)), **kwargs)
+    refused: dict[str, Any] = {"text": None, "at": -math.inf}
 
     def typed(event: param.parameterized.Event) -> None:
         try:
@@ -92,7 +94,12 @@ def number_box(
         except ValueError as exc:
             shown = event.new.strip()
             shown = shown if len(shown) <= 30 else shown[:27] + "..."
-            notify(f"{label}: '{shown}' {exc}")
+            # the browser may send one typed text twice (Enter, then leaving the box, before
+            # the box is reset): one notice for it while the first is still on screen
+            now = time.monotonic()
+            if event.new != refused["text"] or now - refused["at"] > NOTICE_MS / 1000:
+                notify(f"{label}: '{shown}' {exc}")
+            refused.update(text=event.new, at=now)
             box.value = _text(getattr(target, name))
             return
         setattr(target, name, value)

@@ -55,6 +55,18 @@ def test_the_threshold_box_applies_numbers_and_refuses_the_rest(catalog):
     assert box.value == "0.25"
 
 
+def test_a_text_the_browser_sends_twice_gives_one_notice(catalog):
+    # Enter, then leaving the box before its reset arrives: the same text comes twice
+    state = ExplorerState(catalog)
+    notices: list[str] = []
+    box = number_box(state, "threshold", notify=notices.append)
+    box.value = "1,5"
+    box.value = "1,5"
+    assert len(notices) == 1 and box.value == "0"
+    box.value = "abc"  # another wrong text is another notice
+    assert len(notices) == 2
+
+
 def test_an_empty_count_box_counts_nothing(catalog):
     state = ExplorerState(catalog)
     notices: list[str] = []

@@ -42,10 +42,12 @@ def _value_at_centre(page, canvas, wanted, timeout_s: float = 120.0) -> float:
     while time.monotonic() < deadline:
         for fx in (0.49, 0.5):  # a move, so that the tooltip follows the new frame
             try:
-                *_, text = hover_readout(page, canvas, fx, 0.5)
+                texts = hover_readout(page, canvas, fx, 0.5)
             except PlaywrightTimeout:
                 continue
-            value = float(text.split()[0])
+            if not texts:  # the tooltip went as the frame was redrawn: hover again
+                continue
+            value = float(texts[-1].split()[0])
             if wanted(value):
                 return value
         page.wait_for_timeout(500)
