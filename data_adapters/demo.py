@@ -404,23 +404,20 @@ class DemoOceanAdapter(Adapter):
                 f"demo: unknown scenario '{unknown[0]}'{did_you_mean(unknown[0], SCENARIOS)}; "
                 f"available: {', '.join(SCENARIOS)}"
             )
-        return build_demo_ocean(
-            float(self.resolution),
-            pd.Timestamp(self.start),
-            self.days,
-            tuple(self.scenarios),
-            variability=self.variability,
-        )
+        return self._build("maps")
 
     def _open_series(self) -> xr.Dataset | None:
         # the same ocean, chunked for long series at a point: a small tile over every day
+        return self._build("series")
+
+    def _build(self, layout: str) -> xr.Dataset:
         return build_demo_ocean(
             float(self.resolution),
             pd.Timestamp(self.start),
             self.days,
             tuple(self.scenarios),
             variability=self.variability,
-            layout="series",
+            layout=layout,
         )
 
 

@@ -12,6 +12,14 @@ import param
 from components.answer_pane import AnswerPane
 
 
+async def until(condition) -> None:
+    """Wait (polling the event loop) until ``condition()`` holds, at most 30 s."""
+    deadline = time.monotonic() + 30
+    while not condition() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)  # polling interval
+    assert condition()
+
+
 class Question(param.Parameterized):
     value = param.Integer(default=0)
 
@@ -24,12 +32,6 @@ def test_a_new_question_marks_the_answer_on_screen_stale_until_its_answer_comes(
         asked = question.value
         release[asked].wait(30)  # the answer is ready when the test says
         return f"answer to {asked}"
-
-    async def until(condition) -> None:
-        deadline = time.monotonic() + 30
-        while not condition() and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)  # polling interval
-        assert condition()
 
     def shown(pane) -> str:
         inner = pane.body[0]._inner_layout

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import holoviews as hv
 import numpy as np
@@ -17,6 +16,7 @@ from components.core.geography import lat_to_y, lon_to_x
 from components.probe_plots import plot_times
 from components.probe_view import MAX_PINS
 from data_adapters import Catalog
+from tests.components.test_answer_pane import until
 
 
 @pytest.fixture(scope="module")
@@ -182,12 +182,6 @@ def test_quick_clicks_show_the_answer_to_the_last(view, monkeypatch):
 
     monkeypatch.setattr(view, "series_plot", series_plot)
 
-    async def until(condition) -> None:
-        deadline = time.monotonic() + 30
-        while not condition() and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)  # polling interval
-        assert condition()
-
     async def run():
         view.__panel__().get_root()  # shown: a pane answers once it is on a page
         pane = view.panes[0]  # the time series tab's answer
@@ -231,12 +225,6 @@ def test_only_the_tab_in_front_computes_and_the_others_when_shown(view):
 
     def computed(kind: str) -> bool:
         return any(key[0] == kind for key in view.answers._answers)
-
-    async def until(condition) -> None:
-        deadline = time.monotonic() + 30
-        while not condition() and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)  # polling interval
-        assert condition()
 
     async def run():
         view.__panel__().get_root()  # shown: a pane answers once it is on a page
