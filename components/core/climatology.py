@@ -253,15 +253,11 @@ def daily_climatology(
     return seas, thresh
 
 
-def daily_climatology_at(
-    read: Any, times: Any, reference: Reference, targets: np.ndarray, percentile: float = PERCENTILE
-) -> tuple[np.ndarray, np.ndarray]:
-    """Climatology and threshold on the days of year ``targets`` only, reading only the steps
-    they need: ``read(steps)`` returns the values at those step positions (time first).
-
-    The same numbers as :func:`daily_climatology` at those days (its moving average of the
-    31 days around each, computed here from those 31 days' pooled windows).
-    """
+def window_steps(
+    times: Any, reference: Reference, targets: np.ndarray
+) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """The steps the climatology on the days of year ``targets`` pools: per day of year its
+    window's step positions in the reference period, and every step needed (sorted)."""
     doy = day_of_year(times)
     first, last = _reference_steps(times, reference)
     n = len(doy)
@@ -279,12 +275,26 @@ def daily_climatology_at(
         steps = (offsets[:, None] + centres[None, :]).ravel()
         windows[d] = steps[(steps >= 0) & (steps < n)]
     every = np.unique(np.concatenate([w for w in windows.values()] or [np.array([], int)]))
+    return windows, every
+
+
+def daily_climatology_at(
+    read: Any, times: Any, reference: Reference, targets: np.ndarray, percentile: float = PERCENTILE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Climatology and threshold on the days of year ``targets`` only, reading only the steps
+    they need: ``read(steps)`` returns the values at those step positions (time first).
+
+    The same numbers as :func:`daily_climatology` at those days (its moving average of the
+    31 days around each, computed here from those 31 days' pooled windows).
+    """
+    half = SMOOTH_WIDTH // 2
+    windows, every = window_steps(times, reference, targets)
     block = np.asarray(read(every), dtype=np.float64) if every.size else None
     raw: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for d, steps in windows.items():
         if steps.size and block is not None:
             raw[d] = _pooled_stats(block[np.searchsorted(every, steps)], percentile)
-    if FEB29 in needed and FEB29 - 1 in raw and FEB29 + 1 in raw:
+    if FEB29 - 1 in raw and FEB29 + 1 in raw:
         before, after = raw[FEB29 - 1], raw[FEB29 + 1]
         raw[FEB29] = (0.5 * before[0] + 0.5 * after[0], 0.5 * before[1] + 0.5 * after[1])
     shape = block.shape[1:] if block is not None else ()

@@ -41,6 +41,31 @@ def _folder(key: str | None, reference: clim.Reference):
     return None if key is None else cache_dir("climatology", clim.cache_key(key, reference.label))
 
 
+#: Bytes of the values one climatology pass pools at a time (as float64): a map's pooled
+#: years are read a band of rows at a time, so that the first climatology of a 1/4° global
+#: variable stays within a few hundred MB (its 41 days x 30 years are 10 GB at once).
+POOL_BYTES = 256e6
+
+
+def row_bands(base: xr.DataArray, steps: int) -> list[dict[str, slice]]:
+    """The bands of rows (of ``base``'s first dimension after time) whose ``steps`` time steps
+    fit in :data:`POOL_BYTES` as float64, on whole chunks of the source where it is chunked
+    (a band never splits a chunk it could hold whole); one band for a point or a small map."""
+    spatial = [d for d in base.dims if d != "time"]
+    if not spatial or steps == 0:
+        return [{}]
+    rows = spatial[0]
+    nrows = base.sizes[rows]
+    row_values = steps * int(np.prod([base.sizes[d] for d in spatial[1:]], dtype=np.int64))
+    band = max(1, int(POOL_BYTES // (8 * max(row_values, 1))))
+    if band >= nrows:
+        return [{}]
+    chunks = base.chunksizes.get(rows) if base.chunks is not None else None
+    if chunks and band >= chunks[0]:
+        band -= band % chunks[0]
+    return [{rows: slice(start, start + band)} for start in range(0, nrows, band)]
+
+
 def curves_at(
     base: xr.DataArray, reference: clim.Reference, targets: np.ndarray, key: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -57,11 +82,16 @@ def curves_at(
     todo = np.array(sorted(set(int(t) for t in targets) - set(found)), dtype=int)
     if todo.size:
         times = base["time"].values
+        _, every = clim.window_steps(times, reference, todo)
+        parts = []
+        for band in row_bands(base, every.size):
 
-        def read(steps: np.ndarray) -> np.ndarray:
-            return np.asarray(base.isel(time=steps).values, dtype=np.float32)
+            def read(steps: np.ndarray, band: dict = band) -> np.ndarray:
+                return np.asarray(base.isel({**band, "time": steps}).values, dtype=np.float32)
 
-        seas, thresh = clim.daily_climatology_at(read, times, reference, todo)
+            parts.append(clim.daily_climatology_at(read, times, reference, todo))
+        seas = np.concatenate([p[0] for p in parts], axis=1) if len(parts) > 1 else parts[0][0]
+        thresh = np.concatenate([p[1] for p in parts], axis=1) if len(parts) > 1 else parts[0][1]
         for d, s, t in zip(todo, seas, thresh, strict=True):
             found[int(d)] = (s, t)
             if folder is not None:

@@ -186,3 +186,34 @@ def test_a_map_threshold_is_numpys_nanpercentile_of_each_cell_to_the_last_bit():
         expected = np.nanpercentile(pooled, 90, axis=0)
     got = climatology.nanpercentile_columns(pooled, 90)
     assert np.array_equal(got, expected, equal_nan=True)
+
+
+def test_a_map_climatology_read_a_band_of_rows_at_a_time_equals_the_whole_maps(monkeypatch):
+    import xarray as xr
+
+    from components.core import shown_maps
+
+    times, values = _seasonal(range(1995, 2000), noise=1.0)
+    rng = np.random.default_rng(2)
+    grid = values[:, None, None] + rng.standard_normal((values.size, 7, 3))
+    grid[:, 0, 0] = np.nan  # a land cell
+    da = xr.DataArray(
+        grid, coords={"time": times, "lat": np.arange(7.0), "lon": np.arange(3.0)},
+        dims=("time", "lat", "lon"),
+    ).chunk({"time": 365, "lat": 2})  # fmt: skip
+    reference = climatology.parse_reference("1995/1999")
+    targets = np.array([1, 60, 200, 366])
+    whole_seas, whole_thresh = shown_maps.curves_at(da, reference, targets)
+    _, every = climatology.window_steps(times, reference, targets)
+    # room for 5 rows of pooled values: bands of whole 2-row chunks, 4 rows each
+    monkeypatch.setattr(shown_maps, "POOL_BYTES", 8 * every.size * 3 * 5)
+    bands = shown_maps.row_bands(da, every.size)
+    assert [b["lat"] for b in bands] == [slice(0, 4), slice(4, 8)]
+    seas, thresh = shown_maps.curves_at(da, reference, targets)
+    np.testing.assert_array_equal(seas, whole_seas)
+    np.testing.assert_array_equal(thresh, whole_thresh)
+    # and the numbers are the whole series' climatology of each cell
+    s, t = climatology.daily_climatology(grid[:, 3, 2], times, reference)
+    assert seas[:, 3, 2] == pytest.approx(s[targets - 1])
+    assert thresh[:, 3, 2] == pytest.approx(t[targets - 1])
+    assert np.isnan(seas[:, 0, 0]).all()
