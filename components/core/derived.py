@@ -35,6 +35,8 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 
+import dask.array
+import dask.array.core
 import gsw
 import numpy as np
 import xarray as xr
@@ -109,16 +111,33 @@ def _lazy(func: Callable, *args: xr.DataArray | float, like: xr.DataArray) -> xr
     # blockwise call, dask spends seconds on the graph of a 1/4-degree map (2.2 s a frame of
     # speed on the demo, 0.7 s so)
     args = tuple(_own_layer(a) if isinstance(a, xr.DataArray) else a for a in args)
-    out = xr.apply_ufunc(
-        _quiet(func), *args, dask="parallelized", output_dtypes=[np.float64], keep_attrs=False
-    )
+    out = xr.apply_ufunc(_elementwise(func), *args, dask="allowed", keep_attrs=False)
     return out.transpose(*like.dims, ...)
+
+
+def _elementwise(func: Callable) -> Callable:
+    """``func`` (NumPy broadcasting) on NumPy arrays, or as one lazy blockwise layer of dask
+    arrays.
+
+    Not ``apply_ufunc(dask="parallelized")``: dask's ``apply_gufunc`` builds a task per chunk
+    up front, and a source of 30 daily years has hundreds of thousands of chunks (30 s to
+    add the derived variables of the demo with its past, and as long on every switch to it).
+    A blockwise layer stays one line in the graph until a map asks for a few of its chunks.
+    """
+    quiet = _quiet(func)
+
+    def run(*arrays):
+        if not any(isinstance(a, dask.array.Array) for a in arrays):
+            return quiet(*arrays)
+        return dask.array.core.elemwise(quiet, *arrays, dtype=np.float64)
+
+    return run
 
 
 def _own_layer(da: xr.DataArray) -> xr.DataArray:
     if da.chunks is None:
         return da
-    return xr.apply_ufunc(np.asarray, da, dask="parallelized", output_dtypes=[da.dtype])
+    return da.copy(data=da.data.map_blocks(np.asarray, dtype=da.dtype))
 
 
 # -- currents -------------------------------------------------------------------------------
@@ -193,7 +212,7 @@ def _pressure(ds: xr.Dataset, like: xr.DataArray) -> xr.DataArray | float | None
     else:
         return None
     lat = ds["lat"].reset_coords(drop=True)
-    return xr.apply_ufunc(_quiet(gsw.p_from_z), -depth, lat, dask="parallelized")
+    return xr.apply_ufunc(_elementwise(gsw.p_from_z), -depth, lat, dask="allowed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,6 +330,19 @@ def mld_columns(sigma: np.ndarray, depth: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(reference), out, np.nan)
 
 
+def _columns(sigma, depth: np.ndarray):
+    """:func:`mld_columns` of ``sigma`` (depth last): NumPy, or a lazy layer whose tasks each
+    join a block's levels (no rechunk: its graph would be built whole, a task per chunk)."""
+    quiet = _quiet(mld_columns)
+    if not isinstance(sigma, dask.array.Array):
+        return quiet(sigma, depth)
+    loop = tuple(range(sigma.ndim - 1))
+    return dask.array.blockwise(
+        quiet, loop, sigma, (*loop, sigma.ndim - 1), depth=depth, concatenate=True,
+        dtype=np.float64,
+    )  # fmt: skip
+
+
 def mixed_layer_depth(ds: xr.Dataset, sigma: xr.DataArray | None) -> xr.DataArray | None:
     """Mixed-layer depth (m) from σθ, on a depth axis in metres reaching below 10 m."""
     if sigma is None or "depth" not in sigma.dims or vertical.has_true_depths(sigma):
@@ -322,15 +354,12 @@ def mixed_layer_depth(ds: xr.Dataset, sigma: xr.DataArray | None) -> xr.DataArra
         return None
     if float(depth.max()) <= MLD_REFERENCE_DEPTH_M:
         return None
-    if sigma.chunks is not None:
-        sigma = sigma.chunk({"depth": -1})
     out = xr.apply_ufunc(
-        _quiet(mld_columns),
+        _columns,
         sigma,
-        depth.reset_coords(drop=True),
-        input_core_dims=[["depth"], ["depth"]],
-        dask="parallelized",
-        output_dtypes=[np.float64],
+        kwargs={"depth": np.asarray(depth.values, dtype=float)},
+        input_core_dims=[["depth"]],
+        dask="allowed",
     )
     return out.assign_attrs(
         units="m",

@@ -134,3 +134,25 @@ def test_kelvin_is_converted_and_unknown_temperature_units_are_not_guessed():
     )
     ds["temp"].attrs["units"] = "degF"
     assert "sigma_theta" not in derived.derived_variables(ds)
+
+
+def test_derived_variables_of_a_source_with_many_chunks_add_no_task_per_chunk():
+    # 30 daily years at one chunk a map are hundreds of thousands of chunks: opening such a
+    # source must not build a task per chunk for each derived variable (that took 30 s on
+    # every switch to the demo with its past)
+    ds = _ocean().isel(time=[0] * 2000).chunk({"time": 1, "depth": 1})
+    stored = {key for da in ds.data_vars.values() for key in da.data.dask.layers}
+    out = derived.with_derived(ds)
+    for name in derived.NAMES:
+        graph = out[name].data.dask
+        added = [key for key in graph.layers if key not in stored]
+        assert added, name
+        # lazy layers, or small ones (a coordinate made an array): never one per chunk
+        per_chunk = [
+            key for key in added
+            if graph.layers[key].is_materialized() and len(graph.layers[key]) >= 100
+        ]  # fmt: skip
+        assert not per_chunk, (name, per_chunk, ds["temp"].data.npartitions)
+    # and still the numbers of the few chunks a map asks for
+    expected = derived.with_derived(_ocean())["mixed_layer_depth"].isel(time=0).values
+    np.testing.assert_allclose(out["mixed_layer_depth"].isel(time=1).values, expected)
