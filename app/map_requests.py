@@ -3,7 +3,9 @@
 One request names a catalog dataset and variable, and by query the same choices a page's URL
 holds (:mod:`app.urlstate`, the same rules): ``time`` (ISO, the nearest step), ``depth``
 (metres, the nearest level), ``scenario``, ``cmap``, ``clim=LO,HI``, ``log=true``, and
-``mode=difference|relative`` with ``baseline`` (the change from the baseline to ``scenario``).
+``mode=difference|relative`` with ``baseline`` (the change from the baseline to ``scenario``),
+and ``show=anomaly|mhw-intensity|mhw-category|dhw`` with ``ref=START/END`` and
+``climate=fixed|shifted`` (the day's map against the climatology, as the dashboard shows it).
 Everything here is cheap (no data is read) except :meth:`MapService.render`, so an ETag is
 known, and a ``304 Not Modified`` answered, before any pixel is computed.
 """
@@ -16,13 +18,15 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 
-from components.core import comparison, fields, timeaxis
+from components.core import comparison, fields, shown_maps, timeaxis
 from components.core.colours import (
+    CATEGORY_RANGE,
+    CMAP_BY_SHOW,
     CMAP_NAMES,
     LOG_BY_STANDARD_NAME,
     default_cmap,
@@ -39,13 +43,19 @@ from components.core.frames import (
 )
 from components.core.geography import LONLAT, Viewport
 from components.core.png import ColourScale, bare_png
+from components.core.processing import BASELINES, SHOWS, Processing
 from components.core.tiles import etag, max_zoom
 from data_adapters import Catalog, OpenedSource, SourceError
 
 from .urlstate import MAX_VALUE_CHARS, UrlValueError, choice, numbers
 
 #: Query keys a map request reads; others are ignored (links carry others).
-QUERY_KEYS = ("time", "depth", "scenario", "baseline", "mode", "cmap", "clim", "log")
+QUERY_KEYS = (
+    "time", "depth", "scenario", "baseline", "mode", "cmap", "clim", "log", "show", "ref",
+    "climate",
+)  # fmt: skip
+#: Shown maps (anomalies, heatwaves) kept computed, for the other tiles of the same step.
+SHOWN_MAPS = 16
 #: Comparison modes of the URL (as ``mode=`` on pages) and the core's name of each change.
 CHANGE_MODES = {"difference": "diff", "relative": "pct"}
 #: Size (px) of the whole-extent frame an automatic colour range is taken from.
@@ -84,12 +94,17 @@ class MapRequest:
     log: bool
     #: The source's version (file times and sizes; see :func:`source_version`).
     version: str
+    #: What is shown of the value, and against which climate
+    #: (:class:`components.core.processing.Processing`).
+    processing: Processing = field(default_factory=Processing)
 
     def key(self) -> tuple:
         """What the pixels depend on, apart from the view: for the frame cache and ETags."""
+        p = self.processing
+        shown = () if not p.needs_climate else (p.show, p.reference, p.baseline)
         return (
             "url-map", self.version, self.dataset, self.variable, self.step, self.depth,
-            self.scenario, self.mode, self.baseline,
+            self.scenario, self.mode, self.baseline, *shown,
         )  # fmt: skip
 
     def etag(self, *view: object) -> str:
@@ -153,6 +168,8 @@ class MapService:
         self._pngs: OrderedDict[str, bytes] = OrderedDict()
         self._clims: OrderedDict[tuple, ColourScale] = OrderedDict()
         self._grids: dict[tuple, tuple[int, tuple[float, float, float, float]]] = {}
+        self._shown_maps: OrderedDict[tuple, xr.DataArray] = OrderedDict()
+        self._shown_locks: dict[tuple, threading.Lock] = {}
         self._png_bytes = 0
         self._lock = threading.Lock()
 
@@ -204,9 +221,11 @@ class MapService:
                     + (f" ({', '.join(others)})" if others else " (this dataset has one run)")
                 )
         step, label, latest = self._step(dataset, da, q.get("time"))
+        shown = _processing(q, mode, da)
         depth = _checked(q, "depth", lambda v: _depth(v, da), None)
         change = CHANGE_MODES.get(mode)
         default = comparison.CHANGE_CMAPS[change] if change else default_cmap(da)
+        default = CMAP_BY_SHOW.get(shown.show, default)
         cmap = _checked(q, "cmap", lambda v: choice(v, CMAP_NAMES, "colormap"), default)
         clim = _checked(q, "clim", _clim, None)
         std = str(da.attrs.get("standard_name", "")).lower()
@@ -216,7 +235,8 @@ class MapService:
             raise UrlValueError("clim: a log scale needs a positive range (LO > 0)")
         return MapRequest(
             dataset, variable, step, label, latest, depth, scenario, mode, baseline, cmap,
-            clim, bool(log and change is None), self.version(dataset),
+            clim, bool(log and change is None and not shown.needs_climate),
+            self.version(dataset), shown,
         )  # fmt: skip
 
     def _step(self, dataset: str, da: xr.DataArray, text: str | None):
@@ -279,12 +299,33 @@ class MapService:
                 strict_depth=False, time_index=req.step,
             )  # fmt: skip
 
+        if req.processing.needs_climate:
+            return self._shown(req, ds[req.variable])
         if req.mode == "map":
             return pyramid_for(run(req.scenario), opened.pyramid)
         delta = comparison.change(
             run(req.baseline, True), run(req.scenario, True), CHANGE_MODES[req.mode]
         )
         return delta.reset_coords(drop=True)
+
+    def _shown(self, req: MapRequest, da: xr.DataArray) -> xr.DataArray:
+        """The day's map of ``req`` as its ``show`` asks (computed once for all its tiles)."""
+        key = req.key()
+        with self._lock:
+            lock = self._shown_locks.setdefault(key, threading.Lock())
+        with lock:  # the other tiles of a new step wait for the one computing it
+            with self._lock:
+                known = self._shown_maps.get(key)
+            if known is None:
+                series, base, climate_key = shown_maps.climate_inputs(
+                    da, req.dataset, req.depth, req.scenario, req.processing.baseline
+                )
+                known = shown_maps.shown_map(series, base, req.step, req.processing, climate_key)
+                with self._lock:
+                    self._shown_maps[key] = known
+                    while len(self._shown_maps) > SHOWN_MAPS:
+                        self._shown_locks.pop(self._shown_maps.popitem(last=False)[0], None)
+        return known
 
     def frame(self, req: MapRequest, viewport: Viewport) -> Frame:
         """The frame of ``req`` in ``viewport`` (from the server's frame cache)."""
@@ -311,6 +352,8 @@ class MapService:
         return scale
 
     def _auto_range(self, req: MapRequest) -> tuple[float, float]:
+        if req.processing.show == "mhw-category":
+            return CATEGORY_RANGE  # the categories' own colours, whatever the day
         values = self.field_sample(req).values
         if req.mode != "map":
             clim = comparison.change_range(values)
@@ -370,6 +413,22 @@ def _checked(query: Mapping[str, str], key: str, parse, default):
     except (UrlValueError, ValueError) as exc:
         shown = query[key] if len(query[key]) <= 40 else query[key][:37] + "..."
         raise UrlValueError(f"{key}='{shown}': {exc}") from exc
+
+
+def _processing(query: Mapping[str, str], mode: str, da: xr.DataArray) -> Processing:
+    """``show``, ``ref`` and ``climate`` of a map request, checked as a page's URL is."""
+    show = _checked(query, "show", lambda v: choice(v, list(SHOWS), "show"), "value")
+    if show == "value":
+        return Processing()
+    if mode != "map":
+        raise UrlValueError(f"show: a {mode} map shows the change of values; leave show out")
+    if "time" not in da.dims:
+        raise UrlValueError(f"show: '{da.name}' has no time axis to show {show} of")
+    climate = _checked(query, "climate", lambda v: choice(v, list(BASELINES), "climate"), None)
+    try:
+        return Processing.parse(show, query.get("ref"), climate)
+    except SourceError as exc:
+        raise UrlValueError(f"ref: {exc}") from exc
 
 
 def _depth(text: str, da: xr.DataArray) -> float | None:

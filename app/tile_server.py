@@ -280,6 +280,7 @@ def tile_query(req: MapRequest, clim: tuple[float, float], time: str | None) -> 
         query.update(mode=req.mode, baseline=str(req.baseline))
     if req.scenario is not None:
         query["scenario"] = str(req.scenario)
+    query.update(req.processing.query())
     query.update(cmap=req.cmap, clim=f"{clim[0]:.6g},{clim[1]:.6g}")
     if req.log:
         query["log"] = "true"

@@ -179,6 +179,7 @@ class MapTiles:
             query["depth"] = f"{float(s.depth):g}"
         if "scenario" in field.dims:
             query["scenario"] = self.view._run()
+        query.update(s.processing().query())  # anomaly, heatwaves: against which climate
         low, high = self._clim
         query.update(cmap=c.cmap, clim=f"{low!r},{high!r}")
         if c.log_scale:

@@ -407,13 +407,7 @@ def climate_inputs(
     """The variable's run ``scenario`` of ``state`` (default: its current one) at the
     current level on every step, the run its climatology comes from, and that
     climatology's cache key (all lazy): what :func:`shown_maps.shown_map` and its kin take."""
-    da = state.dataset[state.variable]
-    run = (scenario or state.scenario) if "scenario" in da.dims else None
-    chosen = state.processing()
-    series = fields.select(da, state.depth, run, members=members, strict_depth=False)
-    base = processing.climate_run(da, run or state.scenario, chosen.baseline)
-    base = fields.select(base, state.depth, None, members=members, strict_depth=False)
-    base_run = processing.climate_label(da, run or state.scenario, chosen.baseline)
-    depth = vertical.label(series["depth"]) if "depth" in series.coords else None
-    source = processing.source_stamp(state.dataset_id)
-    return series, base, shown_maps.map_key(source, str(da.name), depth, base_run)
+    return shown_maps.climate_inputs(
+        state.dataset[state.variable], state.dataset_id, state.depth,
+        scenario or state.scenario, state.processing().baseline, members,
+    )  # fmt: skip

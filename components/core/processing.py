@@ -76,6 +76,18 @@ class Processing:
     def needs_climate(self) -> bool:
         return self.show != "value"
 
+    def query(self) -> dict[str, str]:
+        """The words of a page's URL (and of a tile's) for this: ``show``, ``ref`` and
+        ``climate``; none for the value itself or what is the default."""
+        if not self.needs_climate:
+            return {}
+        query = {"show": self.show}
+        if self.reference is not None:
+            query["ref"] = self.reference.label
+        if self.baseline != "fixed":
+            query["climate"] = self.baseline
+        return query
+
     @classmethod
     def parse(
         cls, show: str | None, reference: str | None = None, baseline: str | None = None

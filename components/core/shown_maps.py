@@ -27,6 +27,7 @@ from .processing import (
     climate_label,
     climate_run,
     shown_attrs,
+    source_stamp,
 )
 from .timeaxis import nearest_step
 
@@ -35,6 +36,30 @@ def map_key(source_key: str, variable: str, depth: Any, base_run: str) -> str:
     """What identifies a map climatology in the cache: the source, variable, depth and the
     run it is of (the reference period is added per period)."""
     return clim.cache_key(source_key, variable, depth, base_run, "grid")
+
+
+def climate_inputs(
+    da: xr.DataArray,
+    source_id: str,
+    depth: Any,
+    run: str | None,
+    baseline: str = "fixed",
+    members: bool = False,
+) -> tuple[xr.DataArray, xr.DataArray, str]:
+    """The run ``run`` of ``da`` (a variable of source ``source_id``) at level ``depth`` on
+    every step, the run its climatology comes from (``baseline``: fixed or shifted), and
+    that climatology's cache key (all lazy): what :func:`shown_map` and its kin take."""
+    from data_adapters import vertical
+
+    series = fields.select(
+        da, depth, run if "scenario" in da.dims else None, members=members, strict_depth=False
+    )
+    base = fields.select(
+        climate_run(da, run, baseline), depth, None, members=members, strict_depth=False
+    )
+    depth_label = vertical.label(series["depth"]) if "depth" in series.coords else None
+    base_run = climate_label(da, run, baseline)
+    return series, base, map_key(source_stamp(source_id), str(da.name), depth_label, base_run)
 
 
 def _folder(key: str | None, reference: clim.Reference):

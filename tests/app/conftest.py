@@ -9,7 +9,9 @@ import pytest
 
 from tests.ui.conftest import serving
 
-#: The catalog the map-route tests serve: the demo ocean at 1°, ten days, every scenario.
+#: The catalog the map-route tests serve: the demo ocean at 1°, ten days, every scenario; and
+#: four years of it with a past (anomalies and heatwaves against 2021-2023, the heatwave in
+#: 2024).
 MAP_CATALOG = """
 datasets:
   - id: small-demo
@@ -18,6 +20,14 @@ datasets:
     resolution: 1.0
     days: 10
     attribution: Demo ocean attribution
+  - id: past-demo
+    title: Small demo with a past
+    adapter: demo
+    resolution: 1.0
+    start: "2021-01-01"
+    days: 1461
+    variability: true
+    scenarios: [baseline, heatwave]
 """
 
 

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from app.cli import main
+from components.core.colours import CATEGORY_COLOURS
 from components.core.tiles import tile_bbox
 
 pytestmark = [pytest.mark.slow]
@@ -34,12 +35,19 @@ def pixels(png: bytes) -> np.ndarray:
 
 
 def render(
-    catalog: str, tmp_path, z: int, x: int, y: int, *extra: str, var: str = "thetao"
+    catalog: str,
+    tmp_path,
+    z: int,
+    x: int,
+    y: int,
+    *extra: str,
+    var: str = "thetao",
+    dataset: str = "small-demo",
 ) -> np.ndarray:
     west, south, east, north = tile_bbox(z, x, y)
     out = tmp_path / f"render-{z}-{x}-{y}.png"
     argv = [
-        "render", "small-demo", "--catalog", catalog, "--var", var, "--bare",
+        "render", dataset, "--catalog", catalog, "--var", var, "--bare",
         "--crs", "EPSG:3857", "--bbox", f"{west!r},{south!r},{east!r},{north!r}",
         "--width", "256", "--height", "256", "-o", str(out), *extra,
     ]  # fmt: skip
@@ -74,6 +82,38 @@ def test_a_log_scale_tile_has_the_pixels_of_render_log(map_server, tmp_path):
     assert (pixels(body) == expected).all()
     _, _, linear = get(f"{url}tiles/small-demo/chl/2/1/1.png?{colours}&log=false")
     assert not (pixels(linear) == expected).all()
+
+
+@pytest.mark.parametrize(
+    "show,cmap,clim", [("anomaly", "balance", "-3,3"), ("mhw-category", "mhw_category", "-0.5,4.5")]
+)
+def test_anomaly_and_heatwave_tiles_have_the_pixels_of_render_show(
+    map_server, tmp_path, show, cmap, clim
+):
+    url, catalog = map_server
+    z, x, y = 2, 0, 1  # the north-east Pacific, where the heatwave of 2024 is
+    query = f"time=2024-07-25&scenario=heatwave&show={show}&ref=2021/2023&cmap={cmap}&clim={clim}"
+    status, _, body = get(f"{url}tiles/past-demo/thetao/{z}/{x}/{y}.png?{query}")
+    assert status == 200, body
+    expected = render(catalog, tmp_path, z, x, y, "--time", "2024-07-25", "--scenario",
+                      "heatwave", "--show", show, "--reference", "2021/2023", "--cmap", cmap,
+                      "--clim", clim, dataset="past-demo")  # fmt: skip
+    tile = pixels(body)
+    assert (tile == expected).all()
+    value_query = f"time=2024-07-25&scenario=heatwave&cmap={cmap}&clim={clim}"
+    _, _, value = get(f"{url}tiles/past-demo/thetao/{z}/{x}/{y}.png?{value_query}")
+    assert not (pixels(value) == tile).all()
+    if show == "mhw-category":  # a strong heatwave or worse at its centre
+        hot = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in CATEGORY_COLOURS[2:]]
+        rgb = tile[..., :3].reshape(-1, 3)
+        assert any((rgb == colour).all(axis=1).any() for colour in hot)
+
+
+def test_a_tile_of_a_heatwave_without_a_full_year_is_refused_in_one_line(map_server):
+    url, _ = map_server
+    status, _, body = get(f"{url}tiles/small-demo/thetao/2/0/1.png?show=mhw-category")
+    assert status == 400
+    assert b"full year" in body and body.count(b"\n") == 1
 
 
 def test_difference_tiles_show_the_change_that_compare_draws(map_server, tmp_path):
