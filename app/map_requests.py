@@ -40,6 +40,7 @@ from components.core.frames import (
     cell_degrees,
     full_extent,
     pyramid_for,
+    render_field,
 )
 from components.core.geography import LONLAT, Viewport
 from components.core.png import ColourScale, bare_png
@@ -64,6 +65,8 @@ OVERVIEW_SIZE = (512, 256)
 VERSION_TTL_S = 2.0
 #: Memory for encoded PNGs kept by ETag (bytes): about 2000 tiles of 32 kB.
 PNG_CACHE_BYTES = 64 * 10**6
+#: Width (degrees) of the box a point's value is read in: inside one cell of any grid.
+VALUE_BOX_DEGREES = 1e-4
 #: PNG compression of tiles and maps: the fast end (see ``components.core.png.bare_png``).
 PNG_COMPRESSION = 1
 
@@ -391,6 +394,28 @@ class MapService:
             while self._png_bytes > PNG_CACHE_BYTES:
                 self._png_bytes -= len(self._pngs.popitem(last=False)[1])
         return png
+
+    def value(self, req: MapRequest, lon: float, lat: float) -> dict:
+        """The value of ``req``'s map in the cell at (``lon``, ``lat``), as its tiles draw
+        it (the finest level; None on land, no data, or outside the grid), with its name
+        and units: what the dashboard's hover over tiles shows."""
+        half = VALUE_BOX_DEGREES / 2
+        viewport = Viewport((lon - half, lon + half), (lat - half, lat + half), 1, 1, LONLAT)
+        try:
+            field = self.field(req)
+            frame = render_field(field, viewport)
+        except SourceError as exc:
+            raise UrlValueError(str(exc)) from exc
+        value = float(frame.values[0, 0])
+        attrs = (field.full if isinstance(field, FieldPyramid) else field).attrs
+        return {
+            "value": value if np.isfinite(value) else None,
+            "name": str(attrs.get("long_name") or req.variable),
+            "units": str(attrs.get("units") or ""),
+            "lon": lon,
+            "lat": lat,
+            "time": req.time,
+        }
 
     def cached_png(self, tag: str) -> bytes | None:
         """The PNG already encoded for ETag ``tag``, or None."""

@@ -3,7 +3,10 @@
 - ``GET /tiles/{dataset}/{variable}/{z}/{x}/{y}.png``: a 256 px Web Mercator tile (PNG, RGBA;
   land and no data transparent), the query as :mod:`app.map_requests` reads it;
 - ``GET /tiles/{dataset}/{variable}/tilejson.json``: TileJSON 3.0.0 (bounds, zooms, the tile
-  URL template with the time step and the colours fixed, and the steps as ``times``).
+  URL template with the time step and the colours fixed, and the steps as ``times``);
+- ``GET /tiles/{dataset}/{variable}/value.json?lon=X&lat=Y&...``: the value in the cell at a
+  point (JSON: ``value``, null on land or no data, ``name``, ``units``, ``lon``, ``lat``,
+  ``time``), with the tiles' query: what the dashboard's hover over tiles shows.
 
 Every answer carries a strong ``ETag`` known before rendering (``If-None-Match`` gets a
 ``304`` with no pixel computed) and ``Cache-Control: public``: long for a fixed past step,
@@ -187,28 +190,31 @@ class MapHandler(AuthRequestHandler):
         service = self.serving.service
         png = service.cached_png(tag)
         if png is None:
-            client = self.request.remote_ip or "?"
-            limits = self.serving.limits
             pixels = viewport.width * viewport.height
-            if not limits.admit(client, pixels):
-                self.map_error(429, f"too many maps at once; retry after {RETRY_AFTER_S} s")
+            png = await self.limited(pixels, service.render, req, viewport, tag, background)
+            if png is None:
                 return
-            try:
-                loop = asyncio.get_running_loop()
-                png = await loop.run_in_executor(
-                    self.serving.pool, service.render, req, viewport, tag, background
-                )
-            except UrlValueError as exc:
-                self.map_error(400, str(exc))
-                return
-            except Exception as exc:  # a source that fails: say so, keep serving
-                log.warning("event=map_failed dataset=%s reason=%r", req.dataset, str(exc))
-                self.map_error(502, f"the data could not be read: {str(exc).splitlines()[0]}")
-                return
-            finally:
-                limits.done(client, pixels)
         self.set_header("Content-Type", "image/png")
         self.finish(png)
+
+    async def limited(self, pixels: int, fn, *args):
+        """``fn(*args)`` on the render threads within the client's and server's limits; None
+        when refused or failed (the refusal sent: 429, 400 or 502, in one line)."""
+        client = self.request.remote_ip or "?"
+        limits = self.serving.limits
+        if not limits.admit(client, pixels):
+            self.map_error(429, f"too many maps at once; retry after {RETRY_AFTER_S} s")
+            return None
+        try:
+            return await self.off_loop(fn, *args)
+        except UrlValueError as exc:
+            self.map_error(400, str(exc))
+        except Exception as exc:  # a source that fails: say so, keep serving
+            log.warning("event=map_failed path=%s reason=%r", self.request.path, str(exc))
+            self.map_error(502, f"the data could not be read: {str(exc).splitlines()[0]}")
+        finally:
+            limits.done(client, pixels)
+        return None
 
     async def off_loop(self, fn, *args):
         """``fn(*args)`` on the render threads: the event loop keeps serving meanwhile."""
@@ -267,6 +273,42 @@ class TileJsonHandler(MapHandler):
             self.refuse_request(exc)
             return
         self.send_document("application/json", json.dumps(doc))
+
+
+class ValueHandler(MapHandler):
+    """``/tiles/{dataset}/{variable}/value.json``: the value at ``lon``, ``lat``."""
+
+    @tornado.web.authenticated
+    async def get(self, dataset: str, variable: str) -> None:
+        service = self.serving.service
+        query = self.query()
+        try:
+            req = service.request(dataset, variable, query)
+            lon, lat = (
+                _coordinate(query, key, bound) for key, bound in (("lon", 540), ("lat", 90))
+            )
+        except (NotFoundError, ValueError) as exc:
+            self.refuse_request(exc)
+            return
+        if not self.cache_headers(req, req.etag("value", lon, lat)):
+            answer = await self.limited(0, service.value, req, lon, lat)
+            if answer is not None:
+                self.set_header("Content-Type", "application/json")
+                self.finish(json.dumps(answer))
+
+
+def _coordinate(query: dict[str, str], key: str, bound: float) -> float:
+    """The number ``query[key]`` (degrees, within ±``bound``), or a one-line refusal."""
+    text = query.get(key)
+    if text is None:
+        raise UrlValueError(f"{key}: give the point's {key} in degrees ({key}=...)")
+    try:
+        value = float(text)
+    except ValueError:
+        raise UrlValueError(f"{key}: '{text[:40]}' is not a number of degrees") from None
+    if not -bound <= value <= bound:  # NaN fails too
+        raise UrlValueError(f"{key}: {text[:40]} is outside -{bound}..{bound} degrees")
+    return value
 
 
 def tile_query(req: MapRequest, clim: tuple[float, float], time: str | None) -> dict[str, str]:
@@ -341,5 +383,6 @@ def tile_patterns(serving: MapServing) -> list[tuple]:
     args = {"serving": serving}
     return [
         (rf"/tiles/{NAME}/{NAME}/tilejson\.json", TileJsonHandler, args),
+        (rf"/tiles/{NAME}/{NAME}/value\.json", ValueHandler, args),
         (rf"/tiles/{NAME}/{NAME}/{NUMBER}/{NUMBER}/{NUMBER}\.png", TileHandler, args),
     ]

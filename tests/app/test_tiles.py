@@ -206,3 +206,35 @@ def test_hostile_tile_requests_get_4xx_and_the_server_keeps_serving(map_server, 
     assert headers["X-Content-Type-Options"] == "nosniff"  # echoed text is never a page
     assert len(body.decode().strip().splitlines()) == 1
     assert get(f"{url}health")[0] == 200
+
+
+def test_the_value_at_a_point_is_its_cells_and_nothing_on_land(map_server):
+    from data_adapters.demo import DemoOceanAdapter
+
+    url, _ = map_server
+    base = f"{url}tiles/small-demo/thetao/value.json?time=2025-01-04&scenario=warming_3"
+    status, headers, body = get(f"{base}&lon=-145.3&lat=45.2")
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    answer = json.loads(body)
+    ocean = DemoOceanAdapter(resolution=1.0, days=10).open()["thetao"]
+    cell = ocean.sel(scenario="warming_3").isel(time=3, depth=0)
+    expected = float(cell.sel(lon=-145.3, lat=45.2, method="nearest"))
+    assert answer["value"] == pytest.approx(expected, rel=1e-6)
+    assert answer["units"] == ocean.attrs["units"] and answer["time"] == "2025-01-04"
+    # the next day has another value; land has none
+    _, _, other = get(f"{base.replace('01-04', '01-09')}&lon=-145.3&lat=45.2")
+    assert json.loads(other)["value"] != answer["value"]
+    _, _, land = get(f"{base}&lon=10&lat=50")
+    assert json.loads(land)["value"] is None
+    # cacheable as the tiles are
+    again, _, _ = get(f"{base}&lon=-145.3&lat=45.2", {"If-None-Match": headers["Etag"]})
+    assert again == 304
+
+
+@pytest.mark.parametrize("point", ["lon=nan&lat=3", "lon=1e9&lat=3", "lat=3", "lon=2&lat=91",
+                                   "lon=abc&lat=3"])  # fmt: skip
+def test_a_value_at_a_hostile_point_is_refused_in_one_line(map_server, point):
+    url, _ = map_server
+    status, _, body = get(f"{url}tiles/small-demo/thetao/value.json?{point}")
+    assert status == 400 and body.count(b"\n") == 1, body
+    assert b"lon" in body or b"lat" in body
