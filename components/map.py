@@ -73,6 +73,10 @@ MAP_HEIGHT = 520
 DEFAULT_SIZE = (900, 520)
 
 
+#: The values of the image under tiles that draw the field (colour bar, gestures, no pixels).
+_NO_VALUES = np.full((2, 2), np.nan, dtype="float32")
+
+
 class MapView(MapOverlays, pn.viewable.Viewer):
     """The map of ``state``'s field, with colour and layer settings as sub-objects.
 
@@ -117,6 +121,8 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         params.setdefault("layers", LayerSettings())
         super().__init__(**params)
         self._frame: Frame | None = None
+        self._unread: Viewport | None = None  # the view of a step drawn by tiles, not read
+        self._drawn_field: xr.DataArray | None = None  # the field of the last frame read
         self._follow_variable()
         self._tiles = MapTiles(self)  # the picture from /tiles where it can be (first: see it)
         self.range = RangeXY()
@@ -310,6 +316,10 @@ class MapView(MapOverlays, pn.viewable.Viewer):
                 except (SourceError, ValueError) as exc:
                     self.state.report(str(exc))
                     return empty_image()
+                if self._tiles.knows(viewport):  # a step over tiles: nothing to read here
+                    image = self._over_tiles(viewport)
+                    self._last_image = image
+                    return image
                 ready = self._frames_ready(doc, viewport)
                 if ready is False:
                     pending = True
@@ -372,13 +382,31 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         else:
             if missing is not None and len(missing) > known:
                 self.state.report(missing.note(len(missing) - known))
-        self._frame = frame
+        self._frame, self._unread = frame, None
+        self._drawn_field = da
         self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
         self.clim = clim
-        image = self._tiles.under(self._image(frame.values, viewport, da, clim), viewport)
+        # under tiles, an image of no values: the tiles draw the field, the hover reads the
+        # server's value endpoint (the frame's pixels never travel to the browser)
+        values = _NO_VALUES if self._tiles.draws(viewport) else frame.values
+        image = self._tiles.under(self._image(values, viewport, da, clim), viewport)
         # the frame's whole server time: its read in a frame thread (when it had one) and this
         read_ms, self._read_ms = self._read_ms, 0.0
         self.render_ms = read_ms + 1000 * (_time.perf_counter() - started)
+        return image
+
+    def _over_tiles(self, viewport: Viewport) -> hv.Image:
+        """The map of a new time step (or depth, run) in a view whose colour range the tiles
+        already carry: an image of no values under the tiles, and no frame read (the frame is
+        read if an export or probe asks for it: :attr:`frame`)."""
+        started = _time.perf_counter()
+        self._frame, self._unread = None, viewport
+        self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
+        clim = self._tiles.limits(viewport, lambda: self.clim)
+        image = self._tiles.under(
+            self._image(_NO_VALUES, viewport, self._drawn_field, clim), viewport
+        )
+        self.render_ms = 1000 * (_time.perf_counter() - started)
         return image
 
     def blank(self, viewport: Viewport) -> hv.Image:
@@ -450,7 +478,11 @@ class MapView(MapOverlays, pn.viewable.Viewer):
     # -- reading what is shown --------------------------------------------------------------
     @property
     def frame(self) -> Frame | None:
-        """The last frame rendered (for probes, exports and tests)."""
+        """The last frame rendered (for probes, exports and tests); over tiles, the frame of
+        the step shown, read when first asked for."""
+        if self._frame is None and self._unread is not None:
+            self._frame = self.frames.get(self.field_key(), self.shown, self._unread)
+            self._unread = None
         return self._frame
 
     def home_extent(self) -> tuple[float, float, float, float]:

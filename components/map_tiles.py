@@ -9,11 +9,15 @@ them in at once, so the map never shows a half-drawn or empty step. A newer step
 while one is loading wins (the older one is dropped, as the image path keeps the latest
 step only).
 
-The rendered image is still made, invisible, under the tiles: it carries the hover read-out
-(the values of the step shown), the colour bar and the gestures the probes listen to, and
-it shows itself where tiles stop (zoomed in past the data's finest tiles). Its colour range
-is computed once per view (extent, size, variable, depth, run, colours), not per step, and
-is the tiles' ``clim``: colour bar and tiles agree, and an animation keeps its colours.
+Under the tiles lies an image of no values: it carries the colour bar and the gestures the
+probes listen to, and the server reads no frame for a time step (a new view reads one, for
+its colour range; an export or probe reads the step's frame when it asks). The hover reads
+the value under the pointer from the server's ``/tiles/.../value.json`` (the step of the
+tiles shown, cacheable as they are) and shows it in a label beside the pointer. Where tiles
+stop (zoomed in past the data's finest tiles) the image is the field again, with its own
+hover. The colour range is computed once per view (extent, size, variable, depth, run,
+colours, show), not per step, and is the tiles' ``clim``: colour bar and tiles agree, and an
+animation keeps its colours.
 
 Not on tiles (they stay on the rendered image): the swipe, whose picture joins two runs at
 a divider the user drags; and change maps, which hide changes within the threshold or the
@@ -29,7 +33,7 @@ import holoviews as hv
 import panel as pn
 from bokeh.core.properties import Bool, String
 from bokeh.model import DataModel
-from bokeh.models import CustomJS
+from bokeh.models import CustomJS, HoverTool, Label
 from panel.io.document import unlocked
 
 from .core.frames import cell_degrees
@@ -39,6 +43,10 @@ from .core.tiles import TILE_SIZE, max_zoom
 #: Whether maps in a server draw from ``/tiles`` (``app.main.serve`` sets it: only a server
 #: with the tile routes can).
 SETTINGS = {"enabled": False}
+
+
+#: The name of the label that shows the value under the pointer over tiles.
+HOVER_LABEL = "tile-hover"
 
 
 class TileStep(DataModel):
@@ -53,6 +61,7 @@ class TileStep(DataModel):
 #: at the new URL, then set the tile source's URL (which empties Bokeh's tile cache) and put
 #: the decoded tiles in that cache before the next paint. A newer step drops this one.
 STEP_JS = """
+for (const h of hovers) h.active = !step.visible;  // over tiles the image has no values
 const ts = renderer.tile_source;
 if (!ts._oe_patched) {
     ts._oe_patched = true;
@@ -96,6 +105,44 @@ Promise.all(wanted.map(load)).then((tiles) => {
     }
     renderer.change.emit();
 });
+"""
+
+
+#: Runs in the browser as the pointer moves over the map (and leaves it): over tiles, the
+#: value under the pointer from the value endpoint (the URL of the tiles shown, so the same
+#: step, run and show), in a label beside it; the image's own hover tool (of an image with no
+#: values) is off meanwhile. A newer position drops an older answer.
+HOVER_JS = """
+const over = step.visible && step.url && !step.url.startsWith("data:");
+for (const h of hovers) h.active = !over;
+const gen = (tip._oe_gen = (tip._oe_gen || 0) + 1);
+clearTimeout(tip._oe_timer);
+if (!over || cb_obj.event_name === "mouseleave" || !Number.isFinite(cb_obj.x)) {
+    tip.visible = false;
+    return;
+}
+const x = cb_obj.x, y = cb_obj.y, half = 20037508.342789244;
+const lon = (((x / half) * 180 + 540) % 360) - 180;
+const lat = Math.atan(Math.sinh((y / half) * Math.PI)) * 180 / Math.PI;
+const url = step.url.replace("/{Z}/{X}/{Y}.png?", "/value.json?")
+    + "&lon=" + lon.toFixed(4) + "&lat=" + lat.toFixed(4);
+tip._oe_timer = setTimeout(() => {
+    fetch(url).then((r) => (r.ok ? r.json() : null)).then((v) => {
+        if (tip._oe_gen !== gen || v === null) return;
+        let text = "NaN";
+        if (v.value !== null) {
+            const a = Math.abs(v.value);
+            text = (a !== 0 && (a < 0.01 || a >= 1e5)) ? v.value.toExponential(3)
+                : v.value.toFixed(3);
+            if (v.units) text += " " + v.units;
+        }
+        tip.text = "lon " + lon.toFixed(3) + "°   lat " + lat.toFixed(3) + "°\\n"
+            + v.name + ": " + text;
+        tip.x = x;
+        tip.y = y;
+        tip.visible = true;
+    }, () => {});
+}, 50);
 """
 
 
@@ -152,7 +199,7 @@ class MapTiles:
         return (
             viewport.x_range, viewport.y_range, viewport.width, viewport.height, s.dataset_id,
             s.variable, s.depth, view._run(), c.cmap, c.mode, c.vmin, c.vmax, c.log_scale,
-            s.lock_colours, len(view.clim_group),
+            s.lock_colours, len(view.clim_group), s.show, s.reference, s.climate_baseline,
         )  # fmt: skip
 
     def limits(self, viewport: Viewport, compute) -> tuple[float, float]:
@@ -188,6 +235,18 @@ class MapTiles:
         path = f"tiles/{quote(s.dataset_id, safe='')}/{quote(s.variable, safe='')}"
         tiles = f"{self._root}/{path}/{{Z}}/{{X}}/{{Y}}.png?"
         return tiles + urllib.parse.urlencode(query, safe=",:")
+
+    def draws(self, viewport: Viewport) -> bool:
+        """True when tiles draw the field in ``viewport`` (the image under them is empty)."""
+        return self.used() and self._visible(viewport)
+
+    def knows(self, viewport: Viewport) -> bool:
+        """True when tiles draw ``viewport`` with a colour range already set for this view:
+        a time step (or depth, run) needs no frame read on the server."""
+        return (
+            self._clim is not None and self._key(viewport) == self._clim_key
+            and self.draws(viewport)
+        )  # fmt: skip
 
     def under(self, image: hv.Image, viewport: Viewport) -> hv.Image:
         """``image`` (the map's picture of ``viewport``, just rendered) made invisible where
@@ -236,10 +295,25 @@ class MapTiles:
             return
         step = TileStep(url=renderer.tile_source.url, visible=self._visible(self._viewport))
         renderer.tags = [*renderer.tags, step]  # keeps the step in the document
-        follow = CustomJS(args={"step": step, "renderer": renderer, "fig": figure}, code=STEP_JS)
+        hovers = [t for t in figure.tools if isinstance(t, HoverTool)]
+        follow = CustomJS(
+            args={"step": step, "renderer": renderer, "fig": figure, "hovers": hovers},
+            code=STEP_JS,
+        )
         step.js_on_change("url", follow)
         step.js_on_change("visible", follow)
         figure.js_on_event("document_ready", follow)
+        tip = Label(
+            x=0, y=0, text="", visible=False, name=HOVER_LABEL, x_offset=14, y_offset=-14,
+            anchor="top_left", text_font_size="12px", text_color="#222",
+            background_fill_color="#ffffff", background_fill_alpha=0.92,
+            border_line_color="#999999", padding=5, border_radius=3, level="overlay",
+        )  # fmt: skip
+        figure.add_layout(tip)
+        hover = CustomJS(args={"step": step, "tip": tip, "hovers": hovers}, code=HOVER_JS)
+        figure.js_on_event("mousemove", hover)
+        figure.js_on_event("mouseleave", hover)
+        step.js_on_change("url", hover)  # a new step: the label of the old one goes
         self._steps = [*self._steps[-3:], (step, pn.state.curdoc)]
 
     def shown(self, viewport: Viewport) -> None:

@@ -4,11 +4,14 @@ browser's cache, with no request reaching the server."""
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.parse
 
 import numpy as np
 import pytest
+
+from components.map_tiles import HOVER_LABEL
 
 from .conftest import DEMO_HALF_CATALOG, serving_catalog
 from .pages import pixels, wait_for_change, wait_for_map
@@ -50,6 +53,8 @@ def tiles_server(tmp_path_factory):
 
 
 def test_time_steps_draw_tiles_and_a_step_back_comes_from_the_browser_cache(tiles_server, page):
+    received: list[int] = []  # the size of every message the server sends the page
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda m: received.append(len(m))))
     page.goto(tiles_server, wait_until="domcontentloaded")
     first = wait_for_tiles(page, "2025-01-01")
     canvas, before = wait_for_map(page)
@@ -58,6 +63,7 @@ def test_time_steps_draw_tiles_and_a_step_back_comes_from_the_browser_cache(tile
     assert query["cmap"] == ["thermal"] and len(query["clim"][0].split(",")) == 2
 
     seen = len(page.evaluate(TILE_LOADS_JS))
+    sent = len(received)
     page.locator("button.next").first.click()
     stepped = wait_for_tiles(page, "2025-01-02", after=seen)
     assert set(tile_times(stepped)) == {"2025-01-02"}
@@ -66,6 +72,9 @@ def test_time_steps_draw_tiles_and_a_step_back_comes_from_the_browser_cache(tile
     step_query = urllib.parse.parse_qs(urllib.parse.urlparse(stepped[0][0]).query)
     assert step_query["clim"] == query["clim"]
     after_step = wait_for_change(page, canvas, before)
+    # the step's picture came as tiles only: no image of the map's values followed them
+    # (800 x 450 float32 values are 1.4 MB; the step's own messages are a few kB)
+    assert max(received[sent:]) < 50_000, received[sent:]
 
     seen = len(page.evaluate(TILE_LOADS_JS))
     page.locator("button.previous").first.click()
@@ -78,3 +87,76 @@ def test_time_steps_draw_tiles_and_a_step_back_comes_from_the_browser_cache(tile
     while np.mean((pixels(canvas.screenshot()) != before).any(axis=2)) > 0.01:
         assert time.monotonic() < deadline, "the step back did not show the first picture"
         page.wait_for_timeout(200)  # polling the painted map
+
+
+#: The value requests the page made (URLs, in order).
+VALUE_LOADS_JS = """() => performance.getEntriesByType("resource")
+    .filter(e => e.name.includes("/value.json?")).map(e => e.name)"""
+
+
+def hover_label(page) -> tuple[str, bool]:
+    """The text and visibility of the label that shows the value under the pointer."""
+    return page.evaluate(
+        f"""() => {{
+            const m = Bokeh.documents[0].get_model_by_name("{HOVER_LABEL}");
+            return [m.text, m.visible];
+        }}"""
+    )
+
+
+def test_hover_over_tiles_shows_the_value_of_the_step_shown(tiles_server, page):
+    from data_adapters.demo import DemoOceanAdapter
+
+    page.goto(tiles_server, wait_until="domcontentloaded")
+    wait_for_tiles(page, "2025-01-01")
+    canvas, _ = wait_for_map(page)
+    ocean = DemoOceanAdapter(resolution=0.5, days=30).open()["thetao"]
+    ocean = ocean.sel(scenario="baseline").isel(depth=0)
+
+    def hover_value() -> tuple[float, float, float]:
+        box = canvas.bounding_box()
+        x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.45
+        page.mouse.move(x - 4, y - 3)
+        page.mouse.move(x, y)  # the tropical Atlantic
+        # the label of this position, once its value came (an older one may show first)
+        page.wait_for_function(
+            f"""() => {{
+                const m = Bokeh.documents[0].get_model_by_name("{HOVER_LABEL}");
+                return m.visible && m.text.includes("temperature: ");
+            }}""",
+            timeout=30_000,
+        )
+        text, _ = hover_label(page)
+        found = re.match(r"lon (\S+)°\s+lat (\S+)°\n.*: (\S+) degC", text)
+        assert found, text
+        # the point asked for, to the 4 decimals of the request (the label rounds to 3)
+        asked = page.evaluate(VALUE_LOADS_JS)[-1]
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(asked).query)
+        lon, lat = float(query["lon"][0]), float(query["lat"][0])
+        assert (round(lon, 3), round(lat, 3)) == (float(found[1]), float(found[2]))
+        return lon, lat, float(found[3])
+
+    lon, lat, value = hover_value()
+    expected = float(ocean.isel(time=0).sel(lon=lon, lat=lat, method="nearest"))
+    assert value == pytest.approx(expected, abs=0.0006)  # three decimals shown
+    # the image under the tiles has no values: its own hover tool is off meanwhile
+    hovers = page.evaluate(
+        f"""() => {{
+            const doc = Bokeh.documents[0];
+            const tip = doc.get_model_by_name("{HOVER_LABEL}");
+            const map = [...doc._all_models.values()].find((m) => (m.center || []).includes(tip));
+            return map.toolbar.tools.filter((t) => t.constructor.__name__ === "HoverTool")
+                .map((t) => t.active);
+        }}"""
+    )
+    assert hovers == [False], hovers
+    page.locator("button.next").first.click()
+    wait_for_tiles(page, "2025-01-02")
+    page.mouse.move(0, 0)  # off the map: the label goes
+    page.wait_for_function(
+        f"""() => !Bokeh.documents[0].get_model_by_name("{HOVER_LABEL}").visible""",
+        timeout=30_000,
+    )
+    lon2, lat2, value2 = hover_value()
+    expected2 = float(ocean.isel(time=1).sel(lon=lon2, lat=lat2, method="nearest"))
+    assert value2 == pytest.approx(expected2, abs=0.0006) and expected2 != expected
