@@ -66,15 +66,16 @@ def _folder(key: str | None, reference: clim.Reference):
     return None if key is None else cache_dir("climatology", clim.cache_key(key, reference.label))
 
 
-#: Bytes of the values one climatology pass pools at a time (as float64): a map's pooled
-#: years are read a band of rows at a time, so that the first climatology of a 1/4° global
-#: variable stays within a few hundred MB (its 41 days x 30 years are 10 GB at once).
-POOL_BYTES = 256e6
+#: Bytes of the values one climatology pass reads at a time (float32): a map's pooled years
+#: are read a band of rows at a time, so that the first climatology of a 1/4° global variable
+#: stays within 2 GB (its 41 days x 30 years are 5 GB at once); bands as tall as that
+#: allows, as each read of a band costs some per step (a chunk decoded, or computed, again).
+POOL_BYTES = 512e6
 
 
 def row_bands(base: xr.DataArray, steps: int) -> list[dict[str, slice]]:
     """The bands of rows (of ``base``'s first dimension after time) whose ``steps`` time steps
-    fit in :data:`POOL_BYTES` as float64, on whole chunks of the source where it is chunked
+    fit in :data:`POOL_BYTES` as float32, on whole chunks of the source where it is chunked
     (a band never splits a chunk it could hold whole); one band for a point or a small map."""
     spatial = [d for d in base.dims if d != "time"]
     if not spatial or steps == 0:
@@ -82,7 +83,7 @@ def row_bands(base: xr.DataArray, steps: int) -> list[dict[str, slice]]:
     rows = spatial[0]
     nrows = base.sizes[rows]
     row_values = steps * int(np.prod([base.sizes[d] for d in spatial[1:]], dtype=np.int64))
-    band = max(1, int(POOL_BYTES // (8 * max(row_values, 1))))
+    band = max(1, int(POOL_BYTES // (4 * max(row_values, 1))))
     if band >= nrows:
         return [{}]
     chunks = base.chunksizes.get(rows) if base.chunks is not None else None

@@ -206,7 +206,7 @@ def test_a_map_climatology_read_a_band_of_rows_at_a_time_equals_the_whole_maps(m
     whole_seas, whole_thresh = shown_maps.curves_at(da, reference, targets)
     _, every = climatology.window_steps(times, reference, targets)
     # room for 5 rows of pooled values: bands of whole 2-row chunks, 4 rows each
-    monkeypatch.setattr(shown_maps, "POOL_BYTES", 8 * every.size * 3 * 5)
+    monkeypatch.setattr(shown_maps, "POOL_BYTES", 4 * every.size * 3 * 5)
     bands = shown_maps.row_bands(da, every.size)
     assert [b["lat"] for b in bands] == [slice(0, 4), slice(4, 8)]
     seas, thresh = shown_maps.curves_at(da, reference, targets)
