@@ -270,3 +270,17 @@ def test_a_view_past_the_dateline_stays_where_it_is_when_the_map_is_rebuilt(stat
     (bar,) = root.select({"type": ScaleBar})
     assert bar.visible
     assert 1.9e6 < bar.range.end < 2.4e6
+
+
+def test_after_a_step_drawn_by_tiles_the_frame_exported_is_the_new_steps(state):
+    # over tiles a time step reads no frame; an export (Share: PNG, GeoTIFF) asks for it
+    view = MapView(state=state)
+    frame_at(view, (-60.0, -30.0, 0.0, 30.0))
+    first = view.frame
+    state.time = "2025-02-09"
+    view._over_tiles(first.viewport)
+    stepped = view.frame
+    assert stepped.viewport == first.viewport
+    expected = view.frames.get(view.field_key(), view.shown, first.viewport).values
+    np.testing.assert_array_equal(stepped.values, expected)
+    assert (np.isfinite(first.values) & (stepped.values != first.values)).mean() > 0.5
