@@ -254,10 +254,11 @@ def daily_climatology(
 
 
 def window_steps(
-    times: Any, reference: Reference, targets: np.ndarray
+    times: Any, reference: Reference, targets: np.ndarray, known: Any = ()
 ) -> tuple[dict[int, np.ndarray], np.ndarray]:
     """The steps the climatology on the days of year ``targets`` pools: per day of year its
-    window's step positions in the reference period, and every step needed (sorted)."""
+    window's step positions in the reference period, and every step needed (sorted); none
+    for the days of year in ``known`` (their window's statistics are known already)."""
     doy = day_of_year(times)
     first, last = _reference_steps(times, reference)
     n = len(doy)
@@ -270,7 +271,7 @@ def window_steps(
     offsets = np.arange(-WINDOW_HALF_WIDTH, WINDOW_HALF_WIDTH + 1)
     period_doy = doy[first : last + 1]
     windows: dict[int, np.ndarray] = {}
-    for d in sorted(needed - {FEB29}):
+    for d in sorted(needed - {FEB29} - set(known)):
         centres = first + np.nonzero(period_doy == d)[0]
         steps = (offsets[:, None] + centres[None, :]).ravel()
         windows[d] = steps[(steps >= 0) & (steps < n)]
@@ -279,7 +280,12 @@ def window_steps(
 
 
 def daily_climatology_at(
-    read: Any, times: Any, reference: Reference, targets: np.ndarray, percentile: float = PERCENTILE
+    read: Any,
+    times: Any,
+    reference: Reference,
+    targets: np.ndarray,
+    percentile: float = PERCENTILE,
+    raw: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Climatology and threshold on the days of year ``targets`` only, reading only the steps
     they need: ``read(steps)`` returns the values at those step positions (time first;
@@ -287,13 +293,17 @@ def daily_climatology_at(
 
     The same numbers as :func:`daily_climatology` at those days (its moving average of the
     31 days around each, computed here from those 31 days' pooled windows).
+
+    ``raw`` holds the pooled windows' statistics (mean, percentile) by day of year, before the
+    moving average: those given are not read again, those computed are added to it (a map
+    of the next day needs one new window of its 31).
     """
     half = SMOOTH_WIDTH // 2
-    windows, every = window_steps(times, reference, targets)
+    raw = {} if raw is None else raw
+    windows, every = window_steps(times, reference, targets, known=raw)
     block = read(every) if every.size else None
     if block is not None and np.asarray(block).dtype != np.float32:
         block = np.asarray(block, dtype=np.float64)
-    raw: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for d, steps in windows.items():
         if steps.size and block is not None:
             # float64 per window (a float32 block holds 41 days x 30 years in half the
@@ -303,7 +313,10 @@ def daily_climatology_at(
     if FEB29 - 1 in raw and FEB29 + 1 in raw:
         before, after = raw[FEB29 - 1], raw[FEB29 + 1]
         raw[FEB29] = (0.5 * before[0] + 0.5 * after[0], 0.5 * before[1] + 0.5 * after[1])
-    shape = block.shape[1:] if block is not None else ()
+    if block is not None:
+        shape = block.shape[1:]
+    else:  # every window known (or none in the data)
+        shape = np.shape(next(iter(raw.values()))[0]) if raw else ()
     missing = (np.full(shape, np.nan), np.full(shape, np.nan))
     seas, thresh = [], []
     for t in np.atleast_1d(targets):

@@ -96,38 +96,64 @@ def curves_at(
     base: xr.DataArray, reference: clim.Reference, targets: np.ndarray, key: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Climatology and threshold of ``base`` (time first, lazy) on the days of year
-    ``targets``, from the cache where computed before."""
+    ``targets``, from the cache where computed before.
+
+    Two kinds of files per day of year: ``doy`` (the curves, smoothed over 31 days) and
+    ``raw`` (the statistics of the day's own 11-day window over the period): a day next to
+    one computed before reads only its one new window.
+    """
     folder = _folder(key, reference)
-    found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    if folder is not None:
-        for d in set(int(t) for t in targets):
-            path = folder / f"doy{d:03d}.npz"
-            if path.exists():
-                with np.load(path) as stored:
-                    found[d] = (stored["seas"], stored["thresh"])
+    found = _stored(folder, "doy", (int(t) for t in targets), ("seas", "thresh"))
     todo = np.array(sorted(set(int(t) for t in targets) - set(found)), dtype=int)
     if todo.size:
         times = base["time"].values
-        _, every = clim.window_steps(times, reference, todo)
-        parts = []
+        windows, _ = clim.window_steps(times, reference, todo)
+        known = _stored(folder, "raw", [*windows, clim.FEB29], ("mean", "percentile"))
+        _, every = clim.window_steps(times, reference, todo, known=known)
+        parts, computed = [], {}
         for band in row_bands(base, every.size):
 
             def read(steps: np.ndarray, band: dict = band) -> np.ndarray:
                 return np.asarray(base.isel({**band, "time": steps}).values, dtype=np.float32)
 
-            parts.append(clim.daily_climatology_at(read, times, reference, todo))
+            rows = next(iter(band.values()), slice(None))
+            raw = {d: (m[rows], p[rows]) for d, (m, p) in known.items()}
+            parts.append(clim.daily_climatology_at(read, times, reference, todo, raw=raw))
+            for d in set(raw) - set(known):
+                computed.setdefault(d, []).append(raw[d])
         seas = np.concatenate([p[0] for p in parts], axis=1) if len(parts) > 1 else parts[0][0]
         thresh = np.concatenate([p[1] for p in parts], axis=1) if len(parts) > 1 else parts[0][1]
         for d, s, t in zip(todo, seas, thresh, strict=True):
             found[int(d)] = (s, t)
-            if folder is not None:
-                buffer = io.BytesIO()
-                np.savez(buffer, seas=s, thresh=t)
-                atomic_write_bytes(folder / f"doy{int(d):03d}.npz", buffer.getvalue())
+            _store(folder, f"doy{int(d):03d}.npz", seas=s, thresh=t)
+        for d, pieces in computed.items():
+            _store(
+                folder, f"raw{d:03d}.npz",
+                mean=np.concatenate([m for m, _ in pieces]),
+                percentile=np.concatenate([p for _, p in pieces]),
+            )  # fmt: skip
     return (
         np.stack([found[int(t)][0] for t in targets]),
         np.stack([found[int(t)][1] for t in targets]),
     )
+
+
+def _stored(folder, kind: str, days, names: tuple[str, str]) -> dict:
+    """The pairs of arrays ``names`` of the days of year ``days`` cached as ``kind`` files."""
+    found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for d in set(days) if folder is not None else ():
+        path = folder / f"{kind}{d:03d}.npz"
+        if path.exists():
+            with np.load(path) as stored:
+                found[d] = (stored[names[0]], stored[names[1]])
+    return found
+
+
+def _store(folder, name: str, **arrays: np.ndarray) -> None:
+    if folder is not None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write_bytes(folder / name, buffer.getvalue())
 
 
 def maximum_monthly_mean(

@@ -217,3 +217,38 @@ def test_a_map_climatology_read_a_band_of_rows_at_a_time_equals_the_whole_maps(m
     assert seas[:, 3, 2] == pytest.approx(s[targets - 1])
     assert thresh[:, 3, 2] == pytest.approx(t[targets - 1])
     assert np.isnan(seas[:, 0, 0]).all()
+
+
+def test_the_map_of_the_next_day_reads_only_its_one_new_window(monkeypatch, tmp_path):
+    import uuid
+
+    import xarray as xr
+
+    from components.core import shown_maps
+
+    monkeypatch.setenv("OCEAN_EXPLORER_CACHE", str(tmp_path))
+    times, values = _seasonal(range(1995, 2000), noise=1.0)
+    rng = np.random.default_rng(3)
+    grid = values[:, None, None] + rng.standard_normal((values.size, 4, 3))
+    da = xr.DataArray(
+        grid, coords={"time": times, "lat": np.arange(4.0), "lon": np.arange(3.0)},
+        dims=("time", "lat", "lon"),
+    ).chunk({"time": 365})  # fmt: skip
+    reference = climatology.parse_reference("1995/1999")
+    reads: list[int] = []
+    original = climatology.daily_climatology_at
+
+    def counted(read, *args, **kwargs):
+        return original(lambda steps: reads.append(len(steps)) or read(steps), *args, **kwargs)
+
+    monkeypatch.setattr(climatology, "daily_climatology_at", counted)
+    key = f"test-{uuid.uuid4().hex}"
+    shown_maps.curves_at(da, reference, np.array([200]), key)
+    assert sum(reads) == 41 * 5  # the 41 days of 31 windows of 11 days, five years
+    reads.clear()
+    seas, thresh = shown_maps.curves_at(da, reference, np.array([201]), key)
+    assert sum(reads) == 11 * 5  # day 216's window only
+    # the same numbers as with nothing cached
+    fresh_seas, fresh_thresh = shown_maps.curves_at(da, reference, np.array([201]))
+    np.testing.assert_array_equal(seas, fresh_seas)
+    np.testing.assert_array_equal(thresh, fresh_thresh)
