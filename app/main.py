@@ -305,8 +305,12 @@ def embed_timeseries(catalog: Catalog, frames: FrameCache | None = None) -> pn.v
         return pn.Column(session.caption(), body, sizing_mode="stretch_width")
     plot = off_the_loop(session.probes.series_plot)
     s = session.state.param
+    # once the page has loaded (as answer panes): an answer that came while the page was still
+    # connecting could be lost on its way, and the embed stayed empty (one load in three)
     body = pn.panel(
-        pn.bind(plot, s.points, s.variable, s.depth, s.scenario, s.mode), loading_indicator=True
+        pn.bind(plot, s.points, s.variable, s.depth, s.scenario, s.mode),
+        loading_indicator=True,
+        defer_load=True,
     )
     return pn.Column(session.caption(), body, sizing_mode="stretch_width")
 

@@ -50,7 +50,7 @@ from .map_layers import (
     tile_check_hook,
 )
 from .map_overlays import MapOverlays
-from .map_tiles import MapTiles
+from .map_tiles import NO_VALUES, MapTiles
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,6 @@ CHANGE_LAND_COLOR = "#8f8f8f"
 MAP_HEIGHT = 520
 #: Plot size used before the browser reports the real one (pixels).
 DEFAULT_SIZE = (900, 520)
-
-
-#: The values of the image under tiles that draw the field (colour bar, gestures, no pixels).
-_NO_VALUES = np.full((2, 2), np.nan, dtype="float32")
 
 
 class MapView(MapOverlays, pn.viewable.Viewer):
@@ -317,9 +313,8 @@ class MapView(MapOverlays, pn.viewable.Viewer):
                     self.state.report(str(exc))
                     return empty_image()
                 if self._tiles.knows(viewport):  # a step over tiles: nothing to read here
-                    image = self._over_tiles(viewport)
-                    self._last_image = image
-                    return image
+                    self._last_image = self._tiles.step_image(viewport)
+                    return self._last_image
                 ready = self._frames_ready(doc, viewport)
                 if ready is False:
                     pending = True
@@ -388,25 +383,11 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         self.clim = clim
         # under tiles, an image of no values: the tiles draw the field, the hover reads the
         # server's value endpoint (the frame's pixels never travel to the browser)
-        values = _NO_VALUES if self._tiles.draws(viewport) else frame.values
+        values = NO_VALUES if self._tiles.draws(viewport) else frame.values
         image = self._tiles.under(self._image(values, viewport, da, clim), viewport)
         # the frame's whole server time: its read in a frame thread (when it had one) and this
         read_ms, self._read_ms = self._read_ms, 0.0
         self.render_ms = read_ms + 1000 * (_time.perf_counter() - started)
-        return image
-
-    def _over_tiles(self, viewport: Viewport) -> hv.Image:
-        """The map of a new time step (or depth, run) in a view whose colour range the tiles
-        already carry: an image of no values under the tiles, and no frame read (the frame is
-        read if an export or probe asks for it: :attr:`frame`)."""
-        started = _time.perf_counter()
-        self._frame, self._unread = None, viewport
-        self.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
-        clim = self._tiles.limits(viewport, lambda: self.clim)
-        image = self._tiles.under(
-            self._image(_NO_VALUES, viewport, self._drawn_field, clim), viewport
-        )
-        self.render_ms = 1000 * (_time.perf_counter() - started)
         return image
 
     def blank(self, viewport: Viewport) -> hv.Image:

@@ -27,9 +27,11 @@ ensemble spread, which tiles do not do.
 from __future__ import annotations
 
 import math
+import time
 import urllib.parse
 
 import holoviews as hv
+import numpy as np
 import panel as pn
 from bokeh.core.properties import Bool, String
 from bokeh.model import DataModel
@@ -45,6 +47,8 @@ from .core.tiles import TILE_SIZE, max_zoom
 SETTINGS = {"enabled": False}
 
 
+#: The values of the image under tiles that draw the field (colour bar, gestures, no pixels).
+NO_VALUES = np.full((2, 2), np.nan, dtype="float32")
 #: The name of the label that shows the value under the pointer over tiles.
 HOVER_LABEL = "tile-hover"
 
@@ -247,6 +251,19 @@ class MapTiles:
             self._clim is not None and self._key(viewport) == self._clim_key
             and self.draws(viewport)
         )  # fmt: skip
+
+    def step_image(self, viewport: Viewport) -> hv.Image:
+        """The map's image for a new time step (or depth, run) in a view whose colour range
+        the tiles already carry: no values, and no frame read (the map reads the step's frame
+        if an export or probe asks for it: ``MapView.frame``)."""
+        view = self.view
+        started = time.perf_counter()
+        view._frame, view._unread = None, viewport
+        view.state.extent = tuple(round(v, 4) for v in viewport.lon_lat_bounds())
+        clim = self.limits(viewport, lambda: view.clim)
+        image = self.under(view._image(NO_VALUES, viewport, view._drawn_field, clim), viewport)
+        view.render_ms = 1000 * (time.perf_counter() - started)
+        return image
 
     def under(self, image: hv.Image, viewport: Viewport) -> hv.Image:
         """``image`` (the map's picture of ``viewport``, just rendered) made invisible where

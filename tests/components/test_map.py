@@ -278,7 +278,7 @@ def test_after_a_step_drawn_by_tiles_the_frame_exported_is_the_new_steps(state):
     frame_at(view, (-60.0, -30.0, 0.0, 30.0))
     first = view.frame
     state.time = "2025-02-09"
-    view._over_tiles(first.viewport)
+    view._tiles.step_image(first.viewport)
     stepped = view.frame
     assert stepped.viewport == first.viewport
     expected = view.frames.get(view.field_key(), view.shown, first.viewport).values

@@ -42,6 +42,16 @@ def test_the_app_and_every_embed_load_all_their_resources(small_demo_server, pag
     assert not problems, problems
 
 
+def test_every_timeseries_embed_shows_its_series(small_demo_server, browser):
+    # a series computed while the page was still connecting could be lost on its way: about
+    # one embed in three stayed empty under its caption
+    for _ in range(4):
+        page = browser.new_page()
+        page.goto(small_demo_server + "embed/timeseries?points=-40,40")
+        wait_for_title(page, "at lon=", timeout_s=60)
+        page.close()
+
+
 def test_the_standalone_html_page_draws_offline(tmp_path, browser):
     """The Share dialog's HTML page: field, coastline, probe point and colour bar drawn with
     every request to another host refused (it makes none)."""
