@@ -149,7 +149,13 @@ class ProbeView(pn.viewable.Viewer):
         lon = _wrap_lon(x_to_lon(np.array([x]))[0])
         lat = float(y_to_lat(np.array([y]))[0])
         tab = TABS[0] if self.shown == "Area" else self.shown
-        self._announce(tab, lambda: self.add_point(lon, lat))
+
+        def probe() -> bool:
+            # the polygon this click was a vertex of may have come before this tick (the
+            # double-click that closes it): then it probes nothing
+            return not _near_any((x, y), self._polygon_xy) and self.add_point(lon, lat)
+
+        self._announce(tab, probe)
 
     def add_point(self, lon: float, lat: float) -> bool:
         """Probe (lon, lat): replace the point, or add a pin when pinning; False (and a

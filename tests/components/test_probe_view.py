@@ -237,3 +237,22 @@ def test_only_the_tab_in_front_computes_and_the_others_when_shown(view):
         assert "lat=20.5" in title(view.panes[1].body[0]._inner_layout[0].object)
 
     asyncio.run(run())
+
+
+def test_a_click_whose_polygon_closed_before_its_probe_ran_probes_nothing(view, monkeypatch):
+    # in a server a click probes on the next tick: the polygon its double-click closed may
+    # come first, and the click must not then drop a point on the polygon's last vertex
+    pending = []
+    monkeypatch.setattr(view, "_announce", lambda tab, gesture: pending.append(gesture))
+    corners = [(-40.0, 10.0), (-20.0, 10.0), (-30.0, 30.0)]
+    x = lon_to_x(np.array([c[0] for c in corners]))
+    y = lat_to_y(np.array([c[1] for c in corners]))
+    for vx, vy in zip(x, y, strict=True):
+        view._on_tap(x=float(vx), y=float(vy))
+    view._on_lasso(geometry=np.column_stack([x, y]))
+    # each in the order the server runs them: the three clicks, then the polygon
+    assert [gesture() for gesture in pending[:3]] == [False, False, False]
+    for gesture in pending[3:]:
+        gesture()
+    assert view.state.points == []
+    np.testing.assert_allclose(view.state.polygon, corners)
