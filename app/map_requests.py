@@ -320,14 +320,22 @@ class MapService:
             with self._lock:
                 known = self._shown_maps.get(key)
             if known is None:
-                series, base, climate_key = shown_maps.climate_inputs(
-                    da, req.dataset, req.depth, req.scenario, req.processing.baseline
-                )
-                known = shown_maps.shown_map(series, base, req.step, req.processing, climate_key)
-                with self._lock:
-                    self._shown_maps[key] = known
-                    while len(self._shown_maps) > SHOWN_MAPS:
-                        self._shown_locks.pop(self._shown_maps.popitem(last=False)[0], None)
+                try:
+                    series, base, climate_key = shown_maps.climate_inputs(
+                        da, req.dataset, req.depth, req.scenario, req.processing.baseline
+                    )
+                    known = shown_maps.shown_map(
+                        series, base, req.step, req.processing, climate_key
+                    )
+                finally:
+                    with self._lock:
+                        if known is None:  # refused or failed: its lock is not kept either
+                            self._shown_locks.pop(key, None)
+                        else:
+                            self._shown_maps[key] = known
+                        while len(self._shown_maps) > SHOWN_MAPS:
+                            old = self._shown_maps.popitem(last=False)[0]
+                            self._shown_locks.pop(old, None)
         return known
 
     def frame(self, req: MapRequest, viewport: Viewport) -> Frame:

@@ -278,8 +278,9 @@ class MapTiles:
         """Tiles are drawn unless the view is past the data's finest tiles."""
         if viewport is None or self._clim is None:
             return False
-        try:
-            top = max_zoom(cell_degrees(self.view.field()))
+        view = self.view
+        try:  # the grid's cells: the value's slice (an anomaly would be computed for it)
+            top = max_zoom(cell_degrees(view.state.field(scenario=view._run(), shown=False)))
         except (KeyError, ValueError):
             return True
         return tile_zoom(viewport) <= top

@@ -14,6 +14,7 @@ from PIL import Image
 from app.cli import main
 from components.core.colours import CATEGORY_COLOURS
 from components.core.tiles import tile_bbox
+from data_adapters import SourceError
 
 pytestmark = [pytest.mark.slow]
 
@@ -238,3 +239,21 @@ def test_a_value_at_a_hostile_point_is_refused_in_one_line(map_server, point):
     status, _, body = get(f"{url}tiles/small-demo/thetao/value.json?{point}")
     assert status == 400 and body.count(b"\n") == 1, body
     assert b"lon" in body or b"lat" in body
+
+
+def test_refused_heatwave_maps_leave_nothing_behind_in_the_server():
+    # each step of a dataset with no full year is refused: a hostile client asking for many
+    # such steps must not grow the server's memory
+    from app.map_requests import MapService
+    from data_adapters import Catalog
+
+    catalog = Catalog.from_dict(
+        {"datasets": [{"id": "short", "adapter": "demo", "resolution": 1.0, "days": 10}]}
+    )
+    service = MapService(catalog)
+    for day in range(1, 11):
+        query = {"time": f"2025-01-{day:02d}", "show": "mhw-category"}
+        req = service.request("short", "thetao", query)
+        with pytest.raises(SourceError, match="full year"):
+            service.field(req)
+    assert not service._shown_locks and not service._shown_maps
