@@ -69,6 +69,9 @@ PNG_CACHE_BYTES = 64 * 10**6
 VALUE_BOX_DEGREES = 1e-4
 #: PNG compression of tiles and maps: the fast end (see ``components.core.png.bare_png``).
 PNG_COMPRESSION = 1
+#: Lazy fields (a step's selection and its pyramid levels) kept by request: every tile of a
+#: step selects the same slice of each level, once.
+FIELDS = 64
 
 
 class NotFoundError(LookupError):
@@ -171,6 +174,7 @@ class MapService:
         self._pngs: OrderedDict[str, bytes] = OrderedDict()
         self._clims: OrderedDict[tuple, ColourScale] = OrderedDict()
         self._grids: dict[tuple, tuple[int, tuple[float, float, float, float]]] = {}
+        self._fields: OrderedDict[tuple, xr.DataArray | FieldPyramid] = OrderedDict()
         self._shown_maps: OrderedDict[tuple, xr.DataArray] = OrderedDict()
         self._shown_locks: dict[tuple, threading.Lock] = {}
         self._png_bytes = 0
@@ -291,7 +295,22 @@ class MapService:
     # -- rendering --------------------------------------------------------------------------
     def field(self, req: MapRequest) -> xr.DataArray | FieldPyramid:
         """The lazy 2-D field of ``req``, with its pyramid levels (one run) or as the change
-        from the baseline (comparison modes, as the dashboard's difference maps)."""
+        from the baseline (comparison modes, as the dashboard's difference maps); selected
+        once for all the tiles of a step (:data:`FIELDS` kept)."""
+        key = req.key()
+        with self._lock:
+            known = self._fields.get(key)
+            if known is not None:
+                self._fields.move_to_end(key)
+                return known
+        known = self._select(req)
+        with self._lock:
+            self._fields[key] = known
+            while len(self._fields) > FIELDS:
+                self._fields.popitem(last=False)
+        return known
+
+    def _select(self, req: MapRequest) -> xr.DataArray | FieldPyramid:
         opened = self.catalog.open(req.dataset)
         ds = opened.dataset
 

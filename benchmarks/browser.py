@@ -140,7 +140,7 @@ FIELD_TILES_URL_JS = """() => {
 #: trip to Python counts.
 STEP_JS = (
     """
-async ([layers, button, timeout, imageBytes, overTiles]) => {
+async ([layers, button, timeout, imageBytes, overTiles, typed]) => {
     const checksum = """
     + CHECKSUM_JS
     + """;
@@ -151,7 +151,11 @@ async ([layers, button, timeout, imageBytes, overTiles]) => {
     const urlBefore = tileUrl();
     window.__oeMessages = [];
     const start = performance.now();
-    button.click();
+    if (typed === null) button.click();
+    else {  // a text input: the text typed, then Enter (Bokeh reads it on "change")
+        button.value = typed;
+        button.dispatchEvent(new Event("change", {bubbles: true}));
+    }
     const painted = await new Promise((resolve) => {
         const poll = () => {
             const elapsed = performance.now() - start;
@@ -207,12 +211,18 @@ class Step:
 
 
 def step(
-    page: Any, layers: list[Any], button: Any, timeout_ms: float = 30_000, tiles: bool = False
+    page: Any,
+    layers: list[Any],
+    button: Any,
+    timeout_ms: float = 30_000,
+    tiles: bool = False,
+    typed: str | None = None,
 ) -> Step:
-    """Click ``button`` and time the new map (see :data:`STEP_JS`); ``tiles``: the map's
-    field is drawn from tiles, the new map is the new step's tiles painted."""
+    """Click ``button`` (or type ``typed`` into it, a text input, and press Enter) and time
+    the new map (see :data:`STEP_JS`); ``tiles``: the map's field is drawn from tiles, the new
+    map is the new step's tiles painted."""
     painted, arrived = page.evaluate(
-        STEP_JS, [layers, button, timeout_ms, IMAGE_MESSAGE_BYTES, tiles]
+        STEP_JS, [layers, button, timeout_ms, IMAGE_MESSAGE_BYTES, tiles, typed]
     )
     if painted < 0:
         raise TimeoutError(f"the map did not change within {timeout_ms:g} ms of the click")

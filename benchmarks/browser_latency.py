@@ -7,7 +7,9 @@ step is timed in the browser, from the click to the first animation frame whose 
 differ from before (a checksum of every pixel of the map's canvas layers): the event, the
 server's frame, the websocket, Bokeh's colour mapping and the paint. Every step of the first
 pass is a frame the server has not rendered; the replay ("previous" back over the same
-steps) shows the frame cache.
+steps) shows the frame cache. Over tiles, the page loads the next step's tiles ahead while
+a step shows, so a step forward finds them loaded; a third pass, on a fresh server, jumps to
+dates typed into "Go to date" that no page loaded ahead (:data:`JUMPS`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def _p95(values: list[float]) -> float:
 #: The map's two ways of drawing a step, each served and timed in turn: the field's tiles
 #: (``serve --map-tiles``) and one rendered image (the default).
 PATHS = (("tiles", ("--map-tiles",)), ("image", ()))
+#: Steps jumped to by date (fresh server): none is next to the one before in the direction
+#: of the move, so none was loaded ahead (the store has 24 steps).
+JUMPS = (12, 4, 20, 8, 16, 2, 22, 6)
 #: Targets over tiles: median milliseconds of a new step and of a step seen before.
 TARGET_TILES_NEW_MS, TARGET_TILES_CACHED_MS = 200.0, 80.0
 
@@ -65,6 +70,23 @@ def _timed(store, serve_args, steps: int, over_tiles: bool):
     return forward, back, frame_ms, width, height
 
 
+def _jumps(store, serve_args, over_tiles: bool) -> list[Step]:
+    """Jumps to the dates of :data:`JUMPS` typed into "Go to date", on a fresh server."""
+    from .data import open_global
+
+    times = [str(t)[:10] for t in open_global(RESOLUTION_DEG, NTIME)["time"].values]
+    with serving(store, "global-12", *serve_args) as server, browser_page() as page:
+        page.goto(server.url)
+        layers = map_layers(page)
+        settle(page, layers, quiet_ms=1000.0)
+        box = page.locator("input[placeholder^='YYYY-MM-DD']").first.element_handle()
+        jumps = []
+        for index in JUMPS:
+            jumps.append(step(page, layers, box, tiles=over_tiles, typed=times[index]))
+            settle(page, layers)
+    return jumps
+
+
 def run(options: Options) -> Table:
     """Step forward over new steps, then back over seen ones, over tiles and over the
     rendered image; medians and p95."""
@@ -74,6 +96,8 @@ def run(options: Options) -> Table:
     for name, serve_args in PATHS:
         progress(f"serving {store.name} ({name}); {steps} steps forward and back in Chromium")
         runs[name] = _timed(store, serve_args, steps, name == "tiles")
+    progress(f"serving {store.name} (tiles); {len(JUMPS)} jumps to dates in Chromium")
+    jumps = _jumps(store, PATHS[0][1], True)
     forward, _, frame_ms, width, height = runs["image"]
     median = statistics.median(s.painted_ms for s in forward)
     table = Table(
@@ -99,6 +123,7 @@ def run(options: Options) -> Table:
             ("back, steps seen", runs[name][1]),
         )
     ]
+    timed.append(("tiles: jumps to new dates", jumps))
     for label, timed_steps in timed:
         painted = [s.painted_ms for s in timed_steps]
         arrived = [s.arrived_ms for s in timed_steps if np.isfinite(s.arrived_ms)]
@@ -123,12 +148,19 @@ def run(options: Options) -> Table:
     )
     tiles_new = statistics.median(s.painted_ms for s in runs["tiles"][0])
     tiles_seen = statistics.median(s.painted_ms for s in runs["tiles"][1])
+    tiles_jump = statistics.median(s.painted_ms for s in jumps)
     table.targets += [
         Target(
-            "browser step over tiles, new step median",
+            "browser step over tiles, new step median (loaded ahead)",
             f"{fmt_ms(tiles_new)} ms",
             f"<= {TARGET_TILES_NEW_MS:g} ms",
             tiles_new <= TARGET_TILES_NEW_MS,
+        ),
+        Target(
+            "browser jump over tiles to a new date, median (nothing loaded ahead)",
+            f"{fmt_ms(tiles_jump)} ms",
+            f"<= {TARGET_TILES_NEW_MS:g} ms",
+            tiles_jump <= TARGET_TILES_NEW_MS,
         ),
         Target(
             "browser step over tiles, step seen before median",

@@ -59,11 +59,16 @@ class TileStep(DataModel):
 
     url = String(default="")
     visible = Bool(default=False)
+    #: the URL template of the step likely shown next, loaded ahead ("" for none)
+    ahead = String(default="")
 
 
 #: Runs in the browser when the server names a new step: fetch and decode the tiles in view
 #: at the new URL, then set the tile source's URL (which empties Bokeh's tile cache) and put
-#: the decoded tiles in that cache before the next paint. A newer step drops this one.
+#: the decoded tiles in that cache before the next paint. A newer step drops this one. Once
+#: a step shows, the tiles in view of the step likely next (``ahead``: the next one in the
+#: direction of the last step) are loaded at low priority into the browser's cache, so
+#: stepping on, or an animation, finds them there.
 STEP_JS = """
 for (const h of hovers) h.active = !step.visible;  // over tiles the image has no values
 const ts = renderer.tile_source;
@@ -81,17 +86,34 @@ if (ts._oe_off !== off) {
     renderer.change.emit();
 }
 const url = step.url;
-if (!url || url === ts.url) return;
-const gen = (step._oe_gen = (step._oe_gen || 0) + 1);
 const w = fig.inner_width, h = fig.inner_height;
-const extent = [fig.x_range.start, fig.y_range.start, fig.x_range.end, fig.y_range.end];
-if (!(w > 0 && h > 0) || !step.visible) { ts.url = url; return; }
-const z = Math.max(ts.min_zoom, Math.min(ts.max_zoom, ts.get_level_by_extent(extent, h, w)));
-const wanted = Object.getPrototypeOf(ts).get_tiles_by_extent.call(ts, extent, z, 0);
-const load = ([x, y, zz, bounds]) => {
+const shown = w > 0 && h > 0 && step.visible;
+let wanted = [];
+if (shown) {
+    const extent = [fig.x_range.start, fig.y_range.start, fig.x_range.end, fig.y_range.end];
+    const z = Math.max(ts.min_zoom, Math.min(ts.max_zoom, ts.get_level_by_extent(extent, h, w)));
+    wanted = Object.getPrototypeOf(ts).get_tiles_by_extent.call(ts, extent, z, 0);
+}
+const src = (template, [x, y, zz]) => {
     const [nx, ny, nz] = ts.normalize_xyz(x, y, zz);
+    return template.replace("{X}", nx).replace("{Y}", ny).replace("{Z}", nz);
+};
+const loadAhead = () => {  // kept on the step: an image dropped may stop loading
+    const next = step.ahead;
+    if (!next || next === ts.url || !shown) return;
+    step._oe_ahead = [...new Set(wanted.map((t) => src(next, t)))].map((s) => {
+        const img = new Image();
+        img.fetchPriority = "low";
+        img.src = s;
+        return img;
+    });
+};
+if (!url || url === ts.url) { loadAhead(); return; }
+const gen = (step._oe_gen = (step._oe_gen || 0) + 1);
+if (!shown) { ts.url = url; return; }
+const load = ([x, y, zz, bounds]) => {
     const img = new Image();
-    img.src = url.replace("{X}", nx).replace("{Y}", ny).replace("{Z}", nz);
+    img.src = src(url, [x, y, zz]);
     return img.decode().then(() => [x, y, zz, bounds, img], () => null);
 };
 Promise.all(wanted.map(load)).then((tiles) => {
@@ -108,6 +130,7 @@ Promise.all(wanted.map(load)).then((tiles) => {
         });
     }
     renderer.change.emit();
+    loadAhead();
 });
 """
 
@@ -177,6 +200,7 @@ class MapTiles:
         self._clim: tuple[float, float] | None = None
         self._viewport: Viewport | None = None
         self._root = "."  # the server's root, relative to the page (set with the layer)
+        self._direction = 1  # of the last time step: +1 forward, -1 back
         # made before the map's streams, so called before them: the new URL leaves for the
         # browser ahead of the image under the tiles (a step already read renders at once)
         view.state.param.watch(self._on_choice, ["time", "depth", "scenario"])
@@ -217,14 +241,15 @@ class MapTiles:
         return self._clim
 
     # -- the URL ----------------------------------------------------------------------------
-    def url(self) -> str | None:
-        """The tile URL template of what the map shows now (None before a colour range)."""
+    def url(self, time: str | None = None) -> str | None:
+        """The tile URL template of what the map shows now, or at step ``time`` (None
+        before a colour range)."""
         if self._clim is None:
             return None
         s, c = self.view.state, self.view.colors
         query = {}
-        if s.time:
-            query["time"] = str(s.time)
+        if time or s.time:
+            query["time"] = str(time or s.time)
         field = s.dataset[s.variable]
         if s.depth is not None and "depth" in field.dims:
             query["depth"] = f"{float(s.depth):g}"
@@ -239,6 +264,16 @@ class MapTiles:
         path = f"tiles/{quote(s.dataset_id, safe='')}/{quote(s.variable, safe='')}"
         tiles = f"{self._root}/{path}/{{Z}}/{{X}}/{{Y}}.png?"
         return tiles + urllib.parse.urlencode(query, safe=",:")
+
+    def ahead(self) -> str:
+        """The tile URL template of the step likely shown next: the next one in the direction
+        of the last step ("" at either end, or without time steps)."""
+        s = self.view.state
+        times = s.param.time.objects
+        if not s.time or s.time not in times:
+            return ""
+        index = times.index(s.time) + self._direction
+        return (self.url(times[index]) or "") if 0 <= index < len(times) else ""
 
     def draws(self, viewport: Viewport) -> bool:
         """True when tiles draw the field in ``viewport`` (the image under them is empty)."""
@@ -311,7 +346,10 @@ class MapTiles:
         self._find_root()
         if any(isinstance(t, TileStep) for t in renderer.tags):
             return
-        step = TileStep(url=renderer.tile_source.url, visible=self._visible(self._viewport))
+        step = TileStep(
+            url=renderer.tile_source.url, visible=self._visible(self._viewport),
+            ahead=self.ahead() if self.url() else "",
+        )  # fmt: skip
         renderer.tags = [*renderer.tags, step]  # keeps the step in the document
         hovers = [t for t in figure.tools if isinstance(t, HoverTool)]
         follow = CustomJS(
@@ -339,7 +377,13 @@ class MapTiles:
         self._viewport = viewport
         self._push()
 
-    def _on_choice(self, *_) -> None:
+    def _on_choice(self, *events) -> None:
+        times = self.view.state.param.time.objects
+        for event in events:
+            if event.name == "time" and event.old in times and event.new in times:
+                moved = times.index(event.new) - times.index(event.old)
+                if moved and abs(moved) <= len(times) // 2:  # a larger jump: a loop's wrap
+                    self._direction = 1 if moved > 0 else -1
         # a time step (or depth, run) in the same view keeps the colour range: the tiles'
         # URL changes at once, without waiting for the image under them
         if self._viewport is not None and self._key(self._viewport) == self._clim_key:
@@ -352,6 +396,7 @@ class MapTiles:
         url, visible = self.url(), self._visible(self._viewport)
         if url is None:
             return
+        ahead = self.ahead()
         # on the session's event loop (a time step is applied in a next-tick callback, with
         # the document locked): now, so the URL leaves before the image made in the same
         # turn; from another thread: on the next tick
@@ -361,7 +406,7 @@ class MapTiles:
                 continue
 
             def update(step=step) -> None:
-                step.update(url=url, visible=visible)
+                step.update(ahead=ahead, url=url, visible=visible)
 
             if here and doc is pn.state.curdoc:
                 with unlocked():  # sent now, not when this turn's callback returns

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import holoviews as hv
 import numpy as np
 import pytest
@@ -284,3 +286,31 @@ def test_after_a_step_drawn_by_tiles_the_frame_exported_is_the_new_steps(state):
     expected = view.frames.get(view.field_key(), view.shown, first.viewport).values
     np.testing.assert_array_equal(stepped.values, expected)
     assert (np.isfinite(first.values) & (stepped.values != first.values)).mean() > 0.5
+
+
+def test_over_tiles_the_step_loaded_ahead_follows_the_direction_of_the_last_step(state):
+    # the page loads the tiles of the step likely next while a step shows (map_tiles.STEP_JS)
+    view = MapView(state=state)
+    view._tiles._clim = (0.0, 30.0)  # the colour range of the view, as its first frame sets
+
+    def ahead() -> str | None:
+        url = view._tiles.ahead()
+        return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["time"][0] if url else None
+
+    state.time = "2025-01-10"
+    assert ahead() == "2025-01-11"  # forward by default
+    state.time = "2025-01-11"
+    assert ahead() == "2025-01-12"
+    state.time = "2025-01-10"  # a step back: the page loads the step before it
+    assert ahead() == "2025-01-09"
+    state.time = "2025-02-09"  # a jump past half the axis is a loop's wrap: the way is kept
+    assert ahead() == "2025-02-08"
+    state.time = "2025-01-01"
+    assert ahead() is None  # nothing before the first step
+    # the URL loaded ahead is the shown one's but for the time (same colours, run, depth)
+    shown = urllib.parse.parse_qs(urllib.parse.urlparse(view._tiles.url()).query)
+    state.time = "2025-01-02"
+    loaded = urllib.parse.parse_qs(urllib.parse.urlparse(view._tiles.ahead()).query)
+    assert {k: v for k, v in loaded.items() if k != "time"} == {
+        k: v for k, v in shown.items() if k != "time"
+    }

@@ -1,6 +1,6 @@
-"""Time steps of the app's map over the server's tiles, in real Chromium: a step asks for
-``/tiles`` at the new time, and a step back to a time seen before is drawn from the
-browser's cache, with no request reaching the server."""
+"""Time steps of the app's map over the server's tiles, in real Chromium: the next step's
+``/tiles`` are loaded ahead, so a step on and a step back to a time seen before are drawn
+from the browser's cache, with no request reaching the server."""
 
 from __future__ import annotations
 
@@ -52,22 +52,33 @@ def tiles_server(tmp_path_factory):
         yield url
 
 
-def test_time_steps_draw_tiles_and_a_step_back_comes_from_the_browser_cache(tiles_server, page):
+def test_time_steps_draw_tiles_loaded_ahead_and_a_step_back_comes_from_the_browser_cache(
+    tiles_server, page
+):
     received: list[int] = []  # the size of every message the server sends the page
     page.on("websocket", lambda ws: ws.on("framereceived", lambda m: received.append(len(m))))
     page.goto(tiles_server, wait_until="domcontentloaded")
     first = wait_for_tiles(page, "2025-01-01")
+    assert all(size > 0 for _, size in first[:1])  # the first step is fetched
     canvas, before = wait_for_map(page)
     # the tiles carry the map's colours: colormap and the range of the colour bar
     query = urllib.parse.parse_qs(urllib.parse.urlparse(first[0][0]).query)
     assert query["cmap"] == ["thermal"] and len(query["clim"][0].split(",")) == 2
+    # with no click yet, the next step's tiles are loaded ahead, over the network
+    ahead = [t for t in wait_for_tiles(page, "2025-01-02") if "time=2025-01-02" in t[0]]
+    assert ahead and all(size > 0 for _, size in ahead), ahead
 
     seen = len(page.evaluate(TILE_LOADS_JS))
     sent = len(received)
     page.locator("button.next").first.click()
     stepped = wait_for_tiles(page, "2025-01-02", after=seen)
-    assert set(tile_times(stepped)) == {"2025-01-02"}
-    assert all(size > 0 for _, size in stepped[:1])  # a new step is fetched
+    # the step draws the tiles loaded ahead: from the browser's cache, no byte moved
+    shown = [t for t in stepped if "time=2025-01-02" in t[0]]
+    assert shown and all(size == 0 for _, size in shown), stepped
+    # and then the tiles of the step after it are loaded ahead in turn
+    assert set(tile_times(wait_for_tiles(page, "2025-01-03", after=seen))) <= {
+        "2025-01-02", "2025-01-03"
+    }  # fmt: skip
     # the new step keeps the colour range: an animation keeps its colours
     step_query = urllib.parse.parse_qs(urllib.parse.urlparse(stepped[0][0]).query)
     assert step_query["clim"] == query["clim"]
