@@ -10,6 +10,7 @@ import param
 
 from data_adapters import SourceError
 
+from . import map_tiles
 from .state import ExplorerState
 
 #: Animation speeds offered: label -> milliseconds between frames (1x: 4 frames a second,
@@ -84,6 +85,8 @@ class TimeControls(pn.viewable.Viewer):
             label="Repeat", options=["loop", "once", "reflect"], value="loop", width=90
         )
         self.repeat.link(self.player, value="loop_policy")
+        if map_tiles.SETTINGS["enabled"]:  # maps over tiles draw a near step in the page
+            map_tiles.follow_player(self.player)
         self._syncing = False
         self.slider.param.watch(self._on_slider, "value_throttled")
         self.player.param.watch(self._on_player, "value")

@@ -33,7 +33,7 @@ import urllib.parse
 import holoviews as hv
 import numpy as np
 import panel as pn
-from bokeh.core.properties import Bool, String
+from bokeh.core.properties import Bool, Dict, Int, String
 from bokeh.model import DataModel
 from bokeh.models import CustomJS, HoverTool, Label
 from panel.io.document import unlocked
@@ -61,6 +61,9 @@ class TileStep(DataModel):
     visible = Bool(default=False)
     #: the URL template of the step likely shown next, loaded ahead ("" for none)
     ahead = String(default="")
+    #: the URL templates of the steps next to the one shown, by time index: a player step
+    #: to one of them is drawn by the page at once (:data:`PLAYER_JS`)
+    near = Dict(Int, String, default={})
 
 
 #: Runs in the browser when the server names a new step: fetch and decode the tiles in view
@@ -108,6 +111,10 @@ const loadAhead = () => {  // kept on the step: an image dropped may stop loadin
         return img;
     });
 };
+if (ahead_only) {  // a new step to load ahead: now if its step shows, else after the swap
+    if (url === ts.url) loadAhead();
+    return;
+}
 if (!url || url === ts.url) { loadAhead(); return; }
 const gen = (step._oe_gen = (step._oe_gen || 0) + 1);
 if (!shown) { ts.url = url; return; }
@@ -135,20 +142,39 @@ Promise.all(wanted.map(load)).then((tiles) => {
 """
 
 
+#: Runs in the browser when the time player's step changes (its buttons or its animation):
+#: when the new step is next to the one a map's tiles show, the page draws it at once from
+#: the URL it knows (loaded ahead, or seen just before), without waiting for the server,
+#: whose answer then names the same URL. Other steps wait for the server.
+PLAYER_JS = """
+for (const m of cb_obj.document.all_models) {
+    // a TileStep (a data model: its class has no name of its own in the page)
+    if (!(m.near instanceof Map) || typeof m.ahead !== "string" || !m.visible) continue;
+    const url = m.near.get(cb_obj.value);
+    if (url) m.url = url;
+}
+"""
+
+
 #: Runs in the browser as the pointer moves over the map (and leaves it): over tiles, the
 #: value under the pointer from the value endpoint (the URL of the tiles shown, so the same
 #: step, run and show), in a label beside it; the image's own hover tool (of an image with no
-#: values) is off meanwhile. A newer position drops an older answer.
+#: values) is off meanwhile. A newer position drops an older answer. A new step (the URL
+#: changes) asks again for the value under a pointer that has not moved.
 HOVER_JS = """
 const over = step.visible && step.url && !step.url.startsWith("data:");
 for (const h of hovers) h.active = !over;
 const gen = (tip._oe_gen = (tip._oe_gen || 0) + 1);
 clearTimeout(tip._oe_timer);
-if (!over || cb_obj.event_name === "mouseleave" || !Number.isFinite(cb_obj.x)) {
+const moved = cb_obj.event_name === "mousemove" && Number.isFinite(cb_obj.x);
+if (cb_obj.event_name !== undefined) tip._oe_at = moved ? [cb_obj.x, cb_obj.y] : null;
+const at = tip._oe_at;
+tip.visible = tip.visible && moved;  // a new step's value is not the old one's
+if (!over || !at) {
     tip.visible = false;
     return;
 }
-const x = cb_obj.x, y = cb_obj.y, half = 20037508.342789244;
+const [x, y] = at, half = 20037508.342789244;
 const lon = (((x / half) * 180 + 540) % 360) - 180;
 const lat = Math.atan(Math.sinh((y / half) * Math.PI)) * 180 / Math.PI;
 const url = step.url.replace("/{Z}/{X}/{Y}.png?", "/value.json?")
@@ -178,6 +204,11 @@ NO_TILE = (
     "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'%20width='1'%20height='1'"
     "%20id='t{Z}-{X}-{Y}'/%3E"
 )
+
+
+def follow_player(player: pn.widgets.Player) -> None:
+    """Let the page draw a player's step next to the shown one at once (:data:`PLAYER_JS`)."""
+    player.jscallback(value=PLAYER_JS)
 
 
 def tile_zoom(viewport: Viewport) -> int:
@@ -275,6 +306,16 @@ class MapTiles:
         index = times.index(s.time) + self._direction
         return (self.url(times[index]) or "") if 0 <= index < len(times) else ""
 
+    def near(self) -> dict[int, str]:
+        """The tile URL templates of the steps before and after the one shown, by index."""
+        s = self.view.state
+        times = s.param.time.objects
+        if not s.time or s.time not in times:
+            return {}
+        index = times.index(s.time)
+        around = (i for i in (index - 1, index + 1) if 0 <= i < len(times))
+        return {i: url for i in around if (url := self.url(times[i]))}
+
     def draws(self, viewport: Viewport) -> bool:
         """True when tiles draw the field in ``viewport`` (the image under them is empty)."""
         return self.used() and self._visible(viewport)
@@ -348,16 +389,16 @@ class MapTiles:
             return
         step = TileStep(
             url=renderer.tile_source.url, visible=self._visible(self._viewport),
-            ahead=self.ahead() if self.url() else "",
+            ahead=self.ahead(), near=self.near(),
         )  # fmt: skip
         renderer.tags = [*renderer.tags, step]  # keeps the step in the document
         hovers = [t for t in figure.tools if isinstance(t, HoverTool)]
-        follow = CustomJS(
-            args={"step": step, "renderer": renderer, "fig": figure, "hovers": hovers},
-            code=STEP_JS,
-        )
+        args = {"step": step, "renderer": renderer, "fig": figure, "hovers": hovers}
+        follow = CustomJS(args={**args, "ahead_only": False}, code=STEP_JS)
         step.js_on_change("url", follow)
         step.js_on_change("visible", follow)
+        # after a step the page drew itself, the server names the next one to load ahead
+        step.js_on_change("ahead", CustomJS(args={**args, "ahead_only": True}, code=STEP_JS))
         figure.js_on_event("document_ready", follow)
         tip = Label(
             x=0, y=0, text="", visible=False, name=HOVER_LABEL, x_offset=14, y_offset=-14,
@@ -396,7 +437,7 @@ class MapTiles:
         url, visible = self.url(), self._visible(self._viewport)
         if url is None:
             return
-        ahead = self.ahead()
+        ahead, near = self.ahead(), self.near()
         # on the session's event loop (a time step is applied in a next-tick callback, with
         # the document locked): now, so the URL leaves before the image made in the same
         # turn; from another thread: on the next tick
@@ -406,7 +447,8 @@ class MapTiles:
                 continue
 
             def update(step=step) -> None:
-                step.update(ahead=ahead, url=url, visible=visible)
+                # the step's own tiles are asked for before those of the next one
+                step.update(url=url, visible=visible, near=near, ahead=ahead)
 
             if here and doc is pn.state.curdoc:
                 with unlocked():  # sent now, not when this turn's callback returns

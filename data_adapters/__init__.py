@@ -16,6 +16,9 @@ from .registry import (
     make_adapter,
     registered_adapters,
 )
+from .slice_reads import install as _install_slice_reads
+
+_install_slice_reads()  # a selection of a selection reads only its cells (see slice_reads)
 
 __all__ = [
     "Adapter",

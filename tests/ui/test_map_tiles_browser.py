@@ -25,6 +25,16 @@ TILE_LOADS_JS = """() => performance.getEntriesByType("resource")
     .map(e => [e.name, e.transferSize])"""
 
 
+#: The step in the URL of the map's field tiles (the tile source's template).
+FIELD_TIME_JS = """() => {
+    for (const doc of window.Bokeh.documents)
+        for (const m of doc.all_models)
+            if (m.constructor.__name__ === "WMTSTileSource" && m.url.includes("/tiles/"))
+                return new URLSearchParams(m.url.split("?")[1]).get("time");
+    return null;
+}"""
+
+
 def tile_times(loads) -> list[str]:
     """The ``time`` of each tile URL in ``loads`` (in order)."""
     times = []
@@ -129,6 +139,9 @@ def test_hover_over_tiles_shows_the_value_of_the_step_shown(tiles_server, page):
         x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.45
         page.mouse.move(x - 4, y - 3)
         page.mouse.move(x, y)  # the tropical Atlantic
+        return label_value()
+
+    def label_value() -> tuple[float, float, float]:
         # the label of this position, once its value came (an older one may show first)
         page.wait_for_function(
             f"""() => {{
@@ -161,8 +174,13 @@ def test_hover_over_tiles_shows_the_value_of_the_step_shown(tiles_server, page):
         }}"""
     )
     assert hovers == [False], hovers
-    page.locator("button.next").first.click()
-    wait_for_tiles(page, "2025-01-02")
+    page.locator("button.next").first.dispatch_event("click")  # no pointer move (as Play)
+    page.wait_for_function(f"() => ({FIELD_TIME_JS})() === '2025-01-02'", timeout=30_000)
+    # the pointer has not moved: the label shows the value of the new step at the same point
+    still = label_value()
+    assert still[:2] == (lon, lat)
+    expected2 = float(ocean.isel(time=1).sel(lon=lon, lat=lat, method="nearest"))
+    assert still[2] == pytest.approx(expected2, abs=0.0006) and expected2 != expected
     page.mouse.move(0, 0)  # off the map: the label goes
     page.wait_for_function(
         f"""() => !Bokeh.documents[0].get_model_by_name("{HOVER_LABEL}").visible""",
@@ -171,3 +189,42 @@ def test_hover_over_tiles_shows_the_value_of_the_step_shown(tiles_server, page):
     lon2, lat2, value2 = hover_value()
     expected2 = float(ocean.isel(time=1).sel(lon=lon2, lat=lat2, method="nearest"))
     assert value2 == pytest.approx(expected2, abs=0.0006) and expected2 != expected
+
+
+def test_a_player_step_next_to_the_shown_one_is_drawn_before_the_server_answers(tiles_server, page):
+    # every message of the server to the page passes here; held ones wait in the queue
+    relay = {"hold": False, "held": [], "page": None}
+
+    def route(ws) -> None:
+        server = ws.connect_to_server()
+        relay["page"] = ws
+
+        def to_page(message) -> None:
+            if relay["hold"]:
+                relay["held"].append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(to_page)
+        ws.on_message(server.send)
+
+    page.route_web_socket(lambda url: urllib.parse.urlparse(url).path.endswith("/ws"), route)
+    page.goto(tiles_server, wait_until="domcontentloaded")
+    wait_for_tiles(page, "2025-01-02")  # the next step's tiles, loaded ahead
+    canvas, before = wait_for_map(page)
+    assert page.evaluate(FIELD_TIME_JS) == "2025-01-01"
+
+    relay["hold"] = True  # the server's answers to the click are held back
+    page.locator("button.next").first.click()
+    page.wait_for_function(f"() => ({FIELD_TIME_JS})() === '2025-01-02'", timeout=30_000)
+    wait_for_change(page, canvas, before)  # the map shows the next step meanwhile
+
+    seen = len(page.evaluate(TILE_LOADS_JS))
+    relay["hold"] = False
+    for message in relay["held"]:
+        relay["page"].send(message)
+    # the server's answer names the same step, and the step after it: loaded ahead in turn
+    wait_for_tiles(page, "2025-01-03", after=seen)
+    assert page.evaluate(FIELD_TIME_JS) == "2025-01-02"
+    page.locator("button.previous").first.click()  # a step back is drawn at once too
+    page.wait_for_function(f"() => ({FIELD_TIME_JS})() === '2025-01-01'", timeout=30_000)
