@@ -3,6 +3,8 @@
 This package never imports panel, holoviews, geoviews or bokeh.
 """
 
+import threadpoolctl
+
 from .alignment import align_runs, same_units
 from .base import Adapter
 from .catalog import Catalog, DatasetEntry, OpenedSource, ScenarioGroup, open_source
@@ -19,6 +21,10 @@ from .registry import (
 from .slice_reads import install as _install_slice_reads
 
 _install_slice_reads()  # a selection of a selection reads only its cells (see slice_reads)
+# dask reads chunks on a pool of threads, as many as the cores or more: a BLAS pool of as many
+# again under each (the demo ocean's matrix products) oversubscribes the cores (15 days of the
+# 1/4° demo: 0.89 s with BLAS threads, 0.39 s without)
+threadpoolctl.threadpool_limits(1, user_api="blas")
 
 __all__ = [
     "Adapter",

@@ -53,36 +53,43 @@ EVENT_COLUMNS = (
 )
 
 
-def _forward_count(mask: np.ndarray) -> np.ndarray:
-    """Length, up to each step, of the run of True ending there (0 where False); axis 0."""
-    out = np.zeros(mask.shape, dtype=np.int32)
-    running = np.zeros(mask.shape[1:], dtype=np.int32)
-    for t in range(mask.shape[0]):
-        running = np.where(mask[t], running + 1, 0)
-        out[t] = running
+def _run_lengths(mask: np.ndarray, cap: int) -> np.ndarray:
+    """Length, up to each step (axis 0), of the run of True ending there, counted up to
+    ``cap`` (0 where False)."""
+    out = np.ones(mask.shape, dtype=np.uint8)
+    for t in range(mask.shape[0]):  # slices of one step: arrays also for a 1-D series
+        now = out[t : t + 1]
+        if t:
+            np.minimum(out[t - 1 : t] + 1, cap, out=now)
+        now *= mask[t : t + 1]
     return out
 
 
-def _steps_since(mask: np.ndarray) -> np.ndarray:
-    """Steps since the last True (0 on a True; a large number before the first); axis 0."""
-    big = np.int32(1 << 30)
-    out = np.empty(mask.shape, dtype=np.int32)
-    running = np.full(mask.shape[1:], big, dtype=np.int32)
+def _steps_since(mask: np.ndarray, cap: int) -> np.ndarray:
+    """Steps since the last True (0 on a True), counted up to ``cap`` (``cap`` before the
+    first True); axis 0."""
+    out = np.full(mask.shape, cap, dtype=np.uint8)
     for t in range(mask.shape[0]):
-        running = np.where(mask[t], 0, np.minimum(running + 1, big))
-        out[t] = running
+        now = out[t : t + 1]
+        if t:
+            np.minimum(out[t - 1 : t] + 1, cap, out=now)
+        now *= ~mask[t : t + 1]
     return out
 
 
 def in_event(exceed: np.ndarray) -> np.ndarray:
-    """Whether each step (axis 0) is in an event, from the steps above the threshold."""
+    """Whether each step (axis 0) is in an event, from the steps above the threshold.
+
+    Counts stop where they decide nothing (a run at :data:`MIN_DURATION`, a gap past
+    :data:`MAX_GAP`), so they fit a byte per cell whatever the series' length.
+    """
     exceed = np.asarray(exceed, dtype=bool)
-    forward = _forward_count(exceed)
-    backward = _forward_count(exceed[::-1])[::-1]
-    kept = exceed & (forward + backward - 1 >= MIN_DURATION)
-    since = _steps_since(kept)
-    until = _steps_since(kept[::-1])[::-1]
-    gap = (~kept) & (since >= 1) & (until >= 1) & (since + until - 1 <= MAX_GAP)
+    forward = _run_lengths(exceed, MIN_DURATION)
+    backward = _run_lengths(exceed[::-1], MIN_DURATION)[::-1]
+    kept = exceed & (forward + backward > MIN_DURATION)  # a run of MIN_DURATION or more
+    since = _steps_since(kept, MAX_GAP + 1)
+    until = _steps_since(kept[::-1], MAX_GAP + 1)[::-1]
+    gap = (~kept) & (since >= 1) & (until >= 1) & (since + until <= MAX_GAP + 1)
     return kept | gap
 
 
@@ -97,19 +104,25 @@ class DailyState:
     relative: np.ndarray
 
 
-def daily_state(values: np.ndarray, seas: np.ndarray, thresh: np.ndarray) -> DailyState:
-    """The marine-heatwave state of each step (axis 0) of ``values``.
+def daily_state(
+    values: np.ndarray, seas: np.ndarray, thresh: np.ndarray, day: int | None = None
+) -> DailyState:
+    """The marine-heatwave state of each step (axis 0) of ``values``, or with ``day`` of
+    that step alone (its neighbours still decide whether it is in an event).
 
     A missing value counts as the climatology (never above the threshold); cells with no
     climatology (land) are never in an event.
     """
+    values, seas, thresh = np.asarray(values), np.asarray(seas), np.asarray(thresh)
+    with np.errstate(invalid="ignore"):  # values of any float type: compared exactly
+        exceed = np.where(np.isnan(values), seas > thresh, values > thresh)
+    event = in_event(exceed)
+    if day is not None:  # the arithmetic of one step only (a map of 15 days shows one)
+        values, seas, thresh, event = values[day], seas[day], thresh[day], event[day]
     values = np.asarray(values, dtype=np.float64)
     seas = np.asarray(seas, dtype=np.float64)
     thresh = np.asarray(thresh, dtype=np.float64)
     filled = np.where(np.isnan(values), seas, values)
-    with np.errstate(invalid="ignore"):
-        exceed = (filled - thresh) > 0
-    event = in_event(exceed)
     relative = filled - seas
     with np.errstate(invalid="ignore", divide="ignore"):
         multiples = (filled - thresh) / (thresh - seas)

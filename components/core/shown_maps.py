@@ -209,10 +209,10 @@ def shown_map(
         first = max(step - mhw.CONTEXT_DAYS, 0)
         last = min(step + mhw.CONTEXT_DAYS, len(times) - 1)
         seas, thresh = curves_at(base, reference, clim.day_of_year(times[first : last + 1]), key)
-        window = np.asarray(run.isel(time=slice(first, last + 1)).values, dtype=np.float64)
-        state = mhw.daily_state(window, seas, thresh)
+        window = run.isel(time=slice(first, last + 1)).values
+        state = mhw.daily_state(window, seas, thresh, day=step - first)
         chosen = state.intensity if processing.show == "mhw-intensity" else state.category
-        values = np.where(np.isnan(window[step - first]), np.nan, chosen[step - first])
+        values = np.where(np.isnan(window[step - first]), np.nan, chosen)
     return one.copy(data=values.astype(np.float32)).assign_attrs(
         shown_attrs(run.attrs, processing.show, reference)
     )

@@ -67,6 +67,39 @@ def test_daily_categories_and_intensity_per_cell():
     assert state.intensity[6, 0] == pytest.approx(4.5) and state.intensity[12, 0] == 0
 
 
+def test_the_state_of_one_day_of_a_map_window_is_that_day_of_the_whole_window():
+    # a map shows one day of a 15-day window: float32 values with missing days and a land
+    # column (no climatology); runs, joined gaps and lone days all occur at this rate
+    rng = np.random.default_rng(7)
+    values = rng.normal(0.6, 1.0, (15, 40, 30)).astype(np.float32)
+    values[rng.random(values.shape) < 0.08] = np.nan
+    seas = rng.normal(0.0, 0.1, values.shape)
+    thresh = seas + rng.uniform(0.2, 0.8, values.shape)
+    seas[:, :, 0] = thresh[:, :, 0] = np.nan
+    whole = mhw.daily_state(values, seas, thresh)
+    assert whole.in_event.any() and (~whole.in_event).any() and (whole.category >= 2).any()
+    for day in range(15):
+        alone = mhw.daily_state(values, seas, thresh, day=day)
+        assert np.array_equal(alone.in_event, whole.in_event[day])
+        assert np.array_equal(alone.category, whole.category[day])
+        assert np.array_equal(alone.intensity, whole.intensity[day], equal_nan=True)
+
+
+def test_events_of_any_length_are_found_whatever_the_series_length():
+    # counts stop at what decides (5 days, a gap of 2): a 300-day event in a 3000-day series
+    values = np.zeros(3000)
+    values[100:400] = 1.5
+    values[401:406] = 1.5  # a 1-day gap, then an event of 5 days: joined
+    values[2000:2006] = 1.5
+    table = mhw.events(
+        pd.date_range("2001-01-01", periods=3000, freq="D").to_numpy(),
+        values,
+        np.zeros(3000),
+        np.ones(3000),
+    )
+    assert list(table["duration"]) == [306, 6]
+
+
 def test_a_missing_day_counts_as_the_climatology_and_splits_a_run():
     values = [1.5] * 3 + [np.nan] + [1.5] * 3
     assert len(_events(values)) == 0
