@@ -72,6 +72,8 @@ PNG_COMPRESSION = 1
 #: Lazy fields (a step's selection and its pyramid levels) kept by request: every tile of a
 #: step selects the same slice of each level, once.
 FIELDS = 64
+#: Time texts of URLs kept with the step each names; automatic colour scales kept.
+STEPS, CLIMS = 4096, 1024
 
 
 class NotFoundError(LookupError):
@@ -162,6 +164,44 @@ def _file_stamps(pattern: str) -> list[str]:
     return stamps
 
 
+class Recent:
+    """The entries used latest, dropped least recently used first past ``count`` entries or
+    past ``size`` in all (each weighed by ``weigh``); safe across threads."""
+
+    def __init__(self, count: int | None = None, size: int | None = None, weigh=None) -> None:
+        self.count, self.size, self.weigh = count, size, weigh
+        self._entries: OrderedDict = OrderedDict()
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key):
+        """The entry of ``key`` (now the latest used), or None."""
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> list:
+        """Keep ``value`` for ``key`` (a key kept already keeps its first value); the keys
+        dropped to make room."""
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = value
+                self._total += self.weigh(value) if self.weigh else 1
+            dropped = []
+            while (self.count is not None and len(self._entries) > self.count) or (
+                self.size is not None and self._total > self.size
+            ):
+                old, gone = self._entries.popitem(last=False)
+                self._total -= self.weigh(gone) if self.weigh else 1
+                dropped.append(old)
+            return dropped
+
+
 class MapService:
     """Maps of the catalog's datasets by URL: checks queries, renders through the server's
     frame cache (``frames``) and keeps the encoded PNGs of the latest requests by ETag."""
@@ -170,14 +210,13 @@ class MapService:
         self.catalog = catalog
         self.frames = frames or FrameCache()
         self._versions: dict[str, tuple[float, str]] = {}
-        self._steps: OrderedDict[tuple, int] = OrderedDict()
-        self._pngs: OrderedDict[str, bytes] = OrderedDict()
-        self._clims: OrderedDict[tuple, ColourScale] = OrderedDict()
+        self._steps = Recent(STEPS)  # (dataset, variable, time text): step index
+        self._pngs = Recent(size=PNG_CACHE_BYTES, weigh=len)  # by ETag
+        self._clims = Recent(CLIMS)  # automatic colour scales by field
         self._grids: dict[tuple, tuple[int, tuple[float, float, float, float]]] = {}
-        self._fields: OrderedDict[tuple, xr.DataArray | FieldPyramid] = OrderedDict()
-        self._shown_maps: OrderedDict[tuple, xr.DataArray] = OrderedDict()
+        self._fields = Recent(FIELDS)  # lazy fields (and pyramids) by field
+        self._shown_maps = Recent(SHOWN_MAPS)  # computed maps of a show by field
         self._shown_locks: dict[tuple, threading.Lock] = {}
-        self._png_bytes = 0
         self._lock = threading.Lock()
 
     # -- checking ---------------------------------------------------------------------------
@@ -257,17 +296,13 @@ class MapService:
             step = 0
         else:
             key = (dataset, str(da.name), text)
-            with self._lock:
-                step = self._steps.get(key)
+            step = self._steps.get(key)
             if step is None:
                 try:
                     step = timeaxis.nearest_step(times, text)
                 except SourceError as exc:
                     raise UrlValueError(str(exc)) from exc
-                with self._lock:
-                    self._steps[key] = step
-                    while len(self._steps) > 4096:
-                        self._steps.popitem(last=False)
+                self._steps.put(key, step)
         return step, timeaxis.time_label(times[step]), step == len(times) - 1
 
     def max_zoom(self, dataset: str, variable: str) -> int:
@@ -298,16 +333,10 @@ class MapService:
         from the baseline (comparison modes, as the dashboard's difference maps); selected
         once for all the tiles of a step (:data:`FIELDS` kept)."""
         key = req.key()
-        with self._lock:
-            known = self._fields.get(key)
-            if known is not None:
-                self._fields.move_to_end(key)
-                return known
-        known = self._select(req)
-        with self._lock:
-            self._fields[key] = known
-            while len(self._fields) > FIELDS:
-                self._fields.popitem(last=False)
+        known = self._fields.get(key)
+        if known is None:
+            known = self._select(req)
+            self._fields.put(key, known)
         return known
 
     def _select(self, req: MapRequest) -> xr.DataArray | FieldPyramid:
@@ -336,8 +365,7 @@ class MapService:
         with self._lock:
             lock = self._shown_locks.setdefault(key, threading.Lock())
         with lock:  # the other tiles of a new step wait for the one computing it
-            with self._lock:
-                known = self._shown_maps.get(key)
+            known = self._shown_maps.get(key)
             if known is None:
                 try:
                     series, base, climate_key = shown_maps.climate_inputs(
@@ -347,13 +375,10 @@ class MapService:
                         series, base, req.step, req.processing, climate_key
                     )
                 finally:
+                    # refused or failed: its lock is not kept either; nor those of maps dropped
+                    dropped = [key] if known is None else self._shown_maps.put(key, known)
                     with self._lock:
-                        if known is None:  # refused or failed: its lock is not kept either
-                            self._shown_locks.pop(key, None)
-                        else:
-                            self._shown_maps[key] = known
-                        while len(self._shown_maps) > SHOWN_MAPS:
-                            old = self._shown_maps.popitem(last=False)[0]
+                        for old in dropped:
                             self._shown_locks.pop(old, None)
         return known
 
@@ -370,16 +395,11 @@ class MapService:
         if req.clim is not None:
             return ColourScale(req.cmap, req.clim, req.log)
         key = (req.key(), req.cmap, req.log)
-        with self._lock:
-            known = self._clims.get(key)
-        if known is not None:
-            return known
-        scale = ColourScale(req.cmap, self._auto_range(req), req.log)
-        with self._lock:
-            self._clims[key] = scale
-            while len(self._clims) > 1024:
-                self._clims.popitem(last=False)
-        return scale
+        known = self._clims.get(key)
+        if known is None:
+            known = ColourScale(req.cmap, self._auto_range(req), req.log)
+            self._clims.put(key, known)
+        return known
 
     def _auto_range(self, req: MapRequest) -> tuple[float, float]:
         if req.processing.show == "mhw-category":
@@ -414,12 +434,7 @@ class MapService:
             return png
         frame = self.frame(req, viewport)
         png = bare_png(frame, self.scale(req), PNG_COMPRESSION, background)
-        with self._lock:
-            if tag not in self._pngs:
-                self._pngs[tag] = png
-                self._png_bytes += len(png)
-            while self._png_bytes > PNG_CACHE_BYTES:
-                self._png_bytes -= len(self._pngs.popitem(last=False)[1])
+        self._pngs.put(tag, png)
         return png
 
     def value(self, req: MapRequest, lon: float, lat: float) -> dict:
@@ -446,11 +461,7 @@ class MapService:
 
     def cached_png(self, tag: str) -> bytes | None:
         """The PNG already encoded for ETag ``tag``, or None."""
-        with self._lock:
-            png = self._pngs.get(tag)
-            if png is not None:
-                self._pngs.move_to_end(tag)
-            return png
+        return self._pngs.get(tag)
 
 
 _HORIZONTAL = ("lat", "lon", "y", "x")

@@ -296,16 +296,6 @@ class MapTiles:
         tiles = f"{self._root}/{path}/{{Z}}/{{X}}/{{Y}}.png?"
         return tiles + urllib.parse.urlencode(query, safe=",:")
 
-    def ahead(self) -> str:
-        """The tile URL template of the step likely shown next: the next one in the direction
-        of the last step ("" at either end, or without time steps)."""
-        s = self.view.state
-        times = s.param.time.objects
-        if not s.time or s.time not in times:
-            return ""
-        index = times.index(s.time) + self._direction
-        return (self.url(times[index]) or "") if 0 <= index < len(times) else ""
-
     def near(self) -> dict[int, str]:
         """The tile URL templates of the steps before and after the one shown, by index."""
         s = self.view.state
@@ -315,6 +305,14 @@ class MapTiles:
         index = times.index(s.time)
         around = (i for i in (index - 1, index + 1) if 0 <= i < len(times))
         return {i: url for i in around if (url := self.url(times[i]))}
+
+    def ahead(self, near: dict[int, str]) -> str:
+        """Of the ``near`` steps, the URL template of the one likely shown next: the next in
+        the direction of the last step ("" at either end, or without time steps)."""
+        s = self.view.state
+        if not near:
+            return ""
+        return near.get(s.param.time.objects.index(s.time) + self._direction, "")
 
     def draws(self, viewport: Viewport) -> bool:
         """True when tiles draw the field in ``viewport`` (the image under them is empty)."""
@@ -387,9 +385,10 @@ class MapTiles:
         self._find_root()
         if any(isinstance(t, TileStep) for t in renderer.tags):
             return
+        near = self.near()
         step = TileStep(
             url=renderer.tile_source.url, visible=self._visible(self._viewport),
-            ahead=self.ahead(), near=self.near(),
+            ahead=self.ahead(near), near=near,
         )  # fmt: skip
         renderer.tags = [*renderer.tags, step]  # keeps the step in the document
         hovers = [t for t in figure.tools if isinstance(t, HoverTool)]
@@ -437,7 +436,8 @@ class MapTiles:
         url, visible = self.url(), self._visible(self._viewport)
         if url is None:
             return
-        ahead, near = self.ahead(), self.near()
+        near = self.near()
+        ahead = self.ahead(near)
         # on the session's event loop (a time step is applied in a next-tick callback, with
         # the document locked): now, so the URL leaves before the image made in the same
         # turn; from another thread: on the next tick

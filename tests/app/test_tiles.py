@@ -257,3 +257,20 @@ def test_refused_heatwave_maps_leave_nothing_behind_in_the_server():
         with pytest.raises(SourceError, match="full year"):
             service.field(req)
     assert not service._shown_locks and not service._shown_maps
+
+
+def test_the_servers_kept_maps_stay_within_their_bounds_dropping_the_least_recent():
+    # encoded tiles by ETag (bytes), fields and steps (counts): a crowd of new requests
+    # must not grow the server, and what is in use stays
+    from app.map_requests import Recent
+
+    pngs = Recent(size=100, weigh=len)
+    for n in range(10):
+        pngs.put(f"tag{n}", b"x" * 30)
+        assert pngs.get("tag0") is not None  # in use all along: never dropped
+    assert len(pngs) == 3 and pngs.get("tag9") and pngs.get("tag8") and not pngs.get("tag1")
+    steps = Recent(count=2)
+    assert steps.put("a", 1) == [] and steps.put("b", 2) == []
+    steps.get("a")
+    assert steps.put("c", 3) == ["b"]  # the least recently used goes first
+    assert steps.put("a", 9) == [] and steps.get("a") == 1  # the first value stays

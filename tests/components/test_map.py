@@ -294,7 +294,7 @@ def test_over_tiles_the_step_loaded_ahead_follows_the_direction_of_the_last_step
     view._tiles._clim = (0.0, 30.0)  # the colour range of the view, as its first frame sets
 
     def ahead() -> str | None:
-        url = view._tiles.ahead()
+        url = view._tiles.ahead(view._tiles.near())
         return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["time"][0] if url else None
 
     state.time = "2025-01-10"
@@ -310,7 +310,9 @@ def test_over_tiles_the_step_loaded_ahead_follows_the_direction_of_the_last_step
     # the URL loaded ahead is the shown one's but for the time (same colours, run, depth)
     shown = urllib.parse.parse_qs(urllib.parse.urlparse(view._tiles.url()).query)
     state.time = "2025-01-02"
-    loaded = urllib.parse.parse_qs(urllib.parse.urlparse(view._tiles.ahead()).query)
+    loaded = urllib.parse.parse_qs(
+        urllib.parse.urlparse(view._tiles.ahead(view._tiles.near())).query
+    )
     assert {k: v for k, v in loaded.items() if k != "time"} == {
         k: v for k, v in shown.items() if k != "time"
     }
