@@ -48,6 +48,7 @@ from .map_layers import (
     lonlat_extent_to_mercator,
     navigation_hook,
     tile_check_hook,
+    tile_view_hook,
 )
 from .map_overlays import MapOverlays
 from .map_tiles import NO_VALUES, MapTiles
@@ -427,7 +428,8 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             tiles = hv.Tiles(url, name=self.layers.basemap)
-            layers = tiles.opts(hooks=[tile_check_hook(self._tiles_failed)]) * layers
+            hooks = [tile_check_hook(self._tiles_failed), tile_view_hook(self.range)]
+            layers = tiles.opts(hooks=hooks) * layers
         view = kept_view(self.state.extent)
         return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"], **view))
 

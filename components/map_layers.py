@@ -288,6 +288,42 @@ def tile_check_hook(on_failure: Callable[[], None]) -> Callable:
     return hook
 
 
+def tile_view_hook(ranges: hv.streams.RangeXY) -> Callable:
+    """A plot hook for a tile layer: the view BokehJS gives the map when the layer is first
+    drawn reaches ``ranges`` (the map's range stream).
+
+    BokehJS fits a tile layer's first view to a zoom level (``TileRenderer._map_data``: a
+    view about a fifth wider) by setting the ranges, with no ranges event: the server kept
+    the view it asked for, so the extent in the URL and a map rebuilt (another basemap)
+    were not the view shown."""
+
+    def hook(plot, element) -> None:
+        figure, doc = plot.state, pn.state.curdoc
+        if doc is None or "tile-view" in figure.tags:
+            return
+        figure.tags = [*figure.tags, "tile-view"]
+        sides = [(r, a) for r in (figure.x_range, figure.y_range) for a in ("start", "end")]
+        pending: list[bool] = []
+
+        def settle() -> None:  # once the four sides of one change have all arrived
+            for model, attr in sides:
+                model.remove_on_change(attr, changed)
+            x = (figure.x_range.start, figure.x_range.end)
+            y = (figure.y_range.start, figure.y_range.end)
+            if None not in (*x, *y) and (ranges.x_range, ranges.y_range) != (x, y):
+                ranges.event(x_range=x, y_range=y)
+
+        def changed(attr, old, new) -> None:
+            if not pending:
+                pending.append(True)
+                doc.add_next_tick_callback(settle)
+
+        for model, attr in sides:
+            model.on_change(attr, changed)
+
+    return hook
+
+
 # Tick labels in degrees (30°W, 45°N) of Web Mercator ticks placed at round degrees.
 _LON_TICK_JS = (
     "const lon = (((tick / 20037508.342789244 * 180) + 540) % 360) - 180;"

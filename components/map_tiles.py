@@ -41,6 +41,7 @@ from panel.io.document import unlocked
 from .core.frames import cell_degrees
 from .core.geography import MERCATOR_HALF_WORLD, Viewport
 from .core.tiles import TILE_SIZE, max_zoom
+from .map_layers import tile_view_hook
 
 #: Whether maps in a server draw from ``/tiles`` (``app.main.serve`` sets it: only a server
 #: with the tile routes can).
@@ -373,7 +374,7 @@ class MapTiles:
         url = self.url()
         # before the first colour range: no URL yet, nothing drawn (the push brings both)
         tiles = hv.Tiles(url or NO_TILE, name="field tiles")
-        return tiles.opts(hooks=[self._hook])
+        return tiles.opts(hooks=[self._hook, tile_view_hook(self.view.range)])
 
     def _find_root(self) -> None:
         # relative to the page ("." or ".." for /embed/map), or the absolute URL that a
