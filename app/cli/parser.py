@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--map-tiles",
         action="store_true",
         help="maps step through time on the server's /tiles, cached by the browser (default: "
-        "one rendered image a step; switching basemaps may then change the zoom)",
+        "one rendered image a step)",
     )
     p.add_argument(
         "--basic-auth",
