@@ -94,12 +94,15 @@ def test_an_uploaded_netcdf_is_mapped_for_that_session_only(upload_server, brows
     # the map now shows the upload: its title names the file, its field is painted
     wait_for_title(first, "my-model.nc")
     wait_for_map(first, min_colours=20)
-    assert any("my-model.nc" in t for t in catalogue_titles(first))
+    # the session's catalogue lists it too (its list is redrawn after the map)
+    entries = first.locator(".catalog-entry button")
+    expect(entries.filter(has_text="my-model.nc")).not_to_have_count(0, timeout=30_000)
     # another session (another browser context) lists nothing of it
     other = browser.new_context(viewport={"width": 1280, "height": 800})
     second = other.new_page()
     second.goto(upload_server)
     wait_for_map(second)
+    expect(second.locator(".catalog-entry button")).not_to_have_count(0, timeout=30_000)
     titles = catalogue_titles(second)
     assert titles and not any("my-model" in t for t in titles)
     # the first page's link (its URL names the upload) opens it while that session lives
