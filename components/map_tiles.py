@@ -98,8 +98,8 @@ if (shown) {
     const z = Math.max(ts.min_zoom, Math.min(ts.max_zoom, ts.get_level_by_extent(extent, h, w)));
     wanted = Object.getPrototypeOf(ts).get_tiles_by_extent.call(ts, extent, z, 0);
 }
-const src = (template, [x, y, zz]) => {
-    const [nx, ny, nz] = ts.normalize_xyz(x, y, zz);
+const src = (template, [x, y, zz]) => {  // as the tile source's own get_image_url
+    const [nx, ny, nz] = ts.tms_to_wmts(...ts.normalize_xyz(x, y, zz));
     return template.replace("{X}", nx).replace("{Y}", ny).replace("{Z}", nz);
 };
 const loadAhead = () => {  // kept on the step: an image dropped may stop loading

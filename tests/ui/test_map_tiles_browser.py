@@ -4,6 +4,7 @@ from the browser's cache, with no request reaching the server."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import urllib.parse
@@ -11,6 +12,8 @@ import urllib.parse
 import numpy as np
 import pytest
 
+from components.core.geography import MERCATOR_HALF_WORLD
+from components.core.tiles import tile_bbox
 from components.map_tiles import HOVER_LABEL
 
 from .conftest import DEMO_HALF_CATALOG, serving_catalog
@@ -245,3 +248,21 @@ def test_switching_the_basemap_over_tiles_keeps_the_view(tiles_server, page):
     width = before[1] - before[0]
     assert abs((after[0] + after[1]) - (before[0] + before[1])) / 2 < 0.02 * width, (before, after)
     assert abs((after[1] - after[0]) / width - 1) < 0.05, (before, after)
+
+
+def test_the_tiles_a_step_loads_are_those_of_the_view(tiles_server, page):
+    # the page itself builds the URLs of a step's tiles (drawn on a swap, loaded ahead):
+    # Bokeh numbers tiles from the south (TMS), /tiles from the north as every web map
+    # does; a tile of the other hemisphere drew the South Atlantic over the North Atlantic
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{tiles_server}?bbox=-40,20,0,50", wait_until="domcontentloaded")
+    wait_for_map(page)
+    loads = wait_for_tiles(page, "2025-01-02")  # the next step's, loaded ahead by the page
+    x0, x1, y0, y1, _, _ = settled_view(page)
+    west, east = (x / MERCATOR_HALF_WORLD * 180 for x in (x0, x1))
+    south, north = (math.degrees(math.atan(math.sinh(y / MERCATOR_HALF_WORLD * math.pi)))
+                    for y in (y0, y1))  # fmt: skip
+    for url, _ in loads:
+        z, x, y = (int(p) for p in re.search(r"/(\d+)/(\d+)/(\d+)\.png", url).groups())
+        w, s, e, n = tile_bbox(z, x, y)
+        assert w < east and e > west and s < north and n > south, (url, (west, south, east, north))
