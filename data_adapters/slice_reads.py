@@ -45,10 +45,16 @@ def _as_tasks(graph: HighLevelGraph) -> HighLevelGraph:
     the key tuples of ``concatenate``) in the form of tasks. Dask culls a graph with such a
     layer by first listing every chunk of every layer: 0.2 s a read of one map of the demo
     with a past (482,000 chunks). As tasks, the graph culls to the chunks asked for."""
+    legacy = [
+        name
+        for name, layer in graph.layers.items()
+        if isinstance(layer, MaterializedLayer) and layer.has_legacy_tasks
+    ]
+    if not legacy:
+        return graph
     layers = dict(graph.layers)
-    for name, layer in graph.layers.items():
-        if not (isinstance(layer, MaterializedLayer) and layer.has_legacy_tasks):
-            continue
+    for name in legacy:
+        layer = graph.layers[name]
         value = layer.mapping.get(name)
         if name.startswith("original-") and len(layer.mapping) == 1 and _bare(value):
             tasks = {name: DataNode(name, value)}

@@ -53,27 +53,16 @@ EVENT_COLUMNS = (
 )
 
 
-def _run_lengths(mask: np.ndarray, cap: int) -> np.ndarray:
+def _run_lengths(mask: np.ndarray, cap: int, before: int = 0) -> np.ndarray:
     """Length, up to each step (axis 0), of the run of True ending there, counted up to
-    ``cap`` (0 where False)."""
-    out = np.ones(mask.shape, dtype=np.uint8)
+    ``cap`` (0 where False); ``before``: the run's length before the first step. On the
+    negated mask, with ``before=cap``: the steps since the last True."""
+    out = np.full(mask.shape, min(before + 1, cap), dtype=np.uint8)
     for t in range(mask.shape[0]):  # slices of one step: arrays also for a 1-D series
         now = out[t : t + 1]
         if t:
             np.minimum(out[t - 1 : t] + 1, cap, out=now)
         now *= mask[t : t + 1]
-    return out
-
-
-def _steps_since(mask: np.ndarray, cap: int) -> np.ndarray:
-    """Steps since the last True (0 on a True), counted up to ``cap`` (``cap`` before the
-    first True); axis 0."""
-    out = np.full(mask.shape, cap, dtype=np.uint8)
-    for t in range(mask.shape[0]):
-        now = out[t : t + 1]
-        if t:
-            np.minimum(out[t - 1 : t] + 1, cap, out=now)
-        now *= ~mask[t : t + 1]
     return out
 
 
@@ -87,8 +76,8 @@ def in_event(exceed: np.ndarray) -> np.ndarray:
     forward = _run_lengths(exceed, MIN_DURATION)
     backward = _run_lengths(exceed[::-1], MIN_DURATION)[::-1]
     kept = exceed & (forward + backward > MIN_DURATION)  # a run of MIN_DURATION or more
-    since = _steps_since(kept, MAX_GAP + 1)
-    until = _steps_since(kept[::-1], MAX_GAP + 1)[::-1]
+    since = _run_lengths(~kept, MAX_GAP + 1, before=MAX_GAP + 1)  # steps since kept
+    until = _run_lengths(~kept[::-1], MAX_GAP + 1, before=MAX_GAP + 1)[::-1]
     gap = (~kept) & (since >= 1) & (until >= 1) & (since + until <= MAX_GAP + 1)
     return kept | gap
 

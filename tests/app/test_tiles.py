@@ -262,7 +262,7 @@ def test_refused_heatwave_maps_leave_nothing_behind_in_the_server():
 def test_the_servers_kept_maps_stay_within_their_bounds_dropping_the_least_recent():
     # encoded tiles by ETag (bytes), fields and steps (counts): a crowd of new requests
     # must not grow the server, and what is in use stays
-    from app.map_requests import Recent
+    from components.core.recent import Recent
 
     pngs = Recent(size=100, weigh=len)
     for n in range(10):
