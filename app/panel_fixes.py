@@ -209,7 +209,7 @@ async def dispatch_queued(doc: Document) -> None:
     sender sends whatever is queued; everything else (what is queued, when, in which order,
     the check of Bokeh's write lock) is Panel's own.
     """
-    from tornado.websocket import WebSocketHandler
+    from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
     queued = _document._WRITE_MSGS.pop(doc, {})
     remaining, futures = {}, []
@@ -222,8 +222,11 @@ async def dispatch_queued(doc: Document) -> None:
             send = _document.dispatch_tornado
         else:
             send = _document.extra_socket_handlers.get(type(socket), _document.dispatch_django)
-        for msg in msgs:
-            futures += send(conn, msg=msg)
+        try:
+            for msg in msgs:
+                futures += send(conn, msg=msg)
+        except WebSocketClosedError:  # the page went away: the rest is for no one
+            continue
     if futures:
         _document._WRITE_FUTURES.setdefault(doc, []).extend(futures)
         await _document._run_write_futures(doc)

@@ -132,3 +132,31 @@ def test_queue_waits_for_bokehs_own_write_then_sends(page, fixed):
 
     assert asyncio.run(run()) == []
     assert page._socket.received == ["a", "b"]
+
+
+class ClosedSocket(Socket):
+    """A page that went away: its socket refuses every write."""
+
+    def write(self, conn, events=None, msg=None) -> list[asyncio.Future]:
+        from tornado.websocket import WebSocketClosedError
+
+        raise WebSocketClosedError()
+
+
+def test_a_page_gone_away_leaves_the_others_served(page, fixed, monkeypatch):
+    gone = Connection()
+    gone._socket = ClosedSocket()
+    monkeypatch.setitem(
+        pdoc.extra_socket_handlers, ClosedSocket, lambda c, **kw: c._socket.write(c, **kw)
+    )
+
+    async def run() -> None:
+        doc, change = session()
+        page._socket.finish_writes()
+        await page._socket.write_lock.acquire()  # both queued: the queue's sender sends
+        pdoc.schedule_write_events(doc, [gone, page], change("a"))
+        page._socket.write_lock.release()
+        await settle(doc)  # a sender that failed would raise here
+
+    asyncio.run(run())
+    assert page._socket.received == ["a"]
