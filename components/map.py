@@ -47,6 +47,7 @@ from .map_layers import (
     kept_view,
     lonlat_extent_to_mercator,
     navigation_hook,
+    retire_plots,
     tile_check_hook,
     tile_view_hook,
 )
@@ -121,6 +122,12 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         self._unread: Viewport | None = None  # the view of a step drawn by tiles, not read
         self._drawn_field: xr.DataArray | None = None  # the field of the last frame read
         self._follow_variable()
+        # A new variable or colour scale type needs a new colour bar (title, units, log ticks)
+        # Bokeh does not change in place: the plot is rebuilt (before the streams are made:
+        # map_layers.retire_plots)
+        self.state.param.watch(self._new_variable, ["dataset_id", "variable", "show"])
+        self.colors.param.watch(self._rebuild, "log_scale")
+        self.param.watch(self._rebuild, ["change", "swipe"])
         self._tiles = MapTiles(self)  # the picture from /tiles where it can be (first: see it)
         self.range = RangeXY()
         self.size = PlotSize()
@@ -158,16 +165,17 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         self._pane = pn.pane.HoloViews(
             self.overlay(), sizing_mode="stretch_width", height=MAP_HEIGHT, linked_axes=False
         )
-        self.state.param.watch(self._follow_variable, ["dataset_id", "variable", "show"])
         self.layers.param.watch(self._rebuild, ["basemap", "graticule"])
         self.state.param.watch(self._on_loading, "loading")
-        # A new variable or colour scale type needs a new colour bar (title, units, log
-        # ticks), which Bokeh does not change in place: the plot is rebuilt, in the same view.
-        self.state.param.watch(self._rebuild, ["dataset_id", "variable", "show"])
-        self.colors.param.watch(self._rebuild, "log_scale")
-        self.param.watch(self._rebuild, ["change", "swipe"])
 
     # -- what is shown ----------------------------------------------------------------------
+    def _new_variable(self, *_) -> None:
+        """Another dataset, variable or "show": new colours, in a new plot."""
+        retire_plots(self._pane)
+        self._follow_variable()
+        self._last_image = None  # not kept while the first frame reads: another quantity
+        self._rebuild()
+
     def _follow_variable(self, *_) -> None:
         if self.state.source is None:
             return
@@ -283,22 +291,7 @@ class MapView(MapOverlays, pn.viewable.Viewer):
 
     def title(self) -> str:
         """What the map shows, as its title says: run or change, time, depth."""
-        s = self.state
-        # comparison maps sit side by side: their titles say what differs, not the dataset
-        compared = self.run is not None
-        parts = [] if compared else [s.source.title if s.source else s.dataset_id]
-        run = self._run()
-        if self.swipe:
-            parts.append(f"{s.baseline} ◀ | ▶ {run}")
-        elif self.change is not None:
-            parts.append(comparison.label(run, s.baseline, self.change))
-        elif run and (run != "baseline" or self.run):
-            parts.append(run)
-        if s.time:
-            parts.append(str(s.time))
-        if s.depth is not None and "depth" in s.dataset[s.variable].dims:
-            parts.append(vertical.choice_label(s.dataset, s.depth))
-        return " · ".join(str(p) for p in parts if p)
+        return map_title(self.state, self._run(), self.change, self.swipe, self.run is not None)
 
     # -- layers -----------------------------------------------------------------------------
     def _field(self, x_range=None, y_range=None, width=None, height=None, **_) -> hv.Image:
@@ -396,10 +389,17 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         failed (the message says why)."""
         values = np.full((viewport.height, viewport.width), np.nan, dtype="float32")
         try:
-            da = self.field()
+            da = self._labelled_field()
         except (SourceError, ValueError, KeyError):
             da = None
         return self._image(values, viewport, da, self.clim)
+
+    def _labelled_field(self) -> xr.DataArray:
+        """:meth:`field`'s grid, name and attributes, not computed (a "show" reads days)."""
+        if self.change is not None or not self.state.processing().needs_climate:
+            return self.field()
+        da = self.state.field(scenario=self._run(), shown=False)
+        return da.copy(deep=False).assign_attrs(self.state.shown_attrs())
 
     def _image(self, values, viewport: Viewport, da: xr.DataArray | None, clim) -> hv.Image:
         """One frame's values as the map's image: colours, colour bar, hover, gestures."""
@@ -449,6 +449,7 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         self._pane.loading = event.new
 
     def _rebuild(self, *_) -> None:
+        retire_plots(self._pane)
         # also for basemaps: Bokeh tile renderers cannot be switched off
         if self.state.extent is None:
             # a view to be framed on the data's extent (a regional dataset just chosen): the
@@ -474,3 +475,20 @@ class MapView(MapOverlays, pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._pane
+
+
+def map_title(s: ExplorerState, run: str, change: str | None, swipe: bool, compared: bool) -> str:
+    """A map's title: the dataset (unless ``compared``: maps side by side say what differs),
+    the run or change, time, depth."""
+    parts = [] if compared else [s.source.title if s.source else s.dataset_id]
+    if swipe:
+        parts.append(f"{s.baseline} ◀ | ▶ {run}")
+    elif change is not None:
+        parts.append(comparison.label(run, s.baseline, change))
+    elif run and (run != "baseline" or compared):
+        parts.append(run)
+    if s.time:
+        parts.append(str(s.time))
+    if s.depth is not None and "depth" in s.dataset[s.variable].dims:
+        parts.append(vertical.choice_label(s.dataset, s.depth))
+    return " · ".join(str(p) for p in parts if p)

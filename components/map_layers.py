@@ -447,6 +447,17 @@ for (const [tool, view] of plot.tool_views) {
 """
 
 
+def retire_plots(pane: pn.pane.HoloViews) -> None:
+    """Stop the plots ``pane`` shows now from redrawing, before it gets a new object. Its new
+    plot is built on a later turn of the event loop; the streams' redraws of the old one,
+    queued first, would draw its picture anew (a computed map: a third of a second each; in
+    the new colours under the old colour bar), hold the new plot back, and a click meanwhile
+    would go to a plot about to go (lost). HoloViews' own cleanup, done again by Panel when
+    the plot is replaced."""
+    for plot, _ in list(pane._plots.values()):
+        plot.cleanup()
+
+
 def close_polygon_hook(plot, element) -> None:
     """A plot hook: a double-click closes the polygon being drawn (:data:`_CLOSE_POLYGON_JS`)."""
     figure = plot.state

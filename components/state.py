@@ -25,6 +25,7 @@ from .core import (
     timeaxis,
 )
 from .core.frames import is_regional
+from .core.recent import Recent
 from .core.timeaxis import time_label
 from .session_sources import SessionSources
 
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 
 #: Map modes: label -> meaning. The first shows one run; the others compare runs.
+#: Computed maps of a "show" a session keeps (a comparison's runs at one step).
+SHOWN_MAPS = 4
+
 MODES = {
     "map": "One run",
     "side-by-side": "Side by side",
@@ -161,6 +165,8 @@ class ExplorerState(SessionSources, param.Parameterized):
         self._found: set[str] = set()
         #: Comparisons of two datasets: id -> (base dataset id, its run, compared source).
         self._compared: dict[str, tuple[str, str | None, str]] = {}
+        #: The last maps computed for a "show" (a redraw asks for its map again), by choice.
+        self._shown_maps = Recent(SHOWN_MAPS)  # (dataset, map) by choice; frame threads ask too
         # scenario groups open like datasets with a scenario dimension: offer both
         ids = [*catalog.datasets, *catalog.groups]
         super().__init__(**{k: v for k, v in params.items() if k != "dataset_id"})
@@ -358,11 +364,24 @@ class ExplorerState(SessionSources, param.Parameterized):
         run = (scenario or self.scenario) if "scenario" in da.dims else None
         chosen = self.processing()
         if shown and chosen.needs_climate and step is not None and variable is None:
-            series, base, key = climate_inputs(self, scenario, members)
-            return shown_maps.shown_map(series, base, step, chosen, key)
+            return self._shown_map(scenario or self.scenario, members, step, chosen)
         return fields.select(
             da, self.depth, run, members=members, strict_depth=False, time_index=step
         )
+
+    def _shown_map(
+        self, run: str, members: bool, step: int, chosen: processing.Processing
+    ) -> xr.DataArray:
+        """:meth:`field`'s computed map of a "show" (kept: the last :data:`SHOWN_MAPS`)."""
+        # by the dataset's identity (one opened anew computes anew; kept with the map, so
+        # that its id is not reused)
+        key = (id(self.dataset), self.variable, self.depth, run, members, step, chosen)
+        known = self._shown_maps.get(key)
+        if known is None:
+            series, base, climate_key = climate_inputs(self, run, members)
+            known = (self.dataset, shown_maps.shown_map(series, base, step, chosen, climate_key))
+            self._shown_maps.put(key, known)
+        return known[1]
 
     def processing(self) -> processing.Processing:
         """The ``show`` choice with its reference period and baseline; an unreadable period

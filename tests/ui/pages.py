@@ -48,9 +48,19 @@ def wait_for_change(page, canvas, before: np.ndarray, timeout_s: float = 60.0) -
     raise AssertionError("the painted map did not change")
 
 
+def shown_box(canvas, timeout_s: float = 30.0) -> dict:
+    """The canvas' bounding box once it is shown (a map being rebuilt has none a moment)."""
+    deadline = time.monotonic() + timeout_s
+    while (box := canvas.bounding_box()) is None:
+        if time.monotonic() > deadline:
+            raise AssertionError("the map's canvas was not shown")
+        canvas.page.wait_for_timeout(100)
+    return box
+
+
 def hover_readout(page, canvas, fx: float, fy: float) -> list[str]:
     """Hover at a fraction (fx, fy) of the map canvas; the tooltip's values (lon, lat, value)."""
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
     values = page.locator(".bk-Tooltip .bk-tooltip-row-value")
     values.first.wait_for(state="visible", timeout=10_000)
@@ -96,6 +106,6 @@ FRAME_JS = """() => {
 
 def in_frame(page, canvas, fx: float, fy: float) -> tuple[float, float]:
     """Page coordinates of the fraction (fx, fy) of the map's data area (inside its axes)."""
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     left, top, width, height = page.evaluate(FRAME_JS)
     return box["x"] + left + width * fx, box["y"] + top + height * fy

@@ -18,7 +18,7 @@ from components.core.geography import lon_to_x
 from tests.servers import serve_directory
 
 from .conftest import serving
-from .pages import distinct_colours, pixels, wait_for_map, wait_for_title
+from .pages import distinct_colours, pixels, shown_box, wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -262,7 +262,7 @@ def test_the_layout_fits_a_phone(small_demo_server, browser):
         page.goto(small_demo_server, wait_until="domcontentloaded")
         canvas, _ = wait_for_map(page)
         # the map is on the screen, not pushed off it by the sidebar, and nothing scrolls sideways
-        box = canvas.bounding_box()
+        box = shown_box(canvas)
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
         # the sidebar opens over the map from the menu button

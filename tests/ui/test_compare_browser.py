@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from .pages import FRAME_JS, pixels, wait_for_map, wait_for_title
+from .pages import FRAME_JS, pixels, shown_box, wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,7 +42,7 @@ def visible_map(page, min_height: float = 300):
     while time.monotonic() < deadline:
         for i in range(canvases.count()):
             canvas = canvases.nth(i)
-            box = canvas.bounding_box()
+            box = shown_box(canvas)
             if canvas.is_visible() and box and box["height"] >= min_height:
                 return canvas
         page.wait_for_timeout(300)
@@ -83,7 +83,7 @@ def test_dragging_the_swipe_divider_moves_the_split(small_demo_server, page):
     white = white[(white > left + 5) & (white < left + width - 5)]
     assert white.size, "no divider line on the map"
     x_line = float(white.mean())
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     y = box["y"] + box["height"] * 0.5
     page.mouse.move(box["x"] + x_line, y)
     page.mouse.down()
@@ -124,7 +124,7 @@ def test_side_by_side_maps_pan_and_zoom_together(small_demo_server, page):
     before = ranges()
     assert before["baseline"] == before["warming_1p5"]
     canvas = visible_map(page, min_height=250)
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5)
     for _ in range(3):
         page.mouse.wheel(0, -240)  # zoom in on the left map

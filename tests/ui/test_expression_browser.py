@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from .pages import hover_readout, wait_for_change, wait_for_map
+from .pages import hover_readout, shown_box, wait_for_change, wait_for_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,7 +29,7 @@ def test_an_expression_typed_in_the_sidebar_is_shown_on_the_map(small_demo_serve
     deadline = time.monotonic() + 60
     value = ""
     while not value.endswith(" K") and time.monotonic() < deadline:
-        box = canvas.bounding_box()
+        box = shown_box(canvas)  # the new map may still be laid out
         page.mouse.move(0, 0)
         page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.5)
         page.wait_for_timeout(300)

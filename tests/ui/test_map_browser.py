@@ -9,7 +9,14 @@ import xarray as xr
 from data_adapters.demo import DemoOceanAdapter
 
 from .conftest import serving
-from .pages import distinct_colours, hover_readout, in_frame, wait_for_change, wait_for_map
+from .pages import (
+    distinct_colours,
+    hover_readout,
+    in_frame,
+    shown_box,
+    wait_for_change,
+    wait_for_map,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -106,7 +113,7 @@ def test_hover_over_land_says_so(small_demo_server, page):
     canvas, _ = wait_for_map(page)
     # the bottom rows of the whole-globe view are Antarctica's interior
     x, y = in_frame(page, canvas, 0.5, 0.98)
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     *_, value_text = hover_readout(
         page, canvas, (x - box["x"]) / box["width"], (y - box["y"]) / box["height"]
     )

@@ -10,7 +10,7 @@ import pytest
 
 from components.probe_view import REGION_COLOR
 
-from .pages import wait_for_map
+from .pages import shown_box, wait_for_map
 from .test_map_navigation_browser import settled_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,7 +54,7 @@ def test_a_polygon_drops_no_point_and_replaces_the_box(small_demo_server, page):
     wait_for_map(page)
     settled_view(page)
     canvas = page.locator(".bk-Canvas canvas").first
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     # fractions of the canvas inside the map's frame (the colour bar is on the right)
 
     def at(fx: float, fy: float) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from components.map_layers import TILES_FAILED
 from tests import synthetic
 
 from .conftest import serving
-from .pages import pixels, wait_for_map
+from .pages import pixels, shown_box, wait_for_map
 from .test_map_navigation_browser import settled_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -51,7 +51,7 @@ def test_unreachable_tiles_give_one_notice(small_demo_server, page):
     page.wait_for_function(TILES_FAILED_JS, arg=TILES_FAILED, timeout=30_000)
     # the map keeps asking for tiles as it is drawn (dozens fail): still one notice
     wait_for_map(page)
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, -300)  # zoom in: a new set of tiles, all failing
     wait_for_map(page)

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from components.core.geography import MERCATOR_HALF_WORLD
 
-from .pages import wait_for_map
+from .pages import shown_box, wait_for_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -80,7 +80,7 @@ def test_wheel_zoom_out_stops_at_the_world_and_the_url_follows(small_demo_server
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(f"{small_demo_server}?bbox=-40,20,0,50", wait_until="domcontentloaded")
     canvas, _ = wait_for_map(page)
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     for _ in range(12):  # twelve notches out: far more than a world
         page.mouse.wheel(0, 400)

@@ -17,7 +17,7 @@ from components.core.tiles import tile_bbox
 from components.map_tiles import HOVER_LABEL
 
 from .conftest import DEMO_HALF_CATALOG, serving_catalog
-from .pages import pixels, wait_for_change, wait_for_map
+from .pages import pixels, shown_box, wait_for_change, wait_for_map
 from .test_map_navigation_browser import TILES_JS, settled_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -139,7 +139,7 @@ def test_hover_over_tiles_shows_the_value_of_the_step_shown(tiles_server, page):
     ocean = ocean.sel(scenario="baseline").isel(depth=0)
 
     def hover_value() -> tuple[float, float, float]:
-        box = canvas.bounding_box()
+        box = shown_box(canvas)
         x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.45
         page.mouse.move(x - 4, y - 3)
         page.mouse.move(x, y)  # the tropical Atlantic

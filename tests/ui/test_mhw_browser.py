@@ -11,7 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from .conftest import serving_catalog
-from .pages import hover_readout, wait_for_change, wait_for_map, wait_for_title
+from .pages import hover_readout, shown_box, wait_for_change, wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,6 +32,20 @@ def past_server(tmp_path_factory):
     """
     with serving_catalog(tmp_path_factory.mktemp("mhw-ui"), catalog) as url:
         yield url
+
+
+#: The map's colour bar: its title and its range (of the newest map figure: one replaced
+#: may stay among the document's models).
+COLOUR_BAR_JS = """() => {
+    let found = null;
+    for (const doc of window.Bokeh.documents)
+        for (const m of doc.all_models)
+            if (m.constructor.__name__ === "Figure" && m.tags && m.tags.includes("true-shape"))
+                for (const bar of m.right)
+                    if (bar.constructor.__name__ === "ColorBar")
+                        found = [bar.title, bar.color_mapper.low, bar.color_mapper.high];
+    return found;
+}"""
 
 
 def _value_at_centre(page, canvas, wanted, timeout_s: float = 120.0) -> float:
@@ -69,7 +83,7 @@ def test_show_anomaly_then_category_and_a_click_gives_the_event_table(past_serve
     wait_for_change(page, canvas, after, timeout_s=120)
     _value_at_centre(page, canvas, lambda v: v in (3.0, 4.0))  # Severe or Extreme
     expect(page).to_have_url(re.compile(r"[?&]show=mhw-category"), timeout=30_000)
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     title = wait_for_title(page, "marine heatwaves against the 2020/2025", timeout_s=240)
     assert " at lon=" in title
@@ -82,3 +96,29 @@ def test_show_anomaly_then_category_and_a_click_gives_the_event_table(past_serve
     assert any(
         r[0] <= "2025-07-25" <= r[2] and r[-1].strip() in ("Severe", "Extreme") for r in rows
     ), rows[:5]
+
+
+def test_a_new_show_is_drawn_under_its_own_colour_bar_and_takes_a_click_at_once(past_server, page):
+    # the map of another "show" comes with its own colour bar; before, the plot being
+    # replaced was first drawn in the new colours under the old colour bar (categories
+    # 0-4 as temperatures), and a click on it was lost
+    page.goto(past_server + "?scenario=heatwave&time=2025-07-25&bbox=-180,25,-110,65")
+    wait_for_map(page)
+    page.locator("select").filter(has_text="mhw-category").select_option("mhw-category")
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        bar = page.evaluate(COLOUR_BAR_JS)
+        if bar is not None and bar not in seen:
+            seen.append(bar)
+        if bar is not None and "marine heatwave category" in bar[0]:
+            break
+        page.wait_for_timeout(50)
+    assert seen and "marine heatwave category" in seen[-1][0], seen
+    assert seen[-1][1:] == [-0.5, 4.5]
+    # every colour bar seen in between had its own title and range
+    assert all(("category" in title) == ([lo, hi] == [-0.5, 4.5]) for title, lo, hi in seen)
+    canvas, _ = wait_for_map(page)  # the category map, drawn
+    box = shown_box(canvas)
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    wait_for_title(page, "marine heatwaves against the 2020/2025", timeout_s=120)

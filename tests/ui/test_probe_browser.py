@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .pages import hover_readout, in_frame, wait_for_map, wait_for_title
+from .pages import hover_readout, in_frame, shown_box, wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -14,7 +14,7 @@ def test_a_click_on_the_sea_shows_its_time_series(small_demo_server, page):
     page.goto(small_demo_server, wait_until="domcontentloaded")
     canvas, _ = wait_for_map(page)
     lon_text, lat_text, _ = hover_readout(page, canvas, 0.1, 0.5)
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     page.mouse.click(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.5)
     title = wait_for_title(page, " at lon=")
     # the title names the grid cell used, next to where the click was (0.5-degree grid)
@@ -28,7 +28,7 @@ def test_drawing_a_box_shows_the_area_mean_series(small_demo_server, page):
     page.goto(small_demo_server, wait_until="domcontentloaded")
     canvas, _ = wait_for_map(page)
     page.locator(".bk-tool-icon-box-select").first.click()
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     x0, y0 = box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.45
     page.mouse.move(x0, y0)
     page.mouse.down()
@@ -48,7 +48,7 @@ def test_pinned_points_get_a_line_each_and_can_be_removed(small_demo_server, pag
     page.goto(small_demo_server, wait_until="domcontentloaded")
     canvas, _ = wait_for_map(page)
     page.locator(".pin-points input[type=checkbox]").check()
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     for fx in (0.1, 0.15):  # two places in the open Pacific
         page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.5)
         page.locator("button", has_text="✕").nth(int(fx > 0.1)).wait_for(timeout=30_000)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .pages import in_frame, wait_for_map, wait_for_title
+from .pages import in_frame, shown_box, wait_for_map, wait_for_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -75,7 +75,7 @@ def test_a_click_shows_its_series_beside_the_map_without_scrolling(small_demo_se
     page = browser.new_context(viewport=LAPTOP).new_page()
     page.goto(small_demo_server, wait_until="domcontentloaded")
     canvas, _ = wait_for_map(page)
-    box = canvas.bounding_box()
+    box = shown_box(canvas)
     page.mouse.click(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.5)
     wait_for_title(page, " at lon=")
     plot = page.locator(".probes .bk-Canvas").first  # the series' plot
