@@ -42,7 +42,7 @@ def visible_map(page, min_height: float = 300):
     while time.monotonic() < deadline:
         for i in range(canvases.count()):
             canvas = canvases.nth(i)
-            box = shown_box(canvas)
+            box = canvas.bounding_box()  # None: a hidden map
             if canvas.is_visible() and box and box["height"] >= min_height:
                 return canvas
         page.wait_for_timeout(300)
