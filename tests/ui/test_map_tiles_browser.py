@@ -18,7 +18,7 @@ from components.map_tiles import HOVER_LABEL
 
 from .conftest import DEMO_HALF_CATALOG, serving_catalog
 from .pages import pixels, shown_box, wait_for_change, wait_for_map
-from .test_map_navigation_browser import TILES_JS, settled_view
+from .test_map_navigation_browser import settled_view, switching_the_basemap_keeps_the_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -237,17 +237,7 @@ def test_a_player_step_next_to_the_shown_one_is_drawn_before_the_server_answers(
 def test_switching_the_basemap_over_tiles_keeps_the_view(tiles_server, page):
     # the map is rebuilt with the basemap's tile layer under the field's tiles: the view
     # the person had stays (the field's own tile layer must not frame the rebuilt map)
-    page.set_viewport_size({"width": 1400, "height": 900})
-    page.goto(f"{tiles_server}?bbox=-40,20,0,50", wait_until="domcontentloaded")
-    wait_for_map(page)
-    before = settled_view(page)
-    page.get_by_text("Layers").click()
-    page.locator("select").filter(has_text="OpenStreetMap").select_option("CARTO light")
-    page.wait_for_function(TILES_JS, timeout=30_000)  # the rebuilt map, tiles under the data
-    after = settled_view(page)
-    width = before[1] - before[0]
-    assert abs((after[0] + after[1]) - (before[0] + before[1])) / 2 < 0.02 * width, (before, after)
-    assert abs((after[1] - after[0]) / width - 1) < 0.05, (before, after)
+    switching_the_basemap_keeps_the_view(tiles_server, page)
 
 
 def test_the_tiles_a_step_loads_are_those_of_the_view(tiles_server, page):
