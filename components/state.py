@@ -32,10 +32,10 @@ from .session_sources import SessionSources
 log = logging.getLogger(__name__)
 
 
-#: Map modes: label -> meaning. The first shows one run; the others compare runs.
 #: Computed maps of a "show" a session keeps (a comparison's runs at one step).
 SHOWN_MAPS = 4
 
+#: Map modes: label -> meaning. The first shows one run; the others compare runs.
 MODES = {
     "map": "One run",
     "side-by-side": "Side by side",
