@@ -81,8 +81,11 @@ if (!ts._oe_patched) {
     const proto = Object.getPrototypeOf(ts);
     // no prefetching of the next zoom's tiles after each paint (40 renders a step)
     ts.children_by_tile_xyz = () => [];
-    // no tiles at all while they are off (the image shows: zoomed past the finest tiles)
-    ts.get_tiles_by_extent = (...a) => ts._oe_off ? [] : proto.get_tiles_by_extent.apply(ts, a);
+    // the tiles in view only, as web maps load them: Bokeh adds a border of one tile all
+    // round (12 more tiles than the 4 of a small view, rendered by the server each step);
+    // none at all while tiles are off (the image shows: zoomed past the finest tiles)
+    ts.get_tiles_by_extent = (extent, level) =>
+        ts._oe_off ? [] : proto.get_tiles_by_extent.call(ts, extent, level, 0);
 }
 const off = !step.visible;
 if (ts._oe_off !== off) {
