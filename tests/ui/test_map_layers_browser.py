@@ -124,7 +124,7 @@ def test_a_regional_dataset_opens_on_its_extent(regional_server, page, how):
     wait_for_region_view(page)
     # beyond the grid the sea is drawn apart from land (the layer follows the framed view)
     canvas = page.locator(".bk-Canvas canvas").first
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while (share := share_of(pixels(canvas.screenshot()), OUTSIDE_SEA_COLOR)) < 0.05:
         assert time.monotonic() < deadline, f"outside sea colour on {share:.1%} of the map"
         page.wait_for_timeout(300)
