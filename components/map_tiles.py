@@ -99,7 +99,7 @@ let wanted = [];
 if (shown) {
     const extent = [fig.x_range.start, fig.y_range.start, fig.x_range.end, fig.y_range.end];
     const z = Math.max(ts.min_zoom, Math.min(ts.max_zoom, ts.get_level_by_extent(extent, h, w)));
-    wanted = Object.getPrototypeOf(ts).get_tiles_by_extent.call(ts, extent, z, 0);
+    wanted = ts.get_tiles_by_extent(extent, z);  // in view only, as the layer's own
 }
 const src = (template, [x, y, zz]) => {  // as the tile source's own get_image_url
     const [nx, ny, nz] = ts.tms_to_wmts(...ts.normalize_xyz(x, y, zz));
