@@ -105,7 +105,7 @@ class LightMapHandler(MapHandler):
         service = self.serving.service
         if dataset not in service.catalog:
             raise NotFoundError(f"no dataset '{dataset[:80]}' in this server's catalog")
-        ds = service.catalog.open(dataset).dataset
+        ds = service.opened(dataset).dataset
         return [str(v) for v in ds.data_vars]
 
 

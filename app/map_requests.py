@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from components.core import comparison, fields, shown_maps, timeaxis
+from components.core import comparison, derived, fields, shown_maps, timeaxis
 from components.core.colours import (
     CATEGORY_RANGE,
     CMAP_BY_SHOW,
@@ -179,15 +179,29 @@ class MapService:
         self._fields = Recent(FIELDS)  # lazy fields (and pyramids) by field
         self._shown_maps = Recent(SHOWN_MAPS)  # computed maps of a show by field
         self._shown_locks: dict[tuple, threading.Lock] = {}
+        self._derived: dict[str, tuple[OpenedSource, OpenedSource]] = {}
         self._lock = threading.Lock()
 
     # -- checking ---------------------------------------------------------------------------
+    def opened(self, dataset: str) -> OpenedSource:
+        """The catalog's source ``dataset`` with the derived variables (current speed, σθ,
+        mixed-layer depth...) that the dashboard offers beside its own: tiles and WMS serve
+        every variable a page can show (a session's own expressions and uploads excepted)."""
+        source = self.catalog.open(dataset)  # the catalog keeps it (and opens it again anew)
+        with self._lock:
+            known = self._derived.get(dataset)
+        if known is None or known[0] is not source:
+            known = (source, derived.opened_with(source))
+            with self._lock:
+                self._derived[dataset] = known
+        return known[1]
+
     def open(self, dataset: str, variable: str) -> tuple[OpenedSource, xr.DataArray]:
         """The opened source and its lazy variable; :class:`NotFoundError` for unknown names."""
         if dataset not in self.catalog:
             raise NotFoundError(f"no dataset '{dataset[:80]}' in this server's catalog")
         try:
-            opened = self.catalog.open(dataset)
+            opened = self.opened(dataset)
         except SourceError as exc:
             raise NotFoundError(f"dataset '{dataset}' cannot be opened: {exc}") from exc
         if variable not in opened.dataset.data_vars:
@@ -302,7 +316,7 @@ class MapService:
         return known
 
     def _select(self, req: MapRequest) -> xr.DataArray | FieldPyramid:
-        opened = self.catalog.open(req.dataset)
+        opened = self.opened(req.dataset)
         ds = opened.dataset
 
         def run(name: str | None, members: bool = False) -> xr.DataArray:

@@ -146,10 +146,10 @@ class WmsHandler(MapHandler):
         """The capabilities document: every map variable of the catalog as a layer."""
         url = escape(self.origin_root() + "wms?")
         layers = []
-        catalog = self.serving.service.catalog
-        for source in [*catalog.datasets, *catalog.groups]:
+        service = self.serving.service
+        for source in [*service.catalog.datasets, *service.catalog.groups]:
             try:
-                opened = catalog.open(source)
+                opened = service.opened(source)
             except Exception as exc:  # a source that cannot open is left out, said in the log
                 log.warning("event=wms_layer_skipped dataset=%s reason=%r", source, str(exc))
                 continue

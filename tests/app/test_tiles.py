@@ -85,6 +85,19 @@ def test_a_log_scale_tile_has_the_pixels_of_render_log(map_server, tmp_path):
     assert not (pixels(linear) == expected).all()
 
 
+def test_a_derived_variable_the_app_offers_is_served_as_tiles_too(map_server, tmp_path):
+    # the dashboard lists the current speed beside the file's own variables: its map over
+    # tiles needs /tiles to draw it, as render does
+    url, catalog = map_server
+    colours = "cmap=speed&clim=0,1"
+    status, _, body = get(f"{url}tiles/small-demo/speed/2/1/1.png?time=2025-01-04&{colours}")
+    assert status == 200, body
+    expected = render(catalog, tmp_path, 2, 1, 1, "--time", "2025-01-04", "--cmap", "speed",
+                      "--clim", "0,1", var="speed")  # fmt: skip
+    assert (pixels(body) == expected).all()
+    assert (pixels(body)[..., 3] == 255).any()  # the sea is drawn
+
+
 @pytest.mark.parametrize(
     "show,cmap,clim", [("anomaly", "balance", "-3,3"), ("mhw-category", "mhw_category", "-0.5,4.5")]
 )

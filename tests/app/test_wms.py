@@ -24,6 +24,7 @@ def wms(map_server):
 
 def test_capabilities_list_each_variable_with_time_elevation_and_styles(wms):
     assert "small-demo/thetao" in wms.contents and "small-demo/zos" in wms.contents
+    assert "small-demo/speed" in wms.contents  # derived, as the dashboard offers it
     layer = wms["small-demo/thetao"]
     assert len(layer.timepositions) == 10 and layer.timepositions[0] == "2025-01-01"
     assert layer.elevations and float(layer.elevations[0]) == pytest.approx(0.0, abs=10)
