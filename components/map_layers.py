@@ -455,7 +455,17 @@ def retire_plots(pane: pn.pane.HoloViews) -> None:
     would go to a plot about to go (lost). HoloViews' own cleanup, done again by Panel when
     the plot is replaced."""
     for plot, _ in list(pane._plots.values()):
+        # a redraw already queued (a stream's event waiting for the document's lock) finds
+        # the plot retired and draws nothing: HoloViews would build all its layers anew on a
+        # plot whose layers are gone (and fail on a tile layer, added to the overlay's hover)
+        for retired in plot.traverse(lambda p: p):  # before the cleanup, which drops them
+            retired._trigger_refresh = _retired
+            retired.push = _retired
         plot.cleanup()
+
+
+def _retired(*args, **kwargs) -> None:
+    """What a retired plot's redraw and push do: nothing."""
 
 
 def close_polygon_hook(plot, element) -> None:

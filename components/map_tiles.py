@@ -246,14 +246,16 @@ class MapTiles:
 
         The swipe joins two runs at a divider the user drags (a per-view composite tiles do
         not have) and change maps hide changes within the threshold or ensemble spread
-        (tiles show the plain change): both stay on the rendered image.
+        (tiles show the plain change): both stay on the rendered image. So do a session's
+        own maps (an upload, a catalogue hit, a comparison, an expression): the server's
+        ``/tiles`` serve its catalog, which does not have them.
         """
         view = self.view
         doc = pn.state.curdoc
         in_server = doc is not None and doc.session_context is not None
         return bool(
             SETTINGS["enabled"] and in_server and not view.swipe and view.change is None
-            and view.state.source is not None
+            and view.state.source is not None and view.state.shared_map()
         )  # fmt: skip
 
     # -- the colour range, once per view ----------------------------------------------------
@@ -376,7 +378,9 @@ class MapTiles:
         self._find_root()
         url = self.url()
         # before the first colour range: no URL yet, nothing drawn (the push brings both)
-        tiles = hv.Tiles(url or NO_TILE, name="field tiles")
+        # a group of its own: HoloViews matches an overlay's layers to its plots by type,
+        # group and label, and two plain Tiles (this and a basemap) could swap or go unmatched
+        tiles = hv.Tiles(url or NO_TILE, group="FieldTiles", name="field tiles")
         return tiles.opts(hooks=[self._hook, tile_view_hook(self.view.range)])
 
     def _find_root(self) -> None:

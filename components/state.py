@@ -289,6 +289,18 @@ class ExplorerState(SessionSources, param.Parameterized):
         self.message = text
 
     # -- what views read --------------------------------------------------------------------
+    def shared_map(self) -> bool:
+        """Whether the variable shown is one the server's own map routes (``/tiles``, WMS)
+        draw as well: of a dataset of the server's catalog (not this session's upload,
+        catalogue hit or comparison) and not one of this session's expressions."""
+        shared = getattr(self.catalog, "shared", self.catalog)  # a session's: the server's part
+        sid = self.dataset_id
+        own = {expressions.split(text)[0] for text in self.expressions}
+        return (
+            sid in shared and sid not in self._found and sid not in self._compared
+            and self.variable not in own
+        )  # fmt: skip
+
     @property
     def source(self) -> OpenedSource | None:
         """The opened dataset with its title and attribution (None if opening failed)."""

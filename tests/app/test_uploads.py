@@ -162,3 +162,33 @@ def test_a_gridded_upload_compared_with_a_catalog_dataset_shows_upload_minus_it(
     back = state.field(scenario="base") - state.field(scenario="mine")
     assert float(back.sel(cell)) == pytest.approx(-2.5, abs=1e-4)
     receiver.close()
+
+
+def test_only_the_servers_own_maps_are_drawn_from_its_tiles(outcome, tmp_path):
+    # /tiles serves the server's catalog: a session's upload, comparison or expression is
+    # not there (its tiles would be 404s, a blank map), so such maps stay on the session's
+    # own rendered image (components.map_tiles.MapTiles.used)
+    base = write_netcdf(run(0.0), tmp_path / "base.nc")
+    shared = Catalog.from_dict(
+        {"datasets": [{"id": "base", "title": "Base run", "adapter": "netcdf", "path": base}]}
+    )
+    catalog = SessionCatalog(shared)
+    state = ExplorerState(catalog)
+    assert state.shared_map()
+    assert state.add_expression("warmer [degC] = thetao + 1") == "warmer"
+    assert state.variable == "warmer" and not state.shared_map()
+    state.variable = "thetao"
+    assert state.shared_map()
+    receiver = receiver_for(outcome, max_mb=10)
+    data = pathlib.Path(write_netcdf(run_variant(offset=2.5), tmp_path / "mine.nc")).read_bytes()
+    for event in chunks(data, 10_000_000, "mine.nc"):
+        receiver.receive(event)
+    (upload,) = outcome.ready
+    catalog.add(upload.opened)
+    state.datasets_changed(upload.id)
+    assert state.dataset_id == upload.id and not state.shared_map()
+    state.compare_with(upload.id, "base")
+    assert state.dataset_id == f"base vs {upload.id}" and not state.shared_map()
+    state.dataset_id = "base"
+    assert state.shared_map()
+    receiver.close()
