@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import numpy as np
@@ -58,13 +59,45 @@ def shown_box(canvas, timeout_s: float = 30.0) -> dict:
     return box
 
 
-def hover_readout(page, canvas, fx: float, fy: float) -> list[str]:
-    """Hover at a fraction (fx, fy) of the map canvas; the tooltip's values (lon, lat, value)."""
+#: The text of the hover label the map over tiles draws on its canvas
+#: (:data:`components.map_tiles.HOVER_JS`), when one is shown; else null.
+TILE_HOVER_JS = """() => {
+    let text = null;
+    for (const doc of window.Bokeh.documents)
+        for (const model of doc.all_models)
+            if (model.name === "tile-hover" && model.visible && model.text) text = model.text;
+    return text;
+}"""
+
+
+def shown_hover(page) -> list[str]:
+    """The values of the hover shown (lon, lat, value), as the user reads them: Bokeh's
+    tooltip over a rendered image, or the label the map over tiles draws; [] for none."""
+    texts = page.locator(".bk-Tooltip .bk-tooltip-row-value:visible").all_inner_texts()
+    if texts:
+        return texts
+    label = page.evaluate(TILE_HOVER_JS)
+    if not label:
+        return []
+    where, value = label.split("\n", 1)
+    lon, lat = re.fullmatch(r"lon (\S+)\s+lat (\S+)", where.strip()).groups()
+    return [lon, lat, value.rsplit(": ", 1)[-1]]
+
+
+def hover_readout(page, canvas, fx: float, fy: float, timeout_s: float = 10.0) -> list[str]:
+    """Hover at a fraction (fx, fy) of the map canvas; the hover's values (lon, lat, value).
+    The pointer leaves the map first, so that the hover read is the new point's."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     box = shown_box(canvas)
+    page.mouse.move(0, 0)
     page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-    values = page.locator(".bk-Tooltip .bk-tooltip-row-value")
-    values.first.wait_for(state="visible", timeout=10_000)
-    return values.all_inner_texts()
+    deadline = time.monotonic() + timeout_s
+    while not (texts := shown_hover(page)):
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeout(f"no hover shown within {timeout_s:g} s")
+        page.wait_for_timeout(100)
+    return texts
 
 
 #: Texts of every Bokeh plot title in the page (titles are painted on canvases, so they

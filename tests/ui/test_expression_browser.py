@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from .pages import hover_readout, shown_box, wait_for_change, wait_for_map
+from .pages import hover_readout, shown_box, shown_hover, wait_for_change, wait_for_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,9 +23,8 @@ def test_an_expression_typed_in_the_sidebar_is_shown_on_the_map(small_demo_serve
     box.press("Enter")
     page.mouse.move(0, 0)  # off the map: the next hover opens a fresh tooltip
     wait_for_change(page, canvas, before)
-    # the new map's tooltip (the old map's stays in the page, hidden)
+    # the new map's hover (an old map's tooltip stays in the page, hidden)
     canvas = page.locator(".bk-Canvas canvas").first
-    shown = page.locator(".bk-Tooltip .bk-tooltip-row-value:visible")
     deadline = time.monotonic() + 60
     value = ""
     while not value.endswith(" K") and time.monotonic() < deadline:
@@ -33,7 +32,7 @@ def test_an_expression_typed_in_the_sidebar_is_shown_on_the_map(small_demo_serve
         page.mouse.move(0, 0)
         page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.5)
         page.wait_for_timeout(300)
-        texts = shown.all_inner_texts()
+        texts = shown_hover(page)
         value = texts[-1] if texts else ""
     assert value.endswith(" K")
     # the same place in kelvin (a pixel's width away at most: the new map may be laid out anew)
