@@ -44,9 +44,9 @@ from .map_layers import (
     close_polygon_hook,
     empty_image,
     field_image,
-    kept_view,
     lonlat_extent_to_mercator,
     navigation_hook,
+    overlay_options,
     retire_plots,
     tile_check_hook,
     tile_view_hook,
@@ -429,9 +429,8 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         if url:
             tiles = hv.Tiles(url, name=self.layers.basemap)
             hooks = [tile_check_hook(self._tiles_failed), tile_view_hook(self.range)]
-            layers = tiles.opts(hooks=hooks) * layers
-        view = kept_view(self.state.extent)
-        return layers.opts(hv.opts.Overlay(active_tools=["wheel_zoom", "pan"], **view))
+            layers = tiles.opts(hooks=hooks, padding=0) * layers  # as the field's tiles
+        return layers.opts(overlay_options(self.state.extent))
 
     @property
     def field_map(self) -> hv.DynamicMap:

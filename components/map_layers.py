@@ -372,32 +372,46 @@ def longitude_ticker(desired: int = 6):
     )
 
 
+#: The tag of the map's degree tick labels (:func:`degree_axes`).
+DEGREE_LABELS = "degree-labels"
+
+
+def degree_axes(plot, element=None) -> None:
+    """A plot hook: the map's axes tick at round degrees, labelled 30°W and 45°N (once, and
+    again where HoloViews has put its own back: it gives a plot with a tile layer Mercator
+    axes at each update, and a map over tiles is one; so this hooks the overlay as well)."""
+    from bokeh.models import CustomJSTickFormatter, MercatorTicker
+
+    figure = plot.state
+    for axes, grids, ticker, code in (
+        (figure.xaxis, figure.xgrid, longitude_ticker, _LON_TICK_JS),
+        (figure.yaxis, figure.ygrid, lambda: MercatorTicker(dimension="lat", desired_num_ticks=6),
+         _LAT_TICK_JS),
+    ):  # fmt: skip
+        if all(DEGREE_LABELS in axis.formatter.tags for axis in axes):
+            continue
+        made = ticker()
+        for axis in axes:
+            axis.ticker = made
+            axis.formatter = CustomJSTickFormatter(code=code, tags=[DEGREE_LABELS])
+        for grid in grids:
+            grid.ticker = made
+
+
 def axes_hook(graticule: bool) -> Callable:
     """A plot hook that labels the map's axes in degrees (ticks at round degrees), draws the
     graticule when asked, and a scale bar true at the view's centre latitude."""
-    from bokeh.models import (
-        CustomJSTickFormatter,
-        MercatorTicker,
-        MetricLength,
-        Range1d,
-        ScaleBar,
-    )
+    from bokeh.models import MetricLength, Range1d, ScaleBar
 
     def hook(plot, element) -> None:
         figure = plot.state
+        degree_axes(plot, element)
         if "degree-axes" in figure.tags:
             return
         figure.tags = [*figure.tags, "degree-axes"]
-        for axis, grid, ticker, code in (
-            (figure.xaxis, figure.xgrid, longitude_ticker(), _LON_TICK_JS),
-            (figure.yaxis, figure.ygrid, MercatorTicker(dimension="lat", desired_num_ticks=6),
-             _LAT_TICK_JS),
-        ):  # fmt: skip
-            axis.ticker = ticker
-            axis.formatter = CustomJSTickFormatter(code=code)
+        for axis, grid in ((figure.xaxis, figure.xgrid), (figure.yaxis, figure.ygrid)):
             axis.major_label_text_font_size = "10px"
             axis.axis_label = None
-            grid.ticker = ticker
             grid.grid_line_color = GRATICULE_COLOR if graticule else None
             grid.grid_line_alpha = 0.5
             grid.grid_line_dash = "dashed"
@@ -570,11 +584,13 @@ def lonlat_extent_to_mercator(bbox: tuple[float, float, float, float]):
     return view.x_range[0], view.y_range[0], view.x_range[1], view.y_range[1]
 
 
-def kept_view(extent: tuple[float, float, float, float] | None) -> dict:
-    """Plot options that keep ``extent`` (W, S, E, N in degrees) shown when the map is
-    rebuilt for another basemap, variable or colour scale: the tiles' own extent, the whole
-    world, would zoom it out."""
-    if extent is None:
-        return {}
-    x0, y0, x1, y1 = lonlat_extent_to_mercator(extent)
-    return {"xlim": (x0, x1), "ylim": (y0, y1)}
+def overlay_options(extent: tuple[float, float, float, float] | None) -> hv.Options:
+    """The map's overlay options: wheel zoom and pan active, labels in degrees (again after
+    HoloViews' own axes of a plot with tile layers: :func:`degree_axes`), and ``extent`` (W,
+    S, E, N in degrees) kept shown when the map is rebuilt for another basemap, variable or
+    colour scale: the tiles' own extent, the whole world, would zoom it out."""
+    view = {}
+    if extent is not None:
+        x0, y0, x1, y1 = lonlat_extent_to_mercator(extent)
+        view = {"xlim": (x0, x1), "ylim": (y0, y1)}
+    return hv.opts.Overlay(active_tools=["wheel_zoom", "pan"], hooks=[degree_axes], **view)

@@ -1,7 +1,7 @@
 """The map's field drawn from the server's ``/tiles`` while stepping through time.
 
-With tiles on (``ocean-explorer serve --map-tiles``), the picture of a map
-showing one run is a Bokeh WMTS tile layer of ``/tiles/{dataset}/{variable}/{Z}/{X}/{Y}.png``
+With tiles on (``ocean-explorer serve``'s default; ``--no-map-tiles`` turns them off), the
+picture of a map showing one run is a Bokeh WMTS tile layer of ``/tiles/{dataset}/{variable}/{Z}/{X}/{Y}.png``
 whose URL carries the time step, depth, run, colormap and colour range. A time step only
 changes that URL: the browser fetches the tiles in view (a step seen before comes from the
 browser's HTTP cache: the tiles are cacheable, with strong ETags), decodes them, and swaps
@@ -20,8 +20,9 @@ colours, show), not per step, and is the tiles' ``clim``: colour bar and tiles a
 animation keeps its colours.
 
 Not on tiles (they stay on the rendered image): the swipe, whose picture joins two runs at
-a divider the user drags; and change maps, which hide changes within the threshold or the
-ensemble spread, which tiles do not do.
+a divider the user drags; change maps, which hide changes within the threshold or the
+ensemble spread, which tiles do not do; and a session's own maps (an upload, a catalogue
+hit, a comparison, an expression), which the server's ``/tiles`` do not have.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from panel.io.document import unlocked
 from .core.frames import cell_degrees
 from .core.geography import MERCATOR_HALF_WORLD, Viewport
 from .core.tiles import TILE_SIZE, max_zoom
-from .map_layers import tile_view_hook
 
 #: Whether maps in a server draw from ``/tiles`` (``app.main.serve`` sets it: only a server
 #: with the tile routes can).
@@ -200,6 +200,23 @@ tip._oe_timer = setTimeout(() => {
         tip.visible = true;
     }, () => {});
 }, 50);
+"""
+
+
+#: Runs in the browser at the map's first layout: the field's tile layer leaves the view
+#: alone. BokehJS fits a tile layer's view to the plot's aspect at its first paint and at
+#: each new size (``TileRendererView._map_data`` and ``_enforce_aspect_ratio``, through the
+#: tile source's ``snap_to_zoom_level``) by setting each side on its own, with no ranges
+#: event: the server heard half a view (its outside-sea layer then covered part of the map).
+#: The map's own true-shape script fits the view and tells the server
+#: (``map_layers.navigation_hook``). The layer is sent hidden and shown once this ran.
+KEEP_VIEW_JS = """
+const ts = renderer.tile_source;
+if (!ts._oe_keep_view) {
+    ts._oe_keep_view = true;
+    ts.snap_to_zoom_level = (extent) => extent;
+}
+if (!renderer.visible) renderer.visible = true;
 """
 
 
@@ -381,7 +398,9 @@ class MapTiles:
         # a group of its own: HoloViews matches an overlay's layers to its plots by type,
         # group and label, and two plain Tiles (this and a basemap) could swap or go unmatched
         tiles = hv.Tiles(url or NO_TILE, group="FieldTiles", name="field tiles")
-        return tiles.opts(hooks=[self._hook, tile_view_hook(self.view.range)])
+        # no padding: HoloViews pads a Tiles layer's ranges by a tenth on each side, so the
+        # map opened a fifth wider than the view asked for (a regional grid not framed)
+        return tiles.opts(hooks=[self._hook], padding=0)
 
     def _find_root(self) -> None:
         # relative to the page ("." or ".." for /embed/map), or the absolute URL that a
@@ -399,6 +418,11 @@ class MapTiles:
             ahead=self.ahead(near), near=near,
         )  # fmt: skip
         renderer.tags = [*renderer.tags, step]  # keeps the step in the document
+        renderer.visible = False  # shown by KEEP_VIEW_JS, before its first paint
+        keep = CustomJS(args={"renderer": renderer}, code=KEEP_VIEW_JS)
+        for attr in ("inner_width", "inner_height"):  # a map rebuilt in an open page too
+            figure.js_on_change(attr, keep)
+        figure.js_on_event("document_ready", keep)
         hovers = [t for t in figure.tools if isinstance(t, HoverTool)]
         args = {"step": step, "renderer": renderer, "fig": figure, "hovers": hovers}
         follow = CustomJS(args={**args, "ahead_only": False}, code=STEP_JS)

@@ -122,9 +122,10 @@ def test_a_regional_dataset_opens_on_its_extent(regional_server, page, how):
         settled_view(page)
         page.get_by_role("button", name="North Sea box").click()
     wait_for_region_view(page)
-    # beyond the grid the sea is drawn apart from land (the layer follows the framed view)
+    # beyond the grid the sea is drawn apart from land (the layer follows the framed view):
+    # the strips beside the grid are 3-6 % of the map, as the plot's width leaves them
     canvas = page.locator(".bk-Canvas canvas").first
     deadline = time.monotonic() + 60
-    while (share := share_of(pixels(canvas.screenshot()), OUTSIDE_SEA_COLOR)) < 0.05:
+    while (share := share_of(pixels(canvas.screenshot()), OUTSIDE_SEA_COLOR)) < 0.03:
         assert time.monotonic() < deadline, f"outside sea colour on {share:.1%} of the map"
         page.wait_for_timeout(300)
