@@ -38,8 +38,8 @@ def _p95(values: list[float]) -> float:
 
 
 #: The map's two ways of drawing a step, each served and timed in turn: the field's tiles
-#: (``serve --map-tiles``) and one rendered image (the default).
-PATHS = (("tiles", ("--map-tiles",)), ("image", ()))
+#: (the default) and one rendered image (``serve --no-map-tiles``).
+PATHS = (("tiles", ()), ("image", ("--no-map-tiles",)))
 #: Steps jumped to by date (fresh server): none is next to the one before in the direction
 #: of the move, so none was loaded ahead (the store has 24 steps).
 JUMPS = (12, 4, 20, 8, 16, 2, 22, 6)
@@ -171,7 +171,7 @@ def run(options: Options) -> Table:
     ]
     table.notes += [
         "tiles: the map as served (its field from /tiles, the image under it invisible); "
-        "image: serve without --map-tiles, one rendered image a step; each on its own server",
+        "image: serve --no-map-tiles, one rendered image a step; each on its own server",
         "timed in the page: click -> first animation frame with changed map pixels (a "
         "checksum of sampled rows); adds up to one frame (~16 ms) of polling",
         "image arrives: click -> the websocket message with the new image; the rest of "

@@ -95,9 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--map-tiles",
-        action="store_true",
-        help="maps step through time on the server's /tiles, cached by the browser (default: "
-        "one rendered image a step)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="maps step through time on the server's /tiles, cached by the browser (the "
+        "default); --no-map-tiles draws one rendered image a step",
     )
     p.add_argument(
         "--basic-auth",
