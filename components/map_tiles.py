@@ -1,13 +1,13 @@
 """The map's field drawn from the server's ``/tiles`` while stepping through time.
 
 With tiles on (``ocean-explorer serve``'s default; ``--no-map-tiles`` turns them off), the
-picture of a map showing one run is a Bokeh WMTS tile layer of ``/tiles/{dataset}/{variable}/{Z}/{X}/{Y}.png``
-whose URL carries the time step, depth, run, colormap and colour range. A time step only
-changes that URL: the browser fetches the tiles in view (a step seen before comes from the
-browser's HTTP cache: the tiles are cacheable, with strong ETags), decodes them, and swaps
-them in at once, so the map never shows a half-drawn or empty step. A newer step asked for
-while one is loading wins (the older one is dropped, as the image path keeps the latest
-step only).
+picture of a map showing one run is a Bokeh WMTS tile layer of
+``/tiles/{dataset}/{variable}/{Z}/{X}/{Y}.png`` whose URL carries the time step, depth, run,
+colormap and colour range. A time step only changes that URL: the browser fetches the tiles
+in view (a step seen before comes from the browser's HTTP cache: the tiles are cacheable,
+with strong ETags), decodes them, and swaps them in at once, so the map never shows a
+half-drawn or empty step. A newer step asked for while one is loading wins (the older one is
+dropped, as the image path keeps the latest step only).
 
 Under the tiles lies an image of no values: it carries the colour bar and the gestures the
 probes listen to, and the server reads no frame for a time step (a new view reads one, for

@@ -12,7 +12,7 @@ import urllib.parse
 import numpy as np
 import pytest
 
-from components.core.geography import MERCATOR_HALF_WORLD
+from components.core.geography import MERCATOR_HALF_WORLD, lat_to_y, lon_to_x
 from components.core.tiles import tile_bbox
 from components.map_tiles import HOVER_LABEL
 
@@ -260,3 +260,30 @@ def test_the_tiles_a_step_loads_are_those_of_the_view(tiles_server, page):
         z, x, y = (int(p) for p in re.search(r"/(\d+)/(\d+)/(\d+)\.png", url).groups())
         w, s, e, n = tile_bbox(z, x, y)
         assert w < east and e > west and s < north and n > south, (url, (west, south, east, north))
+
+
+#: The labels the newest map's axes give the ticks at 10°W (x) and 50°N (y), as its canvas
+#: draws them (the axes' own formatters).
+AXIS_LABELS_JS = """([x, y]) => {
+    let fig = null;
+    for (const doc of window.Bokeh.documents)
+        for (const m of doc.all_models)
+            if (m.constructor.__name__ === "Figure" && m.tags.includes("true-shape")) fig = m;
+    const label = (axes, tick) => axes.filter((a) => a.constructor.__name__.endsWith("Axis"))
+        .map((a) => a.formatter.compute(tick, {loc: 0}))[0];
+    return [label(fig.below, x), label(fig.left, y)];
+}"""
+
+
+def test_over_tiles_the_axes_stay_labelled_in_degrees_as_the_map_steps(tiles_server, page):
+    # HoloViews gives a plot with a tile layer its own Mercator labels ("-10", "50") at each
+    # update; the map's are "10°W" and "50°N"
+    ticks = [float(lon_to_x(np.array(-10.0))), float(lat_to_y(np.array(50.0)))]
+    page.goto(f"{tiles_server}?bbox=-40,20,0,60", wait_until="domcontentloaded")
+    wait_for_tiles(page, "2025-01-01")
+    wait_for_map(page)
+    assert page.evaluate(AXIS_LABELS_JS, ticks) == ["10°W", "50°N"]
+    page.locator("button.next").first.click()
+    page.wait_for_function(f"() => ({FIELD_TIME_JS})() === '2025-01-02'", timeout=30_000)
+    settled_view(page)
+    assert page.evaluate(AXIS_LABELS_JS, ticks) == ["10°W", "50°N"]
