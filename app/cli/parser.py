@@ -96,9 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--map-tiles",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="maps step through time on the server's /tiles, cached by the browser (the "
-        "default); --no-map-tiles draws one rendered image a step",
+        default=False,
+        help="maps step through time on the server's /tiles, cached by the browser "
+        "(default: off, --no-map-tiles: one rendered image a step)",
     )
     p.add_argument(
         "--basic-auth",
