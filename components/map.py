@@ -50,6 +50,7 @@ from .map_layers import (
     retire_plots,
     tile_check_hook,
     tile_view_hook,
+    weak_hook,
 )
 from .map_overlays import MapOverlays
 from .map_tiles import NO_VALUES, MapTiles
@@ -416,7 +417,7 @@ class MapView(MapOverlays, pn.viewable.Viewer):
             # land under a change map: a mid grey, apart from the white of "no change"
             land=CHANGE_LAND_COLOR if self.change else LAND_COLOR,
             hooks=[navigation_hook(da), axes_hook(self.layers.graticule), close_polygon_hook]
-            + ([self._divider_hook] if self.swipe else []),
+            + ([weak_hook(self._divider_hook)] if self.swipe else []),
         )
 
     def overlay(self) -> hv.Overlay:
@@ -428,7 +429,7 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             tiles = hv.Tiles(url, name=self.layers.basemap)
-            hooks = [tile_check_hook(self._tiles_failed), tile_view_hook(self.range)]
+            hooks = [tile_check_hook(weak_hook(self._tiles_failed)), tile_view_hook(self.range)]
             layers = tiles.opts(hooks=hooks, padding=0) * layers  # as the field's tiles
         return layers.opts(overlay_options(self.state.extent))
 

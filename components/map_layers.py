@@ -6,6 +6,7 @@ elements in Web Mercator metres.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import holoviews as hv
@@ -459,6 +460,21 @@ for (const [tool, view] of plot.tool_views) {
     }
 }
 """
+
+
+def weak_hook(method: Callable) -> Callable:
+    """A plot hook calling ``method`` (a bound method of a session's map) while its object
+    lives. HoloViews keeps an element's hooks in its global options store until the element
+    is collected; a hook holding the map would keep the element, and with it the whole
+    session, for good (each closed session over tiles left about 5 MB behind)."""
+    ref = weakref.WeakMethod(method)
+
+    def hook(*args) -> None:
+        target = ref()
+        if target is not None:
+            target(*args)
+
+    return hook
 
 
 def retire_plots(pane: pn.pane.HoloViews) -> None:

@@ -1,6 +1,6 @@
 """The map's field drawn from the server's ``/tiles`` while stepping through time.
 
-With tiles on (``ocean-explorer serve``'s default; ``--no-map-tiles`` turns them off), the
+With tiles on (``ocean-explorer serve --map-tiles``; off by default), the
 picture of a map showing one run is a Bokeh WMTS tile layer of
 ``/tiles/{dataset}/{variable}/{Z}/{X}/{Y}.png`` whose URL carries the time step, depth, run,
 colormap and colour range. A time step only changes that URL: the browser fetches the tiles
@@ -42,6 +42,7 @@ from panel.io.document import unlocked
 from .core.frames import cell_degrees
 from .core.geography import MERCATOR_HALF_WORLD, Viewport
 from .core.tiles import TILE_SIZE, max_zoom
+from .map_layers import weak_hook
 
 #: Whether maps in a server draw from ``/tiles`` (``app.main.serve`` sets it: only a server
 #: with the tile routes can).
@@ -400,7 +401,7 @@ class MapTiles:
         tiles = hv.Tiles(url or NO_TILE, group="FieldTiles", name="field tiles")
         # no padding: HoloViews pads a Tiles layer's ranges by a tenth on each side, so the
         # map opened a fifth wider than the view asked for (a regional grid not framed)
-        return tiles.opts(hooks=[self._hook], padding=0)
+        return tiles.opts(hooks=[weak_hook(self._hook)], padding=0)
 
     def _find_root(self) -> None:
         # relative to the page ("." or ".." for /embed/map), or the absolute URL that a

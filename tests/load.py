@@ -32,6 +32,8 @@ def register_models() -> None:
     import holoviews.plotting.bokeh  # noqa: F401
     import panel.models
 
+    import components.map_tiles  # noqa: F401  (the app's own: the step of a map over tiles)
+
     for module in pkgutil.iter_modules(panel.models.__path__):
         try:
             importlib.import_module(f"panel.models.{module.name}")
