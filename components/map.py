@@ -47,13 +47,12 @@ from .map_layers import (
     lonlat_extent_to_mercator,
     navigation_hook,
     overlay_options,
-    retire_plots,
     tile_check_hook,
     tile_view_hook,
-    weak_hook,
 )
 from .map_overlays import MapOverlays
 from .map_tiles import NO_VALUES, MapTiles
+from .plot_lifetime import retire_plots, weak_hook
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -125,7 +124,7 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         self._follow_variable()
         # A new variable or colour scale type needs a new colour bar (title, units, log ticks)
         # Bokeh does not change in place: the plot is rebuilt (before the streams are made:
-        # map_layers.retire_plots)
+        # plot_lifetime.retire_plots)
         self.state.param.watch(self._new_variable, ["dataset_id", "variable", "show"])
         self.colors.param.watch(self._rebuild, "log_scale")
         self.param.watch(self._rebuild, ["change", "swipe"])

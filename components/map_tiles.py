@@ -42,7 +42,7 @@ from panel.io.document import unlocked
 from .core.frames import cell_degrees
 from .core.geography import MERCATOR_HALF_WORLD, Viewport
 from .core.tiles import TILE_SIZE, max_zoom
-from .map_layers import weak_hook
+from .plot_lifetime import weak_hook
 
 #: Whether maps in a server draw from ``/tiles`` (``app.main.serve`` sets it: only a server
 #: with the tile routes can).
