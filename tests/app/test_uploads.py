@@ -126,13 +126,18 @@ def test_a_session_catalog_searches_and_opens_only_the_servers_catalogues():
     assert session.catalogues.allows("stac:http://127.0.0.1:9/stac/#c/i")
 
 
-def test_a_gridded_upload_compared_with_a_catalog_dataset_shows_upload_minus_it(outcome, tmp_path):
+def base_run_session(tmp_path) -> tuple[SessionCatalog, ExplorerState]:
+    """A session's catalog over a server catalog of one NetCDF run ("base"), and its state."""
     base = write_netcdf(run(0.0), tmp_path / "base.nc")
     shared = Catalog.from_dict(
         {"datasets": [{"id": "base", "title": "Base run", "adapter": "netcdf", "path": base}]}
     )
     catalog = SessionCatalog(shared)
-    state = ExplorerState(catalog)
+    return catalog, ExplorerState(catalog)
+
+
+def test_a_gridded_upload_compared_with_a_catalog_dataset_shows_upload_minus_it(outcome, tmp_path):
+    catalog, state = base_run_session(tmp_path)
     # the upload lies on a finer grid (5°): regridded onto the baseline's 10° cells
     upload_ds = run_variant(offset=2.5, lon=np.arange(-180.0, 180.0, 5.0))
     data = pathlib.Path(write_netcdf(upload_ds, tmp_path / "mine.nc")).read_bytes()
@@ -168,12 +173,7 @@ def test_only_the_servers_own_maps_are_drawn_from_its_tiles(outcome, tmp_path):
     # /tiles serves the server's catalog: a session's upload, comparison or expression is
     # not there (its tiles would be 404s, a blank map), so such maps stay on the session's
     # own rendered image (components.map_tiles.MapTiles.used)
-    base = write_netcdf(run(0.0), tmp_path / "base.nc")
-    shared = Catalog.from_dict(
-        {"datasets": [{"id": "base", "title": "Base run", "adapter": "netcdf", "path": base}]}
-    )
-    catalog = SessionCatalog(shared)
-    state = ExplorerState(catalog)
+    catalog, state = base_run_session(tmp_path)
     assert state.shared_map()
     assert state.add_expression("warmer [degC] = thetao + 1") == "warmer"
     assert state.variable == "warmer" and not state.shared_map()
