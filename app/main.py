@@ -506,14 +506,14 @@ def serve(
     basic_auth: str | dict[str, str] | None = None,
     dask_scheduler: str | None = None,
     upload_max_mb: float = DEFAULT_UPLOAD_MAX_MB,
-    map_tiles: bool = False,
+    map_tiles: bool = True,
     **kwargs,
 ) -> None:
     """Serve the app and its embed routes until interrupted.
 
     Websocket origins: localhost on ``port``, plus ``allow_websocket_origin``. Uploads
-    are refused past ``upload_max_mb`` MB (counted as they arrive). With ``map_tiles``
-    the maps step through time on the server's ``/tiles`` (see
+    are refused past ``upload_max_mb`` MB (counted as they arrive). With ``map_tiles`` (the
+    default) the maps step through time on the server's ``/tiles`` (see
     ``components.map_tiles``); without, every picture is a rendered image. Other keyword
     arguments (OAuth, cookie secret, ...) go to ``pn.serve``.
     """

@@ -38,7 +38,7 @@ def _p95(values: list[float]) -> float:
 
 
 #: The map's two ways of drawing a step, each served and timed in turn: the field's tiles
-#: (``serve --map-tiles``) and one rendered image (``serve --no-map-tiles``, the default).
+#: (``serve --map-tiles``, the default) and one rendered image (``serve --no-map-tiles``).
 PATHS = (("tiles", ("--map-tiles",)), ("image", ("--no-map-tiles",)))
 #: Steps jumped to by date (fresh server): none is next to the one before in the direction
 #: of the move, so none was loaded ahead (the store has 24 steps).

@@ -1,6 +1,6 @@
 """The map's field drawn from the server's ``/tiles`` while stepping through time.
 
-With tiles on (``ocean-explorer serve --map-tiles``; off by default), the
+With tiles on (the default; ``ocean-explorer serve --no-map-tiles`` turns them off), the
 picture of a map showing one run is a Bokeh WMTS tile layer of
 ``/tiles/{dataset}/{variable}/{Z}/{X}/{Y}.png`` whose URL carries the time step, depth, run,
 colormap and colour range. A time step only changes that URL: the browser fetches the tiles

@@ -96,9 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--map-tiles",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=True,
         help="maps step through time on the server's /tiles, cached by the browser "
-        "(default: off, --no-map-tiles: one rendered image a step)",
+        "(default: on; --no-map-tiles: one rendered image a step)",
     )
     p.add_argument(
         "--basic-auth",
