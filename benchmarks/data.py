@@ -189,10 +189,11 @@ def prepared_global(
 
     A 1/12° store of 24 steps takes about a minute to prepare on 2 cores.
     """
-    from data_adapters.layouts import LAYOUT_VERSION, write_prepared
+    from data_adapters.layouts import LAYOUT_VERSION, WRITER_REVISION, write_prepared
 
     source = global_store(resolution_deg, ntime)
-    path = source.with_name(f"{source.stem}_prepared_v{LAYOUT_VERSION}_levels.zarr")
+    revision = f"v{LAYOUT_VERSION}.{WRITER_REVISION}"
+    path = source.with_name(f"{source.stem}_prepared_{revision}_levels.zarr")
     if path.exists():
         return path
     if progress is not None:

@@ -39,6 +39,7 @@ from data_adapters.layouts import (
     LAYOUT_VERSION,
     MAPS_GROUP,
     SERIES_GROUP,
+    WRITER_REVISION,
     disk_bytes,
 )
 
@@ -138,7 +139,7 @@ def cube_path(steps: int) -> pathlib.Path:
 
 def prepared_path(source: pathlib.Path) -> pathlib.Path:
     """Where the prepared copy of the cube ``source`` is kept."""
-    return source.with_name(f"{source.stem}_prepared_v{LAYOUT_VERSION}.zarr")
+    return source.with_name(f"{source.stem}_prepared_v{LAYOUT_VERSION}.{WRITER_REVISION}.zarr")
 
 
 def time_chunked_store(steps: int) -> pathlib.Path:
