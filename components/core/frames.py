@@ -16,6 +16,7 @@ Grid kinds recognise themselves (``grid_for``) and say how they render:
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -78,13 +79,17 @@ class RegularGrid:
         return da["lon"].ndim == 1 and da["lat"].ndim == 1
 
     def window(self, da: xr.DataArray, viewport: Viewport) -> xr.DataArray:
-        """The cells in view (lazy), lon unwrapped to run continuously across the view."""
+        """The cells in view (lazy), lon unwrapped to run continuously across the view.
+
+        The window is cut from ``da``'s variable and given bare lon/lat coordinates (no
+        index, no scalar coordinates): what a frame reads is its values and their positions,
+        and xarray's coordinate alignment would cost a map tile more than its pixels do.
+        """
         lon0, lat0, lon1, lat1 = viewport.lon_lat_bounds()
-        lat = da["lat"].values
+        lat, lon = da["lat"].values, da["lon"].values
         step_lat = float(np.median(np.diff(lat))) if lat.size > 1 else 1.0
         rows = (lat >= lat0 - MARGIN_CELLS * step_lat) & (lat <= lat1 + MARGIN_CELLS * step_lat)
-        da = da.isel(lat=_as_slice(np.flatnonzero(rows))) if not rows.all() else da
-        lon = da["lon"].values
+        row_index = _as_slice(np.flatnonzero(rows)) if not rows.all() else slice(None)
         step = float(np.median(np.diff(lon))) if lon.size > 1 else 1.0
         lo, hi = lon0 - MARGIN_CELLS * step, lon1 + MARGIN_CELLS * step
         if hi - lo >= 360.0:
@@ -95,11 +100,13 @@ class RegularGrid:
             shifted = lon + 360.0 * k
             cols = np.flatnonzero((shifted >= lo) & (shifted <= hi))
             if cols.size:
-                piece = da.isel(lon=_as_slice(cols))
-                pieces.append(piece.assign_coords(lon=shifted[cols]))
-        if not pieces:
-            return da.isel(lon=slice(0, 0))
-        return pieces[0] if len(pieces) == 1 else xr.concat(pieces, dim="lon")
+                pieces.append((_as_slice(cols), shifted[cols]))
+        pieces = pieces or [(slice(0, 0), lon[:0])]
+        parts = [da.variable.isel(lat=row_index, lon=cols) for cols, _ in pieces]
+        values = parts[0] if len(parts) == 1 else xr.Variable.concat(parts, dim="lon")
+        window_lon = np.concatenate([shifted for _, shifted in pieces])
+        coords = {"lat": ("lat", lat[row_index]), "lon": ("lon", window_lon)}
+        return xr.DataArray(values, coords=xr.Coordinates(coords, indexes={}), name=da.name)
 
     def rasterize(self, window: xr.DataArray, viewport: Viewport) -> np.ndarray:
         values = np.asarray(window.values, dtype="float32")
@@ -300,15 +307,23 @@ class FieldPyramid:
     def level_for(self, viewport: Viewport) -> tuple[int, xr.DataArray]:
         """(factor, field) to read for ``viewport``: (1, :attr:`full`) unless a coarser copy's
         cells are at most one pixel wide (regular grids only)."""
-        if not self.coarser or not RegularGrid.recognises(self.full):
+        if not self._coarser_cells:
             return 1, self.full
         pixel = pixel_degrees(viewport)
         chosen: tuple[int, xr.DataArray] = (1, self.full)
-        for factor, da in self.coarser:
+        for (factor, da), cell in zip(self.coarser, self._coarser_cells, strict=True):
             # 1e-9: a level exactly one pixel wide qualifies despite rounding
-            if _cell_degrees(da["lon"].values) <= pixel * (1 + 1e-9):
+            if cell <= pixel * (1 + 1e-9):
                 chosen = (factor, da)
         return chosen
+
+    @functools.cached_property
+    def _coarser_cells(self) -> tuple[float, ...]:
+        """The cell size (degrees) of each coarser copy; none for curvilinear grids (every
+        tile of a map asks, so it is worked out once)."""
+        if not self.coarser or not RegularGrid.recognises(self.full):
+            return ()
+        return tuple(_cell_degrees(da["lon"].values) for _, da in self.coarser)
 
 
 def cell_degrees(da: xr.DataArray) -> float:
