@@ -10,6 +10,7 @@ give the same pixels.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable
@@ -43,9 +44,12 @@ def tile_bbox(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
+@functools.lru_cache(maxsize=4096)
 def tile_viewport(z: int, x: int, y: int) -> Viewport:
     """The Web Mercator viewport of tile ``z/x/y``: its box, :data:`TILE_SIZE` pixels square,
-    built as ``render --bbox`` builds one (so both give the same pixels)."""
+    built as ``render --bbox`` builds one (so both give the same pixels). Kept for the latest
+    tiles asked: a tile's box is projected twice, and every request of a tile (a cached one
+    too) needs it."""
     return Viewport.from_bbox(tile_bbox(z, x, y), TILE_SIZE, TILE_SIZE, WEB_MERCATOR)
 
 
