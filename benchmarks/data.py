@@ -181,6 +181,15 @@ def open_global(resolution_deg: float = 1 / 12, ntime: int = 6) -> xr.Dataset:
     return make_adapter("zarr", {"path": str(path)}).open()
 
 
+def prepared_beside(source: pathlib.Path, suffix: str = "") -> pathlib.Path:
+    """Where the prepared copy of the cached store ``source`` is kept: named by the layout's
+    version and the writer's revision, so a copy an older writer wrote is written again."""
+    from data_adapters.layouts import LAYOUT_VERSION, WRITER_REVISION
+
+    revision = f"v{LAYOUT_VERSION}.{WRITER_REVISION}"
+    return source.with_name(f"{source.stem}_prepared_{revision}{suffix}.zarr")
+
+
 def prepared_global(
     resolution_deg: float = 1 / 12, ntime: int = 6, progress: Callable[[str], None] | None = None
 ) -> pathlib.Path:
@@ -189,11 +198,10 @@ def prepared_global(
 
     A 1/12° store of 24 steps takes about a minute to prepare on 2 cores.
     """
-    from data_adapters.layouts import LAYOUT_VERSION, WRITER_REVISION, write_prepared
+    from data_adapters.layouts import write_prepared
 
     source = global_store(resolution_deg, ntime)
-    revision = f"v{LAYOUT_VERSION}.{WRITER_REVISION}"
-    path = source.with_name(f"{source.stem}_prepared_{revision}_levels.zarr")
+    path = prepared_beside(source, "_levels")
     if path.exists():
         return path
     if progress is not None:

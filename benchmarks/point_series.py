@@ -36,10 +36,8 @@ from data_adapters import open_source, write_prepared
 from data_adapters.cache import cache_dir
 from data_adapters.layouts import (
     DEFAULT_MEMORY_MB,
-    LAYOUT_VERSION,
     MAPS_GROUP,
     SERIES_GROUP,
-    WRITER_REVISION,
     disk_bytes,
 )
 
@@ -53,6 +51,7 @@ from .data import (
     grid,
     grid_coords,
     land_mask,
+    prepared_beside,
     store_attrs,
 )
 from .harness import (
@@ -139,7 +138,7 @@ def cube_path(steps: int) -> pathlib.Path:
 
 def prepared_path(source: pathlib.Path) -> pathlib.Path:
     """Where the prepared copy of the cube ``source`` is kept."""
-    return source.with_name(f"{source.stem}_prepared_v{LAYOUT_VERSION}.{WRITER_REVISION}.zarr")
+    return prepared_beside(source)
 
 
 def time_chunked_store(steps: int) -> pathlib.Path:
