@@ -21,6 +21,7 @@ from components.controls import processing_controls
 from components.core.fields import quantity_label
 from components.core.frames import FrameCache
 from components.find_view import FindView
+from components.map_overlays import BasemapProbe
 from components.map_tiles import SETTINGS as MAP_TILES
 from components.observations_view import ObservationsView
 from components.probe_view import MAX_PINS
@@ -86,6 +87,8 @@ class Session:
         self.probes = ProbeView(state=self.state, map_view=self.map)
         self.compare.on_new_map(self.probes.listen_to)
         self.observations = ObservationsView(state=self.state, map_view=self.map)
+        # in every page with a map: says when the chosen basemap's tiles cannot be loaded
+        self.basemap_probe = BasemapProbe(self.map.layers, self.state.report)
         self.state.param.watch(self._notify, "message")
 
     def colors_for(self, mode: str):
@@ -205,6 +208,7 @@ def create_app(
         ),
         pn.Card(view.layers, title="Layers", collapsed=True, sizing_mode="stretch_width"),
         status,
+        session.basemap_probe,
     ]
     single = pn.Column(view, visible=state.param.mode.rx() == "map", sizing_mode="stretch_width")
     compared = pn.Column(compare_view, visible=comparing, sizing_mode="stretch_width")
@@ -288,7 +292,9 @@ def embed_map(catalog: Catalog, frames: FrameCache | None = None) -> pn.viewable
     _absolute_resources(f"/{MAP_EMBED}")  # after the URL: reading it resets the paths
     if session.state.comparing:
         session.state.mode = "map"
-    return pn.Column(session.caption(), session.map, sizing_mode="stretch_width")
+    return pn.Column(
+        session.caption(), session.map, session.basemap_probe, sizing_mode="stretch_width"
+    )
 
 
 def embed_timeseries(catalog: Catalog, frames: FrameCache | None = None) -> pn.viewable.Viewable:
@@ -323,7 +329,9 @@ def embed_compare(catalog: Catalog, frames: FrameCache | None = None) -> pn.view
     if not session.state.comparing:
         session.state.mode = "difference"
     session.compare.compact = True  # up to three maps in one row: the frame shows them all
-    return pn.Column(session.caption(), session.compare, sizing_mode="stretch_width")
+    return pn.Column(
+        session.caption(), session.compare, session.basemap_probe, sizing_mode="stretch_width"
+    )
 
 
 #: Routes beside the app (``/``): minimal-chrome views for iframes and script embeds.

@@ -47,7 +47,6 @@ from .map_layers import (
     lonlat_extent_to_mercator,
     navigation_hook,
     overlay_options,
-    tile_check_hook,
     tile_view_hook,
 )
 from .map_overlays import MapOverlays
@@ -428,8 +427,9 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             tiles = hv.Tiles(url, name=self.layers.basemap)
-            hooks = [tile_check_hook(weak_hook(self._tiles_failed)), tile_view_hook(self.range)]
-            layers = tiles.opts(hooks=hooks, padding=0) * layers  # as the field's tiles
+            layers = (
+                tiles.opts(hooks=[tile_view_hook(self.range)], padding=0) * layers
+            )  # as the field's tiles
         return layers.opts(overlay_options(self.state.extent))
 
     @property

@@ -242,52 +242,6 @@ def navigation_hook(da: xr.DataArray | None) -> Callable:
     return hook
 
 
-#: Tag a map figure gets (in the browser) when its basemap's tiles cannot be loaded.
-TILES_FAILED = "tiles-failed"
-#: Loads one tile of the basemap (the whole world at zoom 0) once the map is shown; when it
-#: fails (offline, blocked, server down), tags the figure: one notice for the map, not one a
-#: tile.
-_TILE_PROBE_JS = """
-if (fig.tags.includes(failed) || src._probed) return;
-src._probed = true;
-const url = src.url.replace(/{Z}/i, "0").replace(/{X}/i, "0").replace(/{Y}/i, "0");
-const img = new Image();
-img.onerror = () => { if (!fig.tags.includes(failed)) fig.tags = [...fig.tags, failed]; };
-img.src = url;
-"""
-
-
-def tile_check_hook(on_failure: Callable[[], None]) -> Callable:
-    """A plot hook for a tile basemap: ``on_failure()`` is called (on the server) once when
-    the browser cannot load its tiles."""
-
-    def hook(plot, element) -> None:
-        from bokeh.models import TileRenderer
-
-        figure = plot.state
-        if "tile-probe" in figure.tags:
-            return
-        figure.tags = [*figure.tags, "tile-probe"]
-        for renderer in figure.select(type=TileRenderer):
-            probe = CustomJS(
-                args={"fig": figure, "src": renderer.tile_source, "failed": TILES_FAILED},
-                code=_TILE_PROBE_JS,
-            )
-            # a map rebuilt in a page already open (another basemap) has no document_ready:
-            # its first layout or view change starts the probe as well
-            figure.js_on_event("document_ready", probe)
-            for model, attr in ((figure, "inner_width"), (figure.x_range, "end")):
-                model.js_on_change(attr, probe)
-
-        def changed(attr, old, new) -> None:
-            if TILES_FAILED in new and TILES_FAILED not in old:
-                on_failure()
-
-        figure.on_change("tags", changed)
-
-    return hook
-
-
 def tile_view_hook(ranges: hv.streams.RangeXY) -> Callable:
     """A plot hook for a tile layer: the view BokehJS gives the map when the layer is first
     drawn reaches ``ranges`` (the map's range stream).

@@ -1,11 +1,15 @@
 """The map view's layers over its field: coastline, sea beyond a regional grid, arrows.
 
-Also the notice of a basemap whose tiles cannot be loaded.
+Also the probe that tells a session when its basemap's tiles cannot be loaded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import param
 import xarray as xr
+from panel.custom import JSComponent
 
 from data_adapters import SourceError
 
@@ -13,6 +17,7 @@ from .core.derived import velocity_names
 from .core.frames import render_field
 from .map_layers import (
     BASEMAPS,
+    LayerSettings,
     arrow_viewport,
     arrows_layer,
     coast_layer,
@@ -68,8 +73,47 @@ class MapOverlays:
         """A velocity component on the same slice as the current field."""
         return self.state.field(scenario=self._run(), variable=name)
 
-    def _tiles_failed(self) -> None:
-        self.state.report(
-            f"The {self.layers.basemap} basemap's tiles could not be loaded (offline, or the "
-            "tile server did not answer): the map is drawn without it"
-        )
+
+class BasemapProbe(JSComponent):
+    """Loads, in the browser, one tile of the basemap chosen in ``layers`` (the whole world at
+    zoom 0) each time the choice changes, the page's first choice included; when it fails
+    (offline, blocked, server down) it says so with ``report`` on the server: one notice for the
+    basemap, not one a tile. It shows nothing.
+
+    It is a page element of its own, not a callback on the map's figure: a figure added to a
+    page already open has no "document ready" event, and when its view equals the one the
+    last figure reported, BokehJS changes no range either, so a probe on the figure never ran
+    (another basemap chosen just after the page had come up)."""
+
+    url = param.String(default="", doc="The chosen basemap's tile URL template ('': none).")
+    failed = param.String(default="", doc="Set by the browser: the URL whose tile failed.")
+
+    _esm = """
+export function render({ model }) {
+  const probe = () => {
+    const url = model.url;
+    if (!url) return;
+    const img = new Image();
+    img.onerror = () => { if (model.url === url) model.failed = url; };
+    img.src = url.replace(/{Z}/i, "0").replace(/{X}/i, "0").replace(/{Y}/i, "0");
+  };
+  model.on("url", probe);
+  probe();
+}
+"""
+
+    def __init__(self, layers: LayerSettings, report: Callable[[str], None]) -> None:
+        super().__init__(visible=False, margin=0, url=BASEMAPS.get(layers.basemap) or "")
+        self._layers, self._report = layers, report
+        layers.param.watch(self._chosen, "basemap")
+        self.param.watch(self._failed, "failed")
+
+    def _chosen(self, event) -> None:
+        self.param.update(failed="", url=BASEMAPS.get(event.new) or "")
+
+    def _failed(self, event) -> None:
+        if event.new and event.new == BASEMAPS.get(self._layers.basemap):
+            self._report(
+                f"The {self._layers.basemap} basemap's tiles could not be loaded (offline, or "
+                "the tile server did not answer): the map is drawn without it"
+            )

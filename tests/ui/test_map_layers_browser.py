@@ -11,7 +11,6 @@ import pytest
 
 from components.core.coastlines import OUTSIDE_SEA_COLOR
 from components.core.geography import lat_to_y, lon_to_x
-from components.map_layers import TILES_FAILED
 from tests import synthetic
 
 from .conftest import serving
@@ -19,11 +18,6 @@ from .pages import pixels, shown_box, wait_for_map
 from .test_map_navigation_browser import settled_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-#: True once a map figure in the page carries the tag its failed tile probe sets.
-TILES_FAILED_JS = """(tag) => window.Bokeh.documents.some(
-    doc => [...doc.all_models].some(m => m.tags && m.tags.includes(tag)))"""
-
 
 #: Counts, from now on, the notices shown whose text holds ``text`` (they fade after seconds).
 COUNT_NOTICES_JS = """(text) => {
@@ -48,7 +42,6 @@ def test_unreachable_tiles_give_one_notice(small_demo_server, page):
     notice = page.locator(".notyf__message").filter(has_text="basemap's tiles could not be loaded")
     notice.first.wait_for(state="visible", timeout=30_000)
     assert "CARTO light" in notice.first.inner_text()
-    page.wait_for_function(TILES_FAILED_JS, arg=TILES_FAILED, timeout=30_000)
     # the map keeps asking for tiles as it is drawn (dozens fail): still one notice
     wait_for_map(page)
     box = shown_box(canvas)
@@ -56,6 +49,15 @@ def test_unreachable_tiles_give_one_notice(small_demo_server, page):
     page.mouse.wheel(0, -300)  # zoom in: a new set of tiles, all failing
     wait_for_map(page)
     assert page.evaluate("window.noticesSeen") == 1
+
+
+def test_a_link_with_an_unreachable_basemap_gives_its_notice(small_demo_server, page):
+    # the basemap chosen by the link: no choice is changed in the page, the probe runs on load
+    page.goto(f"{small_demo_server}?basemap=CARTO+dark", wait_until="domcontentloaded")
+    wait_for_map(page)
+    notice = page.locator(".notyf__message").filter(has_text="basemap's tiles could not be loaded")
+    notice.first.wait_for(state="visible", timeout=30_000)
+    assert "CARTO dark" in notice.first.inner_text()
 
 
 # -- a regional dataset ---------------------------------------------------------------------
