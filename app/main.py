@@ -208,7 +208,6 @@ def create_app(
         ),
         pn.Card(view.layers, title="Layers", collapsed=True, sizing_mode="stretch_width"),
         status,
-        session.basemap_probe,
     ]
     single = pn.Column(view, visible=state.param.mode.rx() == "map", sizing_mode="stretch_width")
     compared = pn.Column(compare_view, visible=comparing, sizing_mode="stretch_width")
@@ -224,7 +223,13 @@ def create_app(
         sidebar=sidebar,
         main=[
             _beside(
-                pn.Column(single, compared, session.observations, sizing_mode="stretch_width"),
+                pn.Column(
+                    single,
+                    compared,
+                    session.observations,
+                    session.basemap_probe,
+                    sizing_mode="stretch_width",
+                ),
                 session.probes,
             )
         ],

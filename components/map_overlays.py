@@ -80,39 +80,41 @@ class BasemapProbe(JSComponent):
     (offline, blocked, server down) it says so with ``report`` on the server: one notice for the
     basemap, not one a tile. It shows nothing.
 
-    It is a page element of its own, not a callback on the map's figure: a figure added to a
-    page already open has no "document ready" event, and when its view equals the one the
-    last figure reported, BokehJS changes no range either, so a probe on the figure never ran
-    (another basemap chosen just after the page had come up)."""
+    It is a page element of its own, not a callback on the map's figure: BokehJS runs no
+    model's "document ready" callbacks, and when a new figure's view equals the one the last
+    figure reported it changes no range either, so a probe on the figure never ran (another
+    basemap chosen just after the page had come up). Choices reach the page as messages, and
+    failures come back as messages: a parameter synced to the page was at times not sent."""
 
-    url = param.String(default="", doc="The chosen basemap's tile URL template ('': none).")
-    failed = param.String(default="", doc="Set by the browser: the URL whose tile failed.")
+    url = param.String(default="", doc="The basemap's tile URL template when the page opens.")
 
     _esm = """
 export function render({ model }) {
-  const probe = () => {
-    const url = model.url;
+  const probe = (url) => {
     if (!url) return;
     const img = new Image();
-    img.onerror = () => { if (model.url === url) model.failed = url; };
+    img.onerror = () => model.send_msg({ failed: url });
     img.src = url.replace(/{Z}/i, "0").replace(/{X}/i, "0").replace(/{Y}/i, "0");
   };
-  model.on("url", probe);
-  probe();
+  model.on("msg:custom", (msg) => probe(msg.url));
+  probe(model.url);
 }
 """
 
     def __init__(self, layers: LayerSettings, report: Callable[[str], None]) -> None:
         super().__init__(visible=False, margin=0, url=BASEMAPS.get(layers.basemap) or "")
         self._layers, self._report = layers, report
+        self._reported = ""  # the URL of the last notice, until another basemap is chosen
         layers.param.watch(self._chosen, "basemap")
-        self.param.watch(self._failed, "failed")
 
     def _chosen(self, event) -> None:
-        self.param.update(failed="", url=BASEMAPS.get(event.new) or "")
+        self.url, self._reported = BASEMAPS.get(event.new) or "", ""
+        self._send_msg({"url": self.url})
 
-    def _failed(self, event) -> None:
-        if event.new and event.new == BASEMAPS.get(self._layers.basemap):
+    def _handle_msg(self, data) -> None:
+        failed = data.get("failed") if isinstance(data, dict) else None
+        if failed and failed == self.url and failed != self._reported:
+            self._reported = failed
             self._report(
                 f"The {self._layers.basemap} basemap's tiles could not be loaded (offline, or "
                 "the tile server did not answer): the map is drawn without it"
