@@ -32,6 +32,7 @@ def register_models() -> None:
     import holoviews.plotting.bokeh  # noqa: F401
     import panel.models
 
+    import components.map_overlays  # the basemap probe's data model
     import components.map_tiles  # noqa: F401  (the app's own: the step of a map over tiles)
 
     for module in pkgutil.iter_modules(panel.models.__path__):
