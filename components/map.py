@@ -427,9 +427,8 @@ class MapView(MapOverlays, pn.viewable.Viewer):
         url = BASEMAPS.get(self.layers.basemap)
         if url:
             tiles = hv.Tiles(url, name=self.layers.basemap)
-            layers = (
-                tiles.opts(hooks=[tile_view_hook(self.range)], padding=0) * layers
-            )  # as the field's tiles
+            tiles = tiles.opts(hooks=[tile_view_hook(self.range)], padding=0)  # as the field's
+            layers = tiles * layers
         return layers.opts(overlay_options(self.state.extent))
 
     @property
